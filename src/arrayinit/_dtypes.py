@@ -1,0 +1,106 @@
+"""Float dtype names and numpy storage (no array library beyond numpy is imported here)."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+
+from arrayinit._errors import received
+
+FLOAT_NAMES = ("float16", "bfloat16", "float32", "float64")
+
+_ALIASES = {
+    "float16": "float16",
+    "half": "float16",
+    "f2": "float16",
+    "bfloat16": "bfloat16",
+    "bf16": "bfloat16",
+    "float32": "float32",
+    "single": "float32",
+    "f4": "float32",
+    "float": "float32",
+    "float64": "float64",
+    "double": "float64",
+    "f8": "float64",
+}
+
+_NON_FLOAT = {
+    "bool",
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "uint8",
+    "uint16",
+    "uint32",
+    "uint64",
+    "complex64",
+    "complex128",
+    "int",
+    "uint",
+    "long",
+}
+
+
+def dtype_name(dtype: object, name: str = "dtype") -> str:
+    """Canonical float dtype name for a string, numpy dtype, ml_dtypes, torch or jax dtype.
+
+    Raises ValueError for a dtype that is not a float (random initializers
+    produce floats only) and TypeError for something that is not a dtype.
+    """
+    key = None
+    if isinstance(dtype, str):
+        key = dtype.lower().removeprefix("torch.").removeprefix("jnp.").removeprefix("np.")
+    else:
+        text = str(dtype)
+        if text.startswith("torch."):  # torch.float32, without importing torch
+            key = text[len("torch.") :]
+        else:
+            try:
+                key = np.dtype(dtype).name
+            except TypeError:
+                key = getattr(dtype, "name", None) or getattr(dtype, "__name__", None)
+                if key is None and hasattr(dtype, "dtype"):
+                    key = getattr(dtype.dtype, "name", None)
+    if isinstance(key, str):
+        key = key.lower()
+        if key in _ALIASES:
+            return _ALIASES[key]
+        if key in _NON_FLOAT or key.startswith(("int", "uint", "complex", "bool")):
+            raise ValueError(
+                f"Only floating point types are supported: argument `{name}` must be one of "
+                f"{', '.join(FLOAT_NAMES)}. {received(name, dtype)}"
+            )
+    raise TypeError(f"Argument `{name}` must be a float dtype ({', '.join(FLOAT_NAMES)}). {received(name, dtype)}")
+
+
+def storage_dtype(name: str) -> np.dtype:
+    """The numpy dtype the kernels write for ``name`` (16-bit formats as uint16 bit patterns)."""
+    return np.dtype({"float16": np.uint16, "bfloat16": np.uint16, "float32": np.float32, "float64": np.float64}[name])
+
+
+def numpy_dtype(name: str) -> np.dtype:
+    """The numpy dtype of a user-visible numpy array of ``name``."""
+    if name == "bfloat16":
+        ml_dtypes = sys.modules.get("ml_dtypes")
+        if ml_dtypes is None:
+            try:
+                import ml_dtypes
+            except ImportError:
+                raise TypeError(
+                    "A numpy array of dtype bfloat16 needs the ml_dtypes package "
+                    "(pip install ml_dtypes), or ask for another library (xp=torch, xp=jax.numpy). "
+                    "Received: dtype='bfloat16'"
+                ) from None
+        return np.dtype(ml_dtypes.bfloat16)
+    return np.dtype(name)
+
+
+def aligned_empty(shape: tuple[int, ...], dtype: np.dtype, align: int = 64) -> np.ndarray:
+    """An uninitialised C-contiguous array whose data pointer is ``align``-byte aligned."""
+    dtype = np.dtype(dtype)
+    n = int(np.prod(shape, dtype=np.int64)) if shape else 1
+    raw = np.empty(n * dtype.itemsize + align, dtype=np.uint8)
+    start = (-raw.ctypes.data) % align
+    return raw[start : start + n * dtype.itemsize].view(dtype).reshape(shape)

@@ -1,0 +1,76 @@
+"""Runs a FillPlan on a target. Imports numba only when the first plan runs.
+
+Thread and fork safety of the CPU target live here:
+
+- calls are serialised by a lock, so numba's threading layer is never entered
+  by two Python threads at once (the ``workqueue`` layer forbids it);
+- a process forked after the parallel runtime started cannot use GNU OpenMP
+  in the child (it aborts), so such a child runs the serial twins of the
+  kernels. The values are the same: they never depend on the thread count.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import threading
+
+import numpy as np
+
+from arrayinit._plan import BITS, FillPlan, block_rows
+
+_MASK32 = 0xFFFFFFFF
+_STORE_KIND = {"bfloat16": 1, "float16": 2}
+
+_lock = threading.Lock()
+_state = {"parallel_started": False, "serial": False}
+
+
+def _after_fork_in_child() -> None:
+    global _lock
+    _lock = threading.Lock()
+    if _state["parallel_started"]:
+        layer = "unknown"
+        try:
+            import numba
+
+            layer = numba.threading_layer()
+        except (ImportError, ValueError):
+            pass
+        if layer != "tbb":
+            _state["serial"] = True
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _cpu():
+    return importlib.import_module("arrayinit._targets.cpu")
+
+
+def run_cpu(plan: FillPlan, out: np.ndarray) -> None:
+    """Fill ``out`` (flat, C-contiguous numpy storage: uint16 for 16-bit floats) per ``plan``."""
+    if plan.size == 0:
+        return
+    cpu = _cpu()
+    starts, row_len = block_rows(plan.shape, plan.full_shape, plan.offset)
+    k0, k1 = np.uint64(plan.seed & _MASK32), np.uint64(plan.seed >> 32)
+    s0, s1 = np.uint64(plan.stream & _MASK32), np.uint64(plan.stream >> 32)
+    with _lock:
+        serial = _state["serial"]
+        if plan.dist == BITS:
+            fn = cpu.bits_serial if serial else cpu.bits
+            fn(out, starts, row_len, k0, k1, s0, s1)
+        elif plan.compute64:
+            fn = cpu.fill64_serial if serial else cpu.fill64
+            params = tuple(np.float64(p) for p in plan.params)
+            kind = _STORE_KIND.get(plan.dtype, 0)
+            fn(out, kind, starts, row_len, k0, k1, s0, s1, plan.dtype == "float64", plan.dist, params)
+        else:
+            fn = cpu.fill32_serial if serial else cpu.fill32
+            params = tuple(np.float32(p) for p in plan.params)
+            kind = _STORE_KIND.get(plan.dtype, 0)
+            fn(out, kind, starts, row_len, k0, k1, s0, s1, plan.dist, params)
+        if not serial:
+            _state["parallel_started"] = True

@@ -1,0 +1,101 @@
+"""Error types and the argument checks shared by the public API.
+
+Messages follow Keras: they name the argument and repeat the value received,
+``Argument `scale` must be a positive float. Received: scale=-1``.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import operator
+from collections.abc import Sequence
+
+__all__ = ["DeviceUnavailableError"]
+
+
+class DeviceUnavailableError(RuntimeError):
+    """The requested device does not exist, or the library or machine cannot use it."""
+
+
+def received(name: str, value: object) -> str:
+    return f"Received: {name}={value!r}"
+
+
+def check_float(
+    name: str,
+    value: object,
+    *,
+    positive: bool = False,
+    nonnegative: bool = False,
+    finite: bool = True,
+) -> float:
+    """``value`` as a Python float, or a TypeError/ValueError naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"Argument `{name}` must be a float. {received(name, value)}")
+    x = float(value)
+    if math.isnan(x):
+        raise ValueError(f"Argument `{name}` must not be NaN. {received(name, value)}")
+    if finite and math.isinf(x):
+        raise ValueError(f"Argument `{name}` must be finite. {received(name, value)}")
+    if positive and not x > 0:
+        raise ValueError(f"Argument `{name}` must be a positive float. {received(name, value)}")
+    if nonnegative and not x >= 0:
+        raise ValueError(f"Argument `{name}` must be a non-negative float. {received(name, value)}")
+    return x
+
+
+def check_int(name: str, value: object, *, lo: int | None = None, hi: int | None = None) -> int:
+    """``value`` as a Python int in ``[lo, hi)``, or a TypeError/ValueError naming ``name``."""
+    if isinstance(value, bool):
+        raise TypeError(f"Argument `{name}` must be an integer. {received(name, value)}")
+    try:
+        x = operator.index(value)
+    except TypeError:
+        raise TypeError(f"Argument `{name}` must be an integer. {received(name, value)}") from None
+    if (lo is not None and x < lo) or (hi is not None and x >= hi):
+        lo_s = "" if lo is None else f"{lo} <= "
+        hi_s = "" if hi is None else f" < {hi}"
+        raise ValueError(f"Argument `{name}` must satisfy {lo_s}{name}{hi_s}. {received(name, value)}")
+    return x
+
+
+def check_seed(value: object, name: str = "seed") -> int:
+    """A seed: an integer in ``[0, 2**64)``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(
+            f"Argument `{name}` must be an integer in [0, 2**64) or None. {received(name, value)}"
+        )
+    x = int(value)
+    if not 0 <= x < 2**64:
+        raise ValueError(f"Argument `{name}` must be an integer in [0, 2**64). {received(name, value)}")
+    return x
+
+
+def check_shape(name: str, value: object) -> tuple[int, ...]:
+    """A shape: an int or a sequence of non-negative ints."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        value = (value,)
+    if isinstance(value, (str, bytes)) or not isinstance(value, (Sequence, tuple)):
+        try:
+            value = tuple(value)  # e.g. torch.Size, numpy arrays of ints
+        except TypeError:
+            raise TypeError(
+                f"Argument `{name}` must be a tuple of non-negative integers. {received(name, value)}"
+            ) from None
+    dims = []
+    for d in value:
+        if isinstance(d, bool):
+            raise TypeError(f"Argument `{name}` must be a tuple of non-negative integers. {received(name, value)}")
+        try:
+            d = operator.index(d)
+        except TypeError:
+            raise TypeError(
+                f"Argument `{name}` must be a tuple of non-negative integers. {received(name, value)}"
+            ) from None
+        if d < 0:
+            raise ValueError(
+                f"Argument `{name}` must be a tuple of non-negative integers. {received(name, value)}"
+            )
+        dims.append(d)
+    return tuple(dims)

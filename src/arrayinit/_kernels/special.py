@@ -1,0 +1,344 @@
+"""log and the inverse normal CDF from +, -, *, /, sqrt and integer operations.
+
+No libm call appears here: the CPU loops vectorise, and the CUDA target
+computes the same floats as the CPU.
+
+Sources of the constants
+------------------------
+- ``log32``: the polynomial and the split of ln 2 of Cephes ``logf``
+  (S. L. Moshier, Cephes Math Library, ``single/logf.c``).
+- ``log64``: the coefficients ``Lg1..Lg7`` and the split of ln 2 of fdlibm
+  ``e_log.c`` (Sun Microsystems, 1993).
+- ``ndtri_*``: M. Giles, "Approximating the erfinv function", GPU Computing
+  Gems Jade Edition (2011), single- and double-precision polynomials in
+  ``w = -log((1 - x)(1 + x))``. We evaluate ``w`` as ``-log(4 q (1 - q))`` from
+  the lower-tail probability ``q``, which avoids the cancellation of ``1 - x``
+  and keeps the tails resolved.
+- ``_ndtri_tails``: further tail polynomials (float32 ``w >= 16``, float64
+  ``w >= 36``), fitted by ``tools/fit_ndtri_tails.py`` against mpmath.
+"""
+
+import numpy as np
+from numba import njit
+
+from arrayinit._kernels import _ndtri_tails as T
+from arrayinit._kernels.floats import f32_bits, f32_from_bits, f64_bits, f64_from_bits
+
+# --- float32 log (Cephes logf) ---------------------------------------------
+_F32_SQRTHF = np.float32(0.707106781186547524)
+_F32_ONE = np.float32(1.0)
+_F32_HALF = np.float32(0.5)
+_F32_LN2_HI = np.float32(0.693359375)
+_F32_LN2_LO = np.float32(-2.12194440e-4)
+_F32_L0 = np.float32(7.0376836292e-2)
+_F32_L1 = np.float32(-1.1514610310e-1)
+_F32_L2 = np.float32(1.1676998740e-1)
+_F32_L3 = np.float32(-1.2420140846e-1)
+_F32_L4 = np.float32(1.4249322787e-1)
+_F32_L5 = np.float32(-1.6668057665e-1)
+_F32_L6 = np.float32(2.0000714765e-1)
+_F32_L7 = np.float32(-2.4999993993e-1)
+_F32_L8 = np.float32(3.3333331174e-1)
+_F32_TINY = np.float32(1.17549435e-38)  # smallest normal float32
+
+
+@njit
+def log32(x):
+    """Natural log of a float32 ``x`` (``x`` below the smallest normal is raised to it)."""
+    x = max(x, _F32_TINY)
+    b = f32_bits(x)
+    e = np.int32(b >> np.uint32(23)) - np.int32(126)
+    m = f32_from_bits((b & np.uint32(0x007FFFFF)) | np.uint32(0x3F000000))  # [0.5, 1)
+    if m < _F32_SQRTHF:
+        e = e - np.int32(1)
+        f = (m + m) - _F32_ONE
+    else:
+        f = m - _F32_ONE
+    fe = np.float32(e)
+    z = f * f
+    y = _F32_L0
+    y = y * f + _F32_L1
+    y = y * f + _F32_L2
+    y = y * f + _F32_L3
+    y = y * f + _F32_L4
+    y = y * f + _F32_L5
+    y = y * f + _F32_L6
+    y = y * f + _F32_L7
+    y = y * f + _F32_L8
+    y = y * f * z
+    y = y + _F32_LN2_LO * fe
+    y = y - _F32_HALF * z
+    return (f + y) + _F32_LN2_HI * fe
+
+
+# --- float64 log (fdlibm e_log.c) ------------------------------------------
+_F64_SQRTHF = np.float64(0.70710678118654752440)
+_F64_ONE = np.float64(1.0)
+_F64_TWO = np.float64(2.0)
+_F64_HALF = np.float64(0.5)
+_F64_LN2_HI = np.float64(6.93147180369123816490e-01)
+_F64_LN2_LO = np.float64(1.90821492927058770002e-10)
+_LG1 = np.float64(6.666666666666735130e-01)
+_LG2 = np.float64(3.999999999940941908e-01)
+_LG3 = np.float64(2.857142874366239149e-01)
+_LG4 = np.float64(2.222219843214978396e-01)
+_LG5 = np.float64(1.818357216161805012e-01)
+_LG6 = np.float64(1.531383769920937332e-01)
+_LG7 = np.float64(1.479819860511658591e-01)
+_F64_SUBNORMAL = np.float64(2.0**-1000)
+_F64_2P64 = np.float64(2.0**64)
+_F64_TINY = np.float64(4.9406564584124654e-324)  # smallest subnormal float64
+
+
+@njit
+def log64(x):
+    """Natural log of a float64 ``x > 0`` (subnormals included; 0 is raised to the smallest subnormal)."""
+    x = max(x, _F64_TINY)
+    scaled = x < _F64_SUBNORMAL
+    if scaled:
+        x = x * _F64_2P64
+    b = f64_bits(x)
+    e = np.int64(b >> np.uint64(52)) - np.int64(1022)
+    if scaled:
+        e = e - np.int64(64)
+    m = f64_from_bits((b & np.uint64(0x000FFFFFFFFFFFFF)) | np.uint64(0x3FE0000000000000))
+    if m < _F64_SQRTHF:
+        e = e - np.int64(1)
+        f = (m + m) - _F64_ONE
+    else:
+        f = m - _F64_ONE
+    fe = np.float64(e)
+    s = f / (_F64_TWO + f)
+    z = s * s
+    w = z * z
+    t1 = w * (_LG2 + w * (_LG4 + w * _LG6))
+    t2 = z * (_LG1 + w * (_LG3 + w * (_LG5 + w * _LG7)))
+    r = t2 + t1
+    hfsq = _F64_HALF * f * f
+    return fe * _F64_LN2_HI - ((hfsq - (s * (hfsq + r) + fe * _F64_LN2_LO)) - f)
+
+
+# --- inverse normal CDF, float32 (Giles single precision) ------------------
+_F32_FOUR = np.float32(4.0)
+_F32_TWO = np.float32(2.0)
+_F32_FIVE = np.float32(5.0)
+_F32_2_5 = np.float32(2.5)
+_F32_3 = np.float32(3.0)
+_F32_MSQRT2 = np.float32(-1.41421356237309504880)
+_F32_16 = np.float32(16.0)
+_F32_C_C = np.float32(T.G32_C_C)
+_F32_C_IH = np.float32(1.0 / T.G32_C_H)
+_G32_C = tuple(np.float32(c) for c in T.G32_C)
+_G32_A = (
+    np.float32(2.81022636e-08),
+    np.float32(3.43273939e-07),
+    np.float32(-3.5233877e-06),
+    np.float32(-4.39150654e-06),
+    np.float32(0.00021858087),
+    np.float32(-0.00125372503),
+    np.float32(-0.00417768164),
+    np.float32(0.246640727),
+    np.float32(1.50140941),
+)
+_G32_B = (
+    np.float32(-0.000200214257),
+    np.float32(0.000100950558),
+    np.float32(0.00134934322),
+    np.float32(-0.00367342844),
+    np.float32(0.00573950773),
+    np.float32(-0.0076224613),
+    np.float32(0.00943887047),
+    np.float32(1.00167406),
+    np.float32(2.83297682),
+)
+
+
+@njit
+def _giles32_central(w):
+    t = w - _F32_2_5
+    p = _G32_A[0]
+    p = p * t + _G32_A[1]
+    p = p * t + _G32_A[2]
+    p = p * t + _G32_A[3]
+    p = p * t + _G32_A[4]
+    p = p * t + _G32_A[5]
+    p = p * t + _G32_A[6]
+    p = p * t + _G32_A[7]
+    return p * t + _G32_A[8]
+
+
+@njit
+def _giles32_tail(w):
+    t = np.float32(np.sqrt(w)) - _F32_3
+    p = _G32_B[0]
+    p = p * t + _G32_B[1]
+    p = p * t + _G32_B[2]
+    p = p * t + _G32_B[3]
+    p = p * t + _G32_B[4]
+    p = p * t + _G32_B[5]
+    p = p * t + _G32_B[6]
+    p = p * t + _G32_B[7]
+    return p * t + _G32_B[8]
+
+
+@njit
+def _horner32(coeffs, t):
+    p = coeffs[0]
+    for i in range(1, len(coeffs)):
+        p = p * t + coeffs[i]
+    return p
+
+
+@njit
+def ndtri_lower32(q):
+    """Inverse normal CDF for a float32 lower-tail probability ``0 < q <= 1/2``; returns ``<= 0``.
+
+    Accurate to a few float32 ulps for ``q >= 1e-21`` (``w < 50``); below that
+    the result is still finite and monotone but less accurate.
+    """
+    w = -log32(_F32_FOUR * (q * (_F32_ONE - q)))
+    x = _F32_ONE - _F32_TWO * q
+    if w < _F32_FIVE:
+        p = _giles32_central(w)
+    elif w < _F32_16:
+        p = _giles32_tail(w)
+    else:
+        p = _horner32(_G32_C, (np.float32(np.sqrt(w)) - _F32_C_C) * _F32_C_IH)
+    return _F32_MSQRT2 * (p * x)
+
+
+@njit
+def ndtri_lower32_central(q):
+    """``ndtri_lower32`` for ``q >= 0.0017`` (within about 2.9 standard deviations): one branch."""
+    w = -log32(_F32_FOUR * (q * (_F32_ONE - q)))
+    x = _F32_ONE - _F32_TWO * q
+    return _F32_MSQRT2 * (_giles32_central(w) * x)
+
+
+@njit
+def ndtri32(p):
+    """Inverse normal CDF of a float32 probability ``0 < p < 1``."""
+    if p <= _F32_HALF:
+        return ndtri_lower32(p)
+    return -ndtri_lower32(_F32_ONE - p)
+
+
+@njit
+def ndtri32_central(p):
+    """``ndtri32`` for ``0.0017 <= p <= 0.9983``: one polynomial branch, no sqrt."""
+    if p <= _F32_HALF:
+        return ndtri_lower32_central(p)
+    return -ndtri_lower32_central(_F32_ONE - p)
+
+
+# --- inverse normal CDF, float64 (Giles double precision) ------------------
+_F64_FOUR = np.float64(4.0)
+_F64_MSQRT2 = np.float64(-1.41421356237309504880)
+_F64_D_IH = 1.0 / T.G64_D_H
+_F64_E_IH = 1.0 / T.G64_E_H
+_F64_F_IH = 1.0 / T.G64_F_H
+_G64_A = (
+    -3.6444120640178196996e-21,
+    -1.685059138182016589e-19,
+    1.2858480715256400167e-18,
+    1.115787767802518096e-17,
+    -1.333171662854620906e-16,
+    2.0972767875968561637e-17,
+    6.6376381343583238325e-15,
+    -4.0545662729752068639e-14,
+    -8.1519341976054721522e-14,
+    2.6335093153082322977e-12,
+    -1.2975133253453532498e-11,
+    -5.4154120542946279317e-11,
+    1.051212273321532285e-09,
+    -4.1126339803469836976e-09,
+    -2.9070369957882005086e-08,
+    4.2347877827932403518e-07,
+    -1.3654692000834678645e-06,
+    -1.3882523362786468719e-05,
+    0.0001867342080340571352,
+    -0.00074070253416626697512,
+    -0.0060336708714301490533,
+    0.24015818242558961693,
+    1.6536545626831027356,
+)
+_G64_B = (
+    2.2137376921775787049e-09,
+    9.0756561938885390979e-08,
+    -2.7517406297064545428e-07,
+    1.8239629214389227755e-08,
+    1.5027403968909827627e-06,
+    -4.013867526981545969e-06,
+    2.9234449089955446044e-06,
+    1.2475304481671778723e-05,
+    -4.7318229009055733981e-05,
+    6.8284851459573175448e-05,
+    2.4031110387097893999e-05,
+    -0.0003550375203628474796,
+    0.00095328937973738049703,
+    -0.0016882755560235047313,
+    0.0024914420961078508066,
+    -0.0037512085075692412107,
+    0.005370914553590063617,
+    1.0052589676941592334,
+    3.0838856104922207635,
+)
+_G64_C = (
+    -2.7109920616438573243e-11,
+    -2.5556418169965252055e-10,
+    1.5076572693500548083e-09,
+    -3.7894654401267369937e-09,
+    7.6157012080783393804e-09,
+    -1.4960026627149240478e-08,
+    2.9147953450901080826e-08,
+    -6.7711997758452339498e-08,
+    2.2900482228026654717e-07,
+    -9.9298272942317002539e-07,
+    4.5260625972231537039e-06,
+    -1.9681778105531670567e-05,
+    7.5995277030017761139e-05,
+    -0.00021503011930044477347,
+    -0.00013871931833623122026,
+    1.0103004648645343977,
+    4.8499064014085844221,
+)
+
+
+@njit
+def _horner64(coeffs, t):
+    p = coeffs[0]
+    for i in range(1, len(coeffs)):
+        p = p * t + coeffs[i]
+    return p
+
+
+@njit
+def ndtri_lower64(q):
+    """Inverse normal CDF for a float64 lower-tail probability ``0 < q <= 1/2``; returns ``<= 0``.
+
+    Accurate to a few float64 ulps for ``q >= 1e-300``; ``q`` down to the
+    smallest subnormal still gives a finite value.
+    """
+    w = -log64(_F64_FOUR * (q * (_F64_ONE - q)))
+    x = _F64_ONE - _F64_TWO * q
+    if w < 6.25:
+        p = _horner64(_G64_A, w - 3.125)
+    elif w < 16.0:
+        p = _horner64(_G64_B, np.sqrt(w) - 3.25)
+    elif w < 36.0:
+        p = _horner64(_G64_C, np.sqrt(w) - 5.0)
+    elif w < 100.0:
+        p = _horner64(T.G64_D, (np.sqrt(w) - T.G64_D_C) * _F64_D_IH)
+    elif w < 300.0:
+        p = _horner64(T.G64_E, (np.sqrt(w) - T.G64_E_C) * _F64_E_IH)
+    else:
+        p = _horner64(T.G64_F, (np.sqrt(w) - T.G64_F_C) * _F64_F_IH)
+    return _F64_MSQRT2 * (p * x)
+
+
+@njit
+def ndtri64(p):
+    """Inverse normal CDF of a float64 probability ``0 < p < 1``."""
+    if p <= _F64_HALF:
+        return ndtri_lower64(p)
+    return -ndtri_lower64(_F64_ONE - p)

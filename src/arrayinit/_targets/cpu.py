@@ -1,0 +1,178 @@
+"""CPU target: parallel Numba loops over the shared samplers.
+
+Only launch, loop and store live here. The work is cut into chunks of at most
+``CHUNK`` consecutive elements of one row of the block; each chunk draws its
+Philox blocks into a small buffer, transforms them into a float buffer and
+stores them in the output format. Each phase is a simple loop that LLVM
+vectorises, and the buffers are O(threads * CHUNK): no full-size temporary.
+
+Thread safety and fork safety are handled in ``arrayinit._engine``.
+"""
+
+import warnings
+
+import numpy as np
+from numba import njit, prange
+
+from arrayinit._kernels.floats import bf16_bits, f16_bits, wide_word
+from arrayinit._kernels.philox import philox_block
+from arrayinit._kernels.samplers import (
+    normal32,
+    normal64,
+    truncnorm32,
+    truncnorm32_central,
+    truncnorm64,
+    uniform32,
+    uniform64,
+)
+
+CHUNK = 4096
+
+# distribution ids (see arrayinit._plan)
+UNIFORM = 0
+NORMAL = 1
+TRUNCNORM = 2
+TRUNCNORM_CENTRAL = 3
+
+# store kinds
+STORE_NATIVE = 0
+STORE_BF16 = 1
+STORE_F16 = 2
+
+_U64_2 = np.uint64(2)
+_U64_3 = np.uint64(3)
+
+
+def _parallel_jit(fn):
+    """``njit(parallel=True, cache=True)``, or without the cache when no cache
+    directory is writable (a read-only install)."""
+    try:
+        return njit(parallel=True, cache=True, fastmath=False)(fn)
+    except RuntimeError:  # "cannot cache function ...: no locator available"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return njit(parallel=True, cache=False, fastmath=False)(fn)
+
+
+def _serial_jit(fn):
+    # Not cached: the cache index is keyed by the Python function, which the
+    # parallel version already uses. Compiled only in a forked child that needs it.
+    return njit(parallel=False, cache=False, fastmath=False)(fn)
+
+
+@njit
+def _draw(buf, g0, n, k0, k1, s0, s1):
+    """Words of elements ``g0 .. g0+n-1`` into ``buf`` starting at ``g0 & 3``.
+
+    Whole Philox blocks are drawn (the first and last may be partly outside
+    the range); the return value is the position of element ``g0`` in ``buf``.
+    """
+    g = np.uint64(g0)
+    b0 = g >> _U64_2
+    nb = np.int64(((g + np.uint64(n - 1)) >> _U64_2) - b0) + 1
+    for j in range(nb):
+        x0, x1, x2, x3 = philox_block(b0 + np.uint64(j), k0, k1, s0, s1)
+        buf[4 * j] = np.uint32(x0)
+        buf[4 * j + 1] = np.uint32(x1)
+        buf[4 * j + 2] = np.uint32(x2)
+        buf[4 * j + 3] = np.uint32(x3)
+    return np.int64(g & _U64_3)
+
+
+@njit
+def _store(out, o0, vals, n, kind):
+    if kind == STORE_BF16:
+        for i in range(n):
+            out[o0 + i] = bf16_bits(vals[i])
+    elif kind == STORE_F16:
+        for i in range(n):
+            out[o0 + i] = f16_bits(vals[i])
+    else:
+        for i in range(n):
+            out[o0 + i] = vals[i]
+
+
+@njit
+def _transform32(vals, words, off, n, dist, p):
+    if dist == UNIFORM:
+        for i in range(n):
+            vals[i] = uniform32(words[off + i], p[0], p[1], p[6], p[7])
+    elif dist == NORMAL:
+        for i in range(n):
+            vals[i] = normal32(words[off + i], p[4], p[5])
+    elif dist == TRUNCNORM_CENTRAL:
+        for i in range(n):
+            vals[i] = truncnorm32_central(words[off + i], p[0], p[1], p[2], p[4], p[5], p[6], p[7])
+    else:
+        for i in range(n):
+            vals[i] = truncnorm32(words[off + i], p[0], p[1], p[2], p[4], p[5], p[6], p[7])
+
+
+@njit
+def _transform64(vals, hi, lo, off, n, dist, p):
+    if dist == UNIFORM:
+        for i in range(n):
+            vals[i] = uniform64(wide_word(hi[off + i], lo[off + i]), p[0], p[1], p[6], p[7])
+    elif dist == NORMAL:
+        for i in range(n):
+            vals[i] = normal64(wide_word(hi[off + i], lo[off + i]), p[4], p[5])
+    else:
+        for i in range(n):
+            w64 = wide_word(hi[off + i], lo[off + i])
+            vals[i] = truncnorm64(w64, p[0], p[1], p[2], p[4], p[5], p[6], p[7])
+
+
+def _fill32_impl(out, kind, starts, row_len, k0, k1, s0, s1, dist, params):
+    cpr = (row_len + CHUNK - 1) // CHUNK
+    for c in prange(starts.shape[0] * cpr):
+        row = c // cpr
+        j0 = (c - row * cpr) * CHUNK
+        n = min(CHUNK, row_len - j0)
+        words = np.empty(n + 8, np.uint32)
+        off = _draw(words, starts[row] + j0, n, k0, k1, s0, s1)
+        vals = np.empty(n, np.float32)
+        _transform32(vals, words, off, n, dist, params)
+        _store(out, row * row_len + j0, vals, n, kind)
+
+
+def _fill64_impl(out, kind, starts, row_len, k0, k1, s0, s1, wide, dist, params):
+    cpr = (row_len + CHUNK - 1) // CHUNK
+    s0_lo = s0
+    s1_lo = s1 ^ np.uint64(0x80000000)  # stream s ^ 2**63
+    for c in prange(starts.shape[0] * cpr):
+        row = c // cpr
+        j0 = (c - row * cpr) * CHUNK
+        n = min(CHUNK, row_len - j0)
+        g0 = starts[row] + j0
+        hi = np.empty(n + 8, np.uint32)
+        off = _draw(hi, g0, n, k0, k1, s0, s1)
+        lo = np.zeros(n + 8, np.uint32)
+        if wide:
+            _draw(lo, g0, n, k0, k1, s0_lo, s1_lo)
+        vals = np.empty(n, np.float64)
+        _transform64(vals, hi, lo, off, n, dist, params)
+        _store(out, row * row_len + j0, vals, n, kind)
+
+
+def _bits_impl(out, starts, row_len, k0, k1, s0, s1):
+    cpr = (row_len + CHUNK - 1) // CHUNK
+    for c in prange(starts.shape[0] * cpr):
+        row = c // cpr
+        j0 = (c - row * cpr) * CHUNK
+        n = min(CHUNK, row_len - j0)
+        words = np.empty(n + 8, np.uint32)
+        off = _draw(words, starts[row] + j0, n, k0, k1, s0, s1)
+        o0 = row * row_len + j0
+        for i in range(n):
+            out[o0 + i] = words[off + i]
+
+
+fill32 = _parallel_jit(_fill32_impl)
+fill64 = _parallel_jit(_fill64_impl)
+bits = _parallel_jit(_bits_impl)
+
+# Serial twins, for processes forked after the parallel runtime started
+# (GNU OpenMP cannot run parallel regions in such a child).
+fill32_serial = _serial_jit(_fill32_impl)
+fill64_serial = _serial_jit(_fill64_impl)
+bits_serial = _serial_jit(_bits_impl)

@@ -1,0 +1,254 @@
+"""Functional sampling API on numpy arrays: ``bits``, ``uniform``, ``normal``, ``truncated_normal``.
+
+Every function draws from the arrayinit stream (``docs/stream-contract.md``):
+element ``g`` (flat C-order index in ``full_shape``) of the tensor of a given
+``seed`` and ``stream`` has the same value whichever block of the tensor is
+asked for, whichever thread count or target computes it.
+
+Common keyword arguments
+------------------------
+seed : int
+    Key of the stream, an integer in ``[0, 2**64)``.
+dtype : str or dtype, optional
+    ``float32`` (default), ``float64``, ``float16`` or ``bfloat16`` (a numpy
+    bfloat16 array needs ``ml_dtypes``).
+full_shape, offset : tuple of int, optional
+    Generate only the block ``[offset, offset + shape)`` of a logical tensor of
+    shape ``full_shape``; the result equals that slice of the whole tensor.
+stream : int, optional
+    Stream id in ``[0, 2**63)``: independent sequences for the same seed.
+out : numpy.ndarray, optional
+    Write into this array (of shape ``shape``) instead of allocating; returned.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from arrayinit import _dtypes, _engine
+from arrayinit._errors import check_float, check_int, check_seed, received
+from arrayinit._plan import (
+    BITS,
+    FillPlan,
+    normal_params,
+    resolve_block,
+    truncnorm_params,
+    uniform_params,
+)
+
+__all__ = ["bits", "normal", "truncated_normal", "uniform"]
+
+
+def _common(shape, seed, dtype, full_shape, offset, stream, out):
+    seed = check_seed(seed)
+    stream = check_int("stream", stream, lo=0, hi=2**63)
+    shape, full, off = resolve_block(shape, full_shape, offset)
+    if dtype is None:
+        dtype = "float32" if out is None else _out_dtype_name(out)
+    name = _dtypes.dtype_name(dtype)
+    if out is not None:
+        _check_out(out, shape, name)
+    return shape, full, off, seed, stream, name
+
+
+def _out_dtype_name(out) -> str:
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"Argument `out` must be a numpy.ndarray. Received: out of type {type(out).__name__}")
+    return _dtypes.dtype_name(out.dtype, "out.dtype")
+
+
+def _check_out(out, shape, name) -> None:
+    out_name = _out_dtype_name(out)
+    if out.shape != shape:
+        raise ValueError(f"Argument `out` must have shape {shape}. Received: out.shape={out.shape}")
+    if out_name != name:
+        raise ValueError(f"Argument `out` must have dtype {name}. Received: out.dtype={out.dtype}")
+    if not out.flags.writeable:
+        raise ValueError("Argument `out` must be writeable. Received: a read-only array")
+
+
+def _emit(plan: FillPlan, out: np.ndarray | None) -> np.ndarray:
+    storage = _dtypes.storage_dtype(plan.dtype) if plan.dist != BITS else np.dtype(np.uint32)
+    if out is not None and out.flags.c_contiguous:
+        _engine.run_cpu(plan, out.reshape(-1).view(storage))
+        return out
+    user_dtype = _dtypes.numpy_dtype(plan.dtype) if plan.dist != BITS else np.dtype(np.uint32)
+    buf = _dtypes.aligned_empty(plan.shape, storage)
+    _engine.run_cpu(plan, buf.reshape(-1))
+    result = buf.view(user_dtype)
+    if out is not None:
+        out[...] = result
+        return out
+    return result
+
+
+def bits(shape, *, seed, full_shape=None, offset=None, stream=0, out=None) -> np.ndarray:
+    """The raw 32-bit stream words: element ``g`` is word ``g % 4`` of Philox block ``g // 4``.
+
+    Parameters
+    ----------
+    shape : int or tuple of int
+    seed, full_shape, offset, stream : see the module docstring.
+    out : numpy.ndarray of uint32, optional
+
+    Returns
+    -------
+    numpy.ndarray of uint32
+
+    Examples
+    --------
+    >>> import arrayinit.random as ar
+    >>> w = ar.bits((2, 3), seed=0)
+    >>> w.dtype, w.shape
+    (dtype('uint32'), (2, 3))
+    >>> bool((ar.bits(8, seed=0)[3:6] == ar.bits(3, seed=0, full_shape=(8,), offset=(3,))).all())
+    True
+    """
+    seed = check_seed(seed)
+    stream = check_int("stream", stream, lo=0, hi=2**63)
+    shape, full, off = resolve_block(shape, full_shape, offset)
+    if out is not None:
+        if not isinstance(out, np.ndarray) or out.dtype != np.uint32:
+            raise TypeError(f"Argument `out` must be a numpy.ndarray of uint32. {received('out', out)}")
+        if out.shape != shape:
+            raise ValueError(f"Argument `out` must have shape {shape}. Received: out.shape={out.shape}")
+    plan = FillPlan(shape, full, off, BITS, "uint32", seed, stream)
+    return _emit(plan, out)
+
+
+def uniform(
+    shape=(),
+    *,
+    seed,
+    minval=0.0,
+    maxval=1.0,
+    dtype=None,
+    full_shape=None,
+    offset=None,
+    stream=0,
+    out=None,
+) -> np.ndarray:
+    """Uniform values in ``[minval, maxval)``.
+
+    Notes
+    -----
+    ``x = minval + u * (maxval - minval)`` with ``u = (w >> 8) * 2**-24`` in
+    float32 arithmetic (``u = (w64 >> 11) * 2**-53`` in float64 for float64
+    output), then kept inside ``[minval, maxval)`` on the output dtype's grid.
+
+    Examples
+    --------
+    >>> import arrayinit.random as ar
+    >>> x = ar.uniform((1000,), seed=1, minval=-1.0, maxval=1.0)
+    >>> bool(x.min() >= -1.0 and x.max() < 1.0)
+    True
+    """
+    shape, full, off, seed, stream, name = _common(shape, seed, dtype, full_shape, offset, stream, out)
+    lo = check_float("minval", minval)
+    hi = check_float("maxval", maxval)
+    if hi < lo:
+        raise ValueError(f"Argument `maxval` must be >= `minval`. Received: minval={minval!r}, maxval={maxval!r}")
+    dist, c64, params = uniform_params(lo, hi, name)
+    return _emit(FillPlan(shape, full, off, dist, name, seed, stream, c64, params), out)
+
+
+def normal(
+    shape=(),
+    *,
+    seed,
+    mean=0.0,
+    stddev=1.0,
+    dtype=None,
+    full_shape=None,
+    offset=None,
+    stream=0,
+    out=None,
+) -> np.ndarray:
+    """Normal values with the given ``mean`` and ``stddev``, by inversion.
+
+    Notes
+    -----
+    The top bit of the element's word is the sign, the other bits give a tail
+    probability ``q`` in ``(0, 1/2]``; ``x = mean + stddev * ndtri(q)`` (sign
+    applied). float32 values reach about 6.4 standard deviations, float64
+    about 9.1; none is infinite.
+
+    Examples
+    --------
+    >>> import arrayinit.random as ar
+    >>> x = ar.normal((100_000,), seed=3, stddev=2.0)
+    >>> round(float(x.std()), 1)
+    2.0
+    """
+    shape, full, off, seed, stream, name = _common(shape, seed, dtype, full_shape, offset, stream, out)
+    mu = check_float("mean", mean)
+    sd = check_float("stddev", stddev, nonnegative=True)
+    dist, c64, params = normal_params(mu, sd, name)
+    return _emit(FillPlan(shape, full, off, dist, name, seed, stream, c64, params), out)
+
+
+def truncated_normal(
+    shape=(),
+    *,
+    seed,
+    mean=0.0,
+    stddev=1.0,
+    lower=None,
+    upper=None,
+    a=None,
+    b=None,
+    dtype=None,
+    full_shape=None,
+    offset=None,
+    stream=0,
+    out=None,
+) -> np.ndarray:
+    """Normal values truncated to an interval, by inversion (no rejection).
+
+    The interval is given either in standard deviations around the mean,
+    ``[mean + lower * stddev, mean + upper * stddev]`` (default ``lower=-2,
+    upper=2``, the Keras convention), or in absolute values ``[a, b]`` (the
+    ``torch.nn.init.trunc_normal_`` convention). Infinite bounds are allowed.
+
+    Notes
+    -----
+    ``x = mean + stddev * ndtri(Phi(alpha) + u * (Phi(beta) - Phi(alpha)))``
+    with ``u`` in (0, 1), clamped into the bounds; intervals in the upper tail
+    are mirrored so that bounds far in one tail (``[4, 6]``, ``[10, 12]``)
+    stay exact. Bounds whose tail probability falls below 1e-20 are computed in
+    float64 arithmetic even for float32 output.
+
+    Examples
+    --------
+    >>> import arrayinit.random as ar
+    >>> x = ar.truncated_normal((10_000,), seed=0, stddev=0.5)
+    >>> bool(abs(x).max() <= 1.0)
+    True
+    >>> y = ar.truncated_normal((10_000,), seed=0, a=4.0, b=6.0)
+    >>> bool(y.min() >= 4.0 and y.max() <= 6.0)
+    True
+    """
+    shape, full, off, seed, stream, name = _common(shape, seed, dtype, full_shape, offset, stream, out)
+    mu = check_float("mean", mean)
+    sd = check_float("stddev", stddev, positive=True)
+    if (a is not None or b is not None) and (lower is not None or upper is not None):
+        raise ValueError(
+            "Give the bounds either in standard deviations (`lower`, `upper`) or absolute (`a`, `b`), not both. "
+            f"Received: lower={lower!r}, upper={upper!r}, a={a!r}, b={b!r}"
+        )
+    if a is not None or b is not None:
+        lo_abs = -math.inf if a is None else check_float("a", a, finite=False)
+        hi_abs = math.inf if b is None else check_float("b", b, finite=False)
+        if not lo_abs < hi_abs:
+            raise ValueError(f"Argument `a` must be smaller than `b`. Received: a={a!r}, b={b!r}")
+        alpha, beta = (lo_abs - mu) / sd, (hi_abs - mu) / sd
+    else:
+        alpha = -2.0 if lower is None else check_float("lower", lower, finite=False)
+        beta = 2.0 if upper is None else check_float("upper", upper, finite=False)
+        if not alpha < beta:
+            raise ValueError(f"Argument `lower` must be smaller than `upper`. Received: lower={lower!r}, upper={upper!r}")
+        lo_abs, hi_abs = mu + alpha * sd, mu + beta * sd
+    dist, c64, params = truncnorm_params(mu, sd, alpha, beta, lo_abs, hi_abs, name)
+    return _emit(FillPlan(shape, full, off, dist, name, seed, stream, c64, params), out)
