@@ -21,26 +21,42 @@ SHIFT32 = np.uint64(32)
 
 
 @njit
+def _round(c0, c1, c2, c3, k0, k1):
+    p0 = PHILOX_M0 * c0
+    p1 = PHILOX_M1 * c2
+    return (p1 >> SHIFT32) ^ c1 ^ k0, p1 & MASK32, (p0 >> SHIFT32) ^ c3 ^ k1, p0 & MASK32
+
+
+@njit(inline="always")
 def philox4x32_10(c0, c1, c2, c3, k0, k1):
     """Ten Philox4x32 rounds on counter ``(c0, c1, c2, c3)`` with key ``(k0, k1)``.
 
-    All arguments and results are uint64 values below ``2**32``.
+    All arguments and results are uint64 values below ``2**32``. The rounds
+    are written out so that the element loops around this function are
+    innermost loops, which LLVM vectorises.
     """
-    for _ in range(10):
-        p0 = PHILOX_M0 * c0
-        p1 = PHILOX_M1 * c2
-        n0 = (p1 >> SHIFT32) ^ c1 ^ k0
-        n2 = (p0 >> SHIFT32) ^ c3 ^ k1
-        c1 = p1 & MASK32
-        c3 = p0 & MASK32
-        c0 = n0
-        c2 = n2
-        k0 = (k0 + PHILOX_W0) & MASK32
-        k1 = (k1 + PHILOX_W1) & MASK32
-    return c0, c1, c2, c3
+    c0, c1, c2, c3 = _round(c0, c1, c2, c3, k0, k1)
+    k0, k1 = (k0 + PHILOX_W0) & MASK32, (k1 + PHILOX_W1) & MASK32
+    c0, c1, c2, c3 = _round(c0, c1, c2, c3, k0, k1)
+    k0, k1 = (k0 + PHILOX_W0) & MASK32, (k1 + PHILOX_W1) & MASK32
+    c0, c1, c2, c3 = _round(c0, c1, c2, c3, k0, k1)
+    k0, k1 = (k0 + PHILOX_W0) & MASK32, (k1 + PHILOX_W1) & MASK32
+    c0, c1, c2, c3 = _round(c0, c1, c2, c3, k0, k1)
+    k0, k1 = (k0 + PHILOX_W0) & MASK32, (k1 + PHILOX_W1) & MASK32
+    c0, c1, c2, c3 = _round(c0, c1, c2, c3, k0, k1)
+    k0, k1 = (k0 + PHILOX_W0) & MASK32, (k1 + PHILOX_W1) & MASK32
+    c0, c1, c2, c3 = _round(c0, c1, c2, c3, k0, k1)
+    k0, k1 = (k0 + PHILOX_W0) & MASK32, (k1 + PHILOX_W1) & MASK32
+    c0, c1, c2, c3 = _round(c0, c1, c2, c3, k0, k1)
+    k0, k1 = (k0 + PHILOX_W0) & MASK32, (k1 + PHILOX_W1) & MASK32
+    c0, c1, c2, c3 = _round(c0, c1, c2, c3, k0, k1)
+    k0, k1 = (k0 + PHILOX_W0) & MASK32, (k1 + PHILOX_W1) & MASK32
+    c0, c1, c2, c3 = _round(c0, c1, c2, c3, k0, k1)
+    k0, k1 = (k0 + PHILOX_W0) & MASK32, (k1 + PHILOX_W1) & MASK32
+    return _round(c0, c1, c2, c3, k0, k1)
 
 
-@njit
+@njit(inline="always")
 def philox_block(block, k0, k1, s0, s1):
     """The four words of counter block ``block`` (uint64) of stream ``(s0, s1)``.
 

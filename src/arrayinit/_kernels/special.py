@@ -18,6 +18,8 @@ Sources of the constants
   ``w >= 36``), fitted by ``tools/fit_ndtri_tails.py`` against mpmath.
 """
 
+import math
+
 import numpy as np
 from numba import njit
 
@@ -169,7 +171,7 @@ def _giles32_central(w):
 
 @njit
 def _giles32_tail(w):
-    t = np.float32(np.sqrt(w)) - _F32_3
+    t = np.float32(math.sqrt(w)) - _F32_3
     p = _G32_B[0]
     p = p * t + _G32_B[1]
     p = p * t + _G32_B[2]
@@ -203,7 +205,7 @@ def ndtri_lower32(q):
     elif w < _F32_16:
         p = _giles32_tail(w)
     else:
-        p = _horner32(_G32_C, (np.float32(np.sqrt(w)) - _F32_C_C) * _F32_C_IH)
+        p = _horner32(_G32_C, (np.float32(math.sqrt(w)) - _F32_C_C) * _F32_C_IH)
     return _F32_MSQRT2 * (p * x)
 
 
@@ -324,15 +326,15 @@ def ndtri_lower64(q):
     if w < 6.25:
         p = _horner64(_G64_A, w - 3.125)
     elif w < 16.0:
-        p = _horner64(_G64_B, np.sqrt(w) - 3.25)
+        p = _horner64(_G64_B, math.sqrt(w) - 3.25)
     elif w < 36.0:
-        p = _horner64(_G64_C, np.sqrt(w) - 5.0)
+        p = _horner64(_G64_C, math.sqrt(w) - 5.0)
     elif w < 100.0:
-        p = _horner64(T.G64_D, (np.sqrt(w) - T.G64_D_C) * _F64_D_IH)
+        p = _horner64(T.G64_D, (math.sqrt(w) - T.G64_D_C) * _F64_D_IH)
     elif w < 300.0:
-        p = _horner64(T.G64_E, (np.sqrt(w) - T.G64_E_C) * _F64_E_IH)
+        p = _horner64(T.G64_E, (math.sqrt(w) - T.G64_E_C) * _F64_E_IH)
     else:
-        p = _horner64(T.G64_F, (np.sqrt(w) - T.G64_F_C) * _F64_F_IH)
+        p = _horner64(T.G64_F, (math.sqrt(w) - T.G64_F_C) * _F64_F_IH)
     return _F64_MSQRT2 * (p * x)
 
 

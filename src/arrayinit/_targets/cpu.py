@@ -39,8 +39,6 @@ STORE_NATIVE = 0
 STORE_BF16 = 1
 STORE_F16 = 2
 
-_U64_2 = np.uint64(2)
-_U64_3 = np.uint64(3)
 
 
 def _parallel_jit(fn):
@@ -66,60 +64,74 @@ def _draw(buf, g0, n, k0, k1, s0, s1):
 
     Whole Philox blocks are drawn (the first and last may be partly outside
     the range); the return value is the position of element ``g0`` in ``buf``.
+    Index arithmetic stays in int64 (``g0 < 2**63``) so the block loop has a
+    plain trip count and vectorises.
     """
-    g = np.uint64(g0)
-    b0 = g >> _U64_2
-    nb = np.int64(((g + np.uint64(n - 1)) >> _U64_2) - b0) + 1
+    b0 = g0 >> 2
+    nb = ((g0 + n - 1) >> 2) - b0 + 1
     for j in range(nb):
-        x0, x1, x2, x3 = philox_block(b0 + np.uint64(j), k0, k1, s0, s1)
+        x0, x1, x2, x3 = philox_block(np.uint64(b0 + j), k0, k1, s0, s1)
         buf[4 * j] = np.uint32(x0)
         buf[4 * j + 1] = np.uint32(x1)
         buf[4 * j + 2] = np.uint32(x2)
         buf[4 * j + 3] = np.uint32(x3)
-    return np.int64(g & _U64_3)
+    return g0 & 3
+
+
+# Loops index slices from 0 so that LLVM sees non-negative, unit-stride
+# indices and vectorises them (an ``a[k + i]`` index with an unknown ``k``
+# keeps numba's negative-index wraparound and blocks vectorisation).
 
 
 @njit
-def _store(out, o0, vals, n, kind):
+def _store(out, vals, kind):
+    n = vals.shape[0]
     if kind == STORE_BF16:
         for i in range(n):
-            out[o0 + i] = bf16_bits(vals[i])
+            out[i] = bf16_bits(vals[i])
     elif kind == STORE_F16:
         for i in range(n):
-            out[o0 + i] = f16_bits(vals[i])
+            out[i] = f16_bits(vals[i])
     else:
         for i in range(n):
-            out[o0 + i] = vals[i]
+            out[i] = vals[i]
 
 
 @njit
-def _transform32(vals, words, off, n, dist, p):
+def _copy(dst, src):
+    for i in range(dst.shape[0]):
+        dst[i] = src[i]
+
+
+@njit
+def _transform32(vals, words, dist, p):
+    n = vals.shape[0]
     if dist == UNIFORM:
         for i in range(n):
-            vals[i] = uniform32(words[off + i], p[0], p[1], p[6], p[7])
+            vals[i] = uniform32(words[i], p[0], p[1], p[6], p[7])
     elif dist == NORMAL:
         for i in range(n):
-            vals[i] = normal32(words[off + i], p[4], p[5])
+            vals[i] = normal32(words[i], p[4], p[5])
     elif dist == TRUNCNORM_CENTRAL:
         for i in range(n):
-            vals[i] = truncnorm32_central(words[off + i], p[0], p[1], p[2], p[4], p[5], p[6], p[7])
+            vals[i] = truncnorm32_central(words[i], p[0], p[1], p[2], p[4], p[5], p[6], p[7])
     else:
         for i in range(n):
-            vals[i] = truncnorm32(words[off + i], p[0], p[1], p[2], p[4], p[5], p[6], p[7])
+            vals[i] = truncnorm32(words[i], p[0], p[1], p[2], p[4], p[5], p[6], p[7])
 
 
 @njit
-def _transform64(vals, hi, lo, off, n, dist, p):
+def _transform64(vals, hi, lo, dist, p):
+    n = vals.shape[0]
     if dist == UNIFORM:
         for i in range(n):
-            vals[i] = uniform64(wide_word(hi[off + i], lo[off + i]), p[0], p[1], p[6], p[7])
+            vals[i] = uniform64(wide_word(hi[i], lo[i]), p[0], p[1], p[6], p[7])
     elif dist == NORMAL:
         for i in range(n):
-            vals[i] = normal64(wide_word(hi[off + i], lo[off + i]), p[4], p[5])
+            vals[i] = normal64(wide_word(hi[i], lo[i]), p[4], p[5])
     else:
         for i in range(n):
-            w64 = wide_word(hi[off + i], lo[off + i])
-            vals[i] = truncnorm64(w64, p[0], p[1], p[2], p[4], p[5], p[6], p[7])
+            vals[i] = truncnorm64(wide_word(hi[i], lo[i]), p[0], p[1], p[2], p[4], p[5], p[6], p[7])
 
 
 def _fill32_impl(out, kind, starts, row_len, k0, k1, s0, s1, dist, params):
@@ -131,8 +143,9 @@ def _fill32_impl(out, kind, starts, row_len, k0, k1, s0, s1, dist, params):
         words = np.empty(n + 8, np.uint32)
         off = _draw(words, starts[row] + j0, n, k0, k1, s0, s1)
         vals = np.empty(n, np.float32)
-        _transform32(vals, words, off, n, dist, params)
-        _store(out, row * row_len + j0, vals, n, kind)
+        _transform32(vals, words[off : off + n], dist, params)
+        o0 = row * row_len + j0
+        _store(out[o0 : o0 + n], vals, kind)
 
 
 def _fill64_impl(out, kind, starts, row_len, k0, k1, s0, s1, wide, dist, params):
@@ -150,8 +163,9 @@ def _fill64_impl(out, kind, starts, row_len, k0, k1, s0, s1, wide, dist, params)
         if wide:
             _draw(lo, g0, n, k0, k1, s0_lo, s1_lo)
         vals = np.empty(n, np.float64)
-        _transform64(vals, hi, lo, off, n, dist, params)
-        _store(out, row * row_len + j0, vals, n, kind)
+        _transform64(vals, hi[off : off + n], lo[off : off + n], dist, params)
+        o0 = row * row_len + j0
+        _store(out[o0 : o0 + n], vals, kind)
 
 
 def _bits_impl(out, starts, row_len, k0, k1, s0, s1):
@@ -163,8 +177,7 @@ def _bits_impl(out, starts, row_len, k0, k1, s0, s1):
         words = np.empty(n + 8, np.uint32)
         off = _draw(words, starts[row] + j0, n, k0, k1, s0, s1)
         o0 = row * row_len + j0
-        for i in range(n):
-            out[o0 + i] = words[off + i]
+        _copy(out[o0 : o0 + n], words[off : off + n])
 
 
 fill32 = _parallel_jit(_fill32_impl)
