@@ -1,0 +1,37 @@
+"""nox sessions: lint, tests (default); bench (on demand)."""
+
+import pathlib
+import shutil
+
+import nox
+
+nox.options.sessions = ["lint", "tests"]
+nox.options.default_venv_backend = "venv"
+
+ROOT = pathlib.Path(__file__).parent
+
+
+def _clear_numba_cache() -> None:
+    # numba's cache does not notice edits to jitted callees in other files.
+    for d in (ROOT / "src").rglob("__pycache__"):
+        shutil.rmtree(d, ignore_errors=True)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    session.install("ruff==0.17.6")
+    session.run("ruff", "check", "src", "tests", "benchmarks", "tools", "noxfile.py")
+    session.run("ruff", "format", "--check", "src", "tests", "benchmarks", "tools", "noxfile.py")
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    _clear_numba_cache()
+    session.install("-e", ".[test,cli]")
+    session.run("pytest", *session.posargs)
+
+
+@nox.session(default=False)
+def bench(session: nox.Session) -> None:
+    session.install("-e", ".[bench]")
+    session.run("python", "benchmarks/bench_cpu.py", *session.posargs)

@@ -1,0 +1,199 @@
+"""The kernels layer: Philox known answers, bit conversions, 16-bit rounding, log, ndtri."""
+
+import math
+
+import ml_dtypes
+import numpy as np
+import pytest
+import scipy.special as sc
+from numba import njit
+
+from arrayinit._kernels import floats, philox, special
+from tests.conftest import DATA
+from tests.reference import philox4x32
+
+
+def _kat_rows():
+    rows = []
+    for line in (DATA / "philox4x32_10_kat.txt").read_text().splitlines():
+        if line.startswith("#") or not line.strip():
+            continue
+        name, rounds, *hexes = line.split()
+        vals = [int(h, 16) for h in hexes]
+        rows.append((name, int(rounds), vals[:4], vals[4:6], vals[6:]))
+    return rows
+
+
+KAT = _kat_rows()
+
+
+def test_kat_file_has_the_three_published_vectors():
+    assert len(KAT) == 3
+    assert all(name == "philox4x32" and rounds == 10 for name, rounds, *_ in KAT)
+
+
+@pytest.mark.parametrize(("name", "rounds", "ctr", "key", "expected"), KAT)
+def test_philox_known_answers(name, rounds, ctr, key, expected):
+    u = np.uint64
+    got = philox.philox4x32_10(*(u(c) for c in ctr), u(key[0]), u(key[1]))
+    assert [int(x) for x in got] == expected
+    assert philox4x32(ctr, key, rounds) == expected  # the test reference agrees too
+
+
+def test_philox_matches_reference_on_random_counters():
+    rng = np.random.default_rng(7)
+    u = np.uint64
+    for _ in range(200):
+        ctr = [int(x) for x in rng.integers(0, 2**32, 4)]
+        key = [int(x) for x in rng.integers(0, 2**32, 2)]
+        got = philox.philox4x32_10(*(u(c) for c in ctr), u(key[0]), u(key[1]))
+        assert [int(x) for x in got] == philox4x32(ctr, key)
+
+
+@njit
+def _map_f32(fn_id, x, out):
+    for i in range(x.shape[0]):
+        if fn_id == 0:
+            out[i] = floats.bf16_bits(x[i])
+        else:
+            out[i] = floats.f16_bits(x[i])
+
+
+def _edge_f32_bits():
+    rng = np.random.default_rng(1)
+    patterns = [rng.integers(0, 2**32, 2_000_000, dtype=np.uint64).astype(np.uint32)]
+    # exponents around the float16 normal/subnormal/overflow boundaries, all low bit patterns
+    for e in [0, 1, 101, 102, 103, 110, 111, 112, 113, 142, 143, 254, 255]:
+        for sign in (0, 1):
+            mant = np.concatenate([np.arange(0, 2**14, dtype=np.uint32), rng.integers(0, 2**23, 20000).astype(np.uint32)])
+            patterns.append((np.uint32(sign << 31) | np.uint32(e << 23) | mant).astype(np.uint32))
+    # halfway cases for both formats
+    for lowbits, width in [(0x8000, 16), (0x1000, 13)]:
+        hi = rng.integers(0, 2**32, 100000, dtype=np.uint64).astype(np.uint32) & ~np.uint32((1 << width) - 1)
+        patterns.append(hi | np.uint32(lowbits))
+    return np.concatenate(patterns).view(np.float32)
+
+
+def test_bfloat16_rounding_matches_ml_dtypes():
+    x = _edge_f32_bits()
+    got = np.empty(x.shape, np.uint16)
+    _map_f32(0, x, got)
+    with np.errstate(invalid="ignore", over="ignore"):
+        want = x.astype(ml_dtypes.bfloat16).view(np.uint16)
+    nan = np.isnan(x)
+    np.testing.assert_array_equal(got[~nan], want[~nan])
+    assert np.isnan(got[nan].view(ml_dtypes.bfloat16).astype(np.float32)).all()
+
+
+def test_float16_rounding_matches_numpy():
+    x = _edge_f32_bits()
+    got = np.empty(x.shape, np.uint16)
+    _map_f32(1, x, got)
+    with np.errstate(invalid="ignore", over="ignore"):
+        want = x.astype(np.float16).view(np.uint16)
+    nan = np.isnan(x)
+    np.testing.assert_array_equal(got[~nan], want[~nan])
+    assert np.isnan(got[nan].view(np.float16)).all()
+
+
+@njit
+def _units(w, out32, out32o, w64, out64, out64o):
+    for i in range(w.shape[0]):
+        out32[i] = floats.unit_f32(w[i])
+        out32o[i] = floats.open_unit_f32(w[i])
+    for i in range(w64.shape[0]):
+        out64[i] = floats.unit_f64(w64[i])
+        out64o[i] = floats.open_unit_f64(w64[i])
+
+
+def test_unit_interval_conversions_are_exact_and_in_range():
+    w = np.array([0, 1, 255, 256, 511, 512, 2**31, 2**32 - 257, 2**32 - 256, 2**32 - 1], np.uint32)
+    w64 = np.array([0, 1, 2**11, 2**12 - 1, 2**63, 2**64 - 2**12, 2**64 - 1], np.uint64)
+    o32, o32o = np.empty(w.shape, np.float32), np.empty(w.shape, np.float32)
+    o64, o64o = np.empty(w64.shape), np.empty(w64.shape)
+    _units(w, o32, o32o, w64, o64, o64o)
+    for wi, a, b in zip(w.tolist(), o32.tolist(), o32o.tolist()):
+        assert a == (wi >> 8) * 2.0**-24
+        assert b == ((wi >> 9) + 0.5) * 2.0**-23
+        assert 0.0 <= a < 1.0
+        assert 0.0 < b < 1.0
+    for wi, a, b in zip(w64.tolist(), o64.tolist(), o64o.tolist()):
+        assert a == (wi >> 11) * 2.0**-53
+        assert b == ((wi >> 12) + 0.5) * 2.0**-52
+        assert 0.0 <= a < 1.0
+        assert 0.0 < b < 1.0
+
+
+@njit
+def _apply(fn_id, x, out):
+    for i in range(x.shape[0]):
+        if fn_id == 0:
+            out[i] = special.log32(x[i])
+        elif fn_id == 1:
+            out[i] = special.log64(x[i])
+        elif fn_id == 2:
+            out[i] = special.ndtri32(x[i])
+        else:
+            out[i] = special.ndtri64(x[i])
+
+
+def _run(fn_id, x):
+    out = np.empty_like(x)
+    _apply(fn_id, x, out)
+    return out
+
+
+def test_log32_within_one_ulp():
+    rng = np.random.default_rng(2)
+    x = np.exp(rng.uniform(-87, 88, 2_000_000)).astype(np.float32)
+    x = x[(x > 0) & np.isfinite(x)]
+    ref = np.log(x.astype(np.float64))
+    err = np.abs(_run(0, x) - ref) / np.spacing(np.abs(ref).astype(np.float32)).astype(np.float64)
+    assert err.max() <= 1.0
+
+
+def test_log64_within_one_ulp_including_subnormals():
+    rng = np.random.default_rng(3)
+    x = np.concatenate([np.exp(rng.uniform(-744, 709, 2_000_000)), [5e-324, 1e-310, 1.0, 2.0, 0.5]])
+    ref = np.log(x)
+    err = np.abs(_run(1, x) - ref) / np.spacing(np.abs(ref))
+    err[ref == 0] = 0
+    assert err.max() <= 1.0
+
+
+# Stated accuracy (docs/stream-contract.md): float32 ndtri within 5e-7 relative
+# for p in [1e-20, 1 - 1e-7]; float64 within 4e-15 relative for p in [1e-300, 1 - 1e-16].
+@pytest.mark.parametrize(("lo", "hi"), [(1e-20, 1e-8), (1e-8, 0.0017), (0.0017, 0.5)])
+def test_ndtri32_accuracy(lo, hi):
+    rng = np.random.default_rng(4)
+    q = np.exp(rng.uniform(math.log(lo), math.log(hi), 500_000)).astype(np.float32)
+    p = np.concatenate([q, (1 - q.astype(np.float64)).astype(np.float32)])
+    p = p[(p > 0) & (p < 1)]
+    ref = sc.ndtri(p.astype(np.float64))
+    got = _run(2, p).astype(np.float64)
+    rel = np.abs(got - ref) / np.maximum(np.abs(ref), 1e-3)
+    assert rel.max() < 5e-7
+
+
+@pytest.mark.parametrize(("lo", "hi"), [(1e-300, 1e-100), (1e-100, 1e-16), (1e-16, 0.001), (0.001, 0.5)])
+def test_ndtri64_accuracy(lo, hi):
+    rng = np.random.default_rng(5)
+    q = np.exp(rng.uniform(math.log(lo), math.log(hi), 500_000))
+    p = np.concatenate([q, 1 - q[q > 1e-16]])
+    ref = sc.ndtri(p)
+    got = _run(3, p)
+    rel = np.abs(got - ref) / np.maximum(np.abs(ref), 1e-12)
+    assert rel.max() < 4e-15
+
+
+def test_ndtri_is_monotone_and_finite_at_the_ends():
+    p32 = np.array([0.0, 1e-38, 1e-30, 1e-20, 0.5, 1 - 2**-24, 1.0], np.float32)
+    z32 = _run(2, p32)
+    assert np.isfinite(z32).all()
+    assert (np.diff(z32) >= 0).all()
+    p64 = np.array([0.0, 5e-324, 1e-300, 0.5, 1 - 2**-53, 1.0])
+    z64 = _run(3, p64)
+    assert np.isfinite(z64).all()
+    assert (np.diff(z64) >= 0).all()
+    assert z64[3] == 0.0
+    assert z32[4] == 0.0

@@ -1,0 +1,264 @@
+"""arrayinit.random: distributions (KS against scipy.stats), bounds, blocks, dtypes, errors."""
+
+import math
+
+import ml_dtypes
+import numpy as np
+import pytest
+import scipy.stats as st
+
+import arrayinit.random as ar
+from tests import reference
+from tests.conftest import as_f64
+
+N = 10**6
+KS_P_MIN = 1e-3  # fixed seeds: the outcome is deterministic; a broken sampler gives p ~ 0
+
+
+def _ks(x, cdf):
+    res = st.kstest(x, cdf)
+    assert res.pvalue > KS_P_MIN, res
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_uniform_ks_and_range(dtype):
+    x = ar.uniform((N,), seed=11, minval=-3.0, maxval=5.0, dtype=dtype)
+    assert x.dtype == np.dtype(dtype)
+    assert x.min() >= -3.0
+    assert x.max() < 5.0
+    _ks(x.astype(np.float64), st.uniform(loc=-3, scale=8).cdf)
+    assert abs(x.mean() - 1.0) < 5 * 8 / math.sqrt(12 * N)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_normal_ks_and_moments(dtype):
+    x = ar.normal((N,), seed=12, mean=0.5, stddev=2.0, dtype=dtype).astype(np.float64)
+    _ks(x, st.norm(loc=0.5, scale=2.0).cdf)
+    assert abs(x.mean() - 0.5) < 5 * 2 / math.sqrt(N)
+    assert abs(x.std() / 2.0 - 1) < 5 / math.sqrt(2 * N)
+    assert np.isfinite(x).all()
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize(
+    ("lower", "upper"), [(-2.0, 2.0), (-1.0, 3.0), (4.0, 6.0), (-6.0, -4.0), (10.0, 12.0), (3.0, math.inf)]
+)
+def test_truncated_normal_ks_and_bounds(dtype, lower, upper):
+    x = ar.truncated_normal((N,), seed=13, mean=1.0, stddev=0.5, lower=lower, upper=upper, dtype=dtype)
+    lo, hi = 1.0 + 0.5 * lower, 1.0 + 0.5 * upper
+    xf = x.astype(np.float64)
+    assert xf.min() >= lo
+    assert xf.max() <= hi
+    _ks(xf, st.truncnorm(lower, upper, loc=1.0, scale=0.5).cdf)
+
+
+def test_truncated_normal_absolute_bounds_torch_convention():
+    x = ar.truncated_normal((N,), seed=14, mean=0.0, stddev=0.02, a=-0.04, b=0.04).astype(np.float64)
+    assert x.min() >= -0.04
+    assert x.max() <= 0.04
+    _ks(x, st.truncnorm(-2, 2, scale=0.02).cdf)
+    # bounds far in one tail, in absolute units
+    y = ar.truncated_normal((N,), seed=15, mean=0.0, stddev=1.0, a=4.0, b=6.0).astype(np.float64)
+    assert y.min() >= 4.0
+    assert y.max() <= 6.0
+    _ks(y, st.truncnorm(4, 6).cdf)
+
+
+def test_keras_truncated_normal_moments():
+    x = ar.truncated_normal((N,), seed=16, stddev=1.0).astype(np.float64)
+    assert abs(x.std() - 0.87962566103423978) < 0.003
+    assert abs(x.mean()) < 0.003
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+@pytest.mark.parametrize("kind", ["uniform", "normal", "truncated_normal"])
+def test_16bit_outputs_are_the_rounded_float32_stream(dtype, kind):
+    kw = {"uniform": {"minval": -1.0, "maxval": 1.0}, "normal": {"stddev": 0.5}, "truncated_normal": {"stddev": 0.5}}[
+        kind
+    ]
+    fn = getattr(ar, kind)
+    x16 = fn((200_000,), seed=17, dtype=dtype, **kw)
+    x32 = fn((200_000,), seed=17, dtype="float32", **kw)
+    np_dtype = ml_dtypes.bfloat16 if dtype == "bfloat16" else np.float16
+    assert x16.dtype == np.dtype(np_dtype)
+    rounded = x32.astype(np_dtype)
+    if kind == "normal":
+        np.testing.assert_array_equal(x16.view(np.uint16), rounded.view(np.uint16))
+    else:
+        # clamping happens on the 16-bit grid: rounding can only differ at the bounds
+        differ = x16.view(np.uint16) != rounded.view(np.uint16)
+        assert differ.mean() < 1e-3
+        bound = 1.0
+        assert (np.abs(as_f64(x16[differ])) <= bound).all()
+    xf = as_f64(x16)
+    if kind == "uniform":
+        assert xf.min() >= -1.0
+        assert xf.max() < 1.0
+    if kind == "truncated_normal":
+        assert np.abs(xf).max() <= 1.0
+    assert abs(xf.std() - as_f64(x32).std()) < 2e-3
+
+
+def test_float64_agrees_with_float32_to_float32_precision():
+    a = ar.normal((100_000,), seed=18, dtype="float32").astype(np.float64)
+    b = ar.normal((100_000,), seed=18, dtype="float64")
+    assert np.allclose(a, b, rtol=1e-5, atol=1e-5)
+    u32 = ar.uniform((100_000,), seed=18, dtype="float32").astype(np.float64)
+    u64 = ar.uniform((100_000,), seed=18, dtype="float64")
+    assert (np.abs(u32 - u64) < 2.0**-24).all()
+
+
+def test_bits_follow_the_contract():
+    seed = 0x0123456789ABCDEF
+    w = ar.bits((64,), seed=seed, stream=5)
+    assert w.tolist() == [reference.word(seed, g, 5) for g in range(64)]
+    assert ar.bits((4,), seed=0).tolist() == [0x6627E8D5, 0xE169C58D, 0xBC57AC4C, 0x9B00DBD8]
+
+
+def test_uniform_follows_the_contract_exactly():
+    seed = 99
+    u = ar.uniform((40,), seed=seed)
+    assert u.astype(np.float64).tolist() == [reference.uniform32(seed, g) for g in range(40)]
+    u64 = ar.uniform((40,), seed=seed, dtype="float64")
+    assert u64.tolist() == [reference.uniform64(seed, g) for g in range(40)]
+
+
+def test_block_beyond_2_32_elements_matches_scalar_reference():
+    full = (3, 2**31, 5)  # about 3.2e10 elements
+    off = (2, 2**31 - 7, 1)
+    shape = (1, 6, 3)
+    seed = 2**64 - 12345
+    g0 = [((off[0] + i) * full[1] + off[1] + j) * full[2] + off[2] + k for i in range(1) for j in range(6) for k in range(3)]
+    assert min(g0) > 2**32
+    w = ar.bits(shape, seed=seed, full_shape=full, offset=off)
+    assert w.reshape(-1).tolist() == [reference.word(seed, g) for g in g0]
+    u = ar.uniform(shape, seed=seed, full_shape=full, offset=off, dtype="float64")
+    assert u.reshape(-1).tolist() == [reference.uniform64(seed, g) for g in g0]
+    z = ar.normal(shape, seed=seed, full_shape=full, offset=off).reshape(-1).astype(np.float64)
+    for g, v in zip(g0, z.tolist()):
+        sign, q = reference.normal_tail_prob32(seed, g)
+        ref = -st.norm.ppf(q) if sign else st.norm.ppf(q)
+        assert abs(v - ref) < 1e-5 * max(1.0, abs(ref))
+
+
+BLOCK_CASES = [
+    ((17, 33), (0, 0), (17, 33)),
+    ((17, 33), (3, 5), (6, 7)),
+    ((5, 7, 11), (1, 0, 0), (3, 7, 11)),
+    ((5, 7, 11), (4, 6, 10), (1, 1, 1)),
+    ((4, 1, 9, 8), (1, 0, 2, 3), (2, 1, 5, 4)),
+    ((10000,), (4097,), (5003,)),
+    ((), (), ()),
+]
+
+
+@pytest.mark.parametrize(("full", "off", "shape"), BLOCK_CASES)
+@pytest.mark.parametrize("dtype", ["float32", "float64", "bfloat16", "float16"])
+@pytest.mark.parametrize("kind", ["uniform", "normal", "truncated_normal", "far_tail"])
+def test_block_equals_slice_of_whole(full, off, shape, dtype, kind):
+    if kind == "far_tail":
+
+        def fn(shape, **kw):
+            return ar.truncated_normal(shape, lower=9.0, upper=10.0, **kw)
+
+    else:
+        fn = getattr(ar, kind)
+    whole = fn(full, seed=21, dtype=dtype)
+    block = fn(shape, seed=21, dtype=dtype, full_shape=full, offset=off)
+    sl = tuple(slice(o, o + s) for o, s in zip(off, shape))
+    np.testing.assert_array_equal(block.reshape(-1).view(np.uint8), np.ascontiguousarray(whole[sl]).reshape(-1).view(np.uint8))
+
+
+def test_random_blocks_equal_slices():
+    rng = np.random.default_rng(22)
+    whole = {}
+    for _ in range(60):
+        rank = int(rng.integers(1, 5))
+        full = tuple(int(d) for d in rng.integers(1, 12, rank))
+        shape = tuple(int(rng.integers(0, d + 1)) for d in full)
+        off = tuple(int(rng.integers(0, d - s + 1)) for d, s in zip(full, shape))
+        if full not in whole:
+            whole[full] = ar.truncated_normal(full, seed=23, stddev=0.1)
+        block = ar.truncated_normal(shape, seed=23, stddev=0.1, full_shape=full, offset=off)
+        sl = tuple(slice(o, o + s) for o, s in zip(off, shape))
+        np.testing.assert_array_equal(block, whole[full][sl])
+
+
+def test_streams_and_seeds_are_distinct():
+    a = ar.bits((1000,), seed=1)
+    assert (a != ar.bits((1000,), seed=2)).mean() > 0.99
+    assert (a != ar.bits((1000,), seed=1, stream=1)).mean() > 0.99
+    assert (a != ar.bits((1000,), seed=1 << 32)).mean() > 0.99
+
+
+def test_out_argument_in_place_and_noncontiguous():
+    out = np.zeros((8, 6), np.float32)
+    res = ar.normal((8, 6), seed=3, out=out)
+    assert res is out
+    np.testing.assert_array_equal(out, ar.normal((8, 6), seed=3))
+    big = np.zeros((8, 12), np.float32)
+    view = big[:, ::2]
+    ar.normal((8, 6), seed=3, out=view)
+    np.testing.assert_array_equal(view, out)
+    assert (big[:, 1::2] == 0).all()
+    b16 = np.zeros((8, 6), ml_dtypes.bfloat16)
+    ar.truncated_normal((8, 6), seed=3, out=b16)
+    np.testing.assert_array_equal(b16.view(np.uint16), ar.truncated_normal((8, 6), seed=3, dtype="bfloat16").view(np.uint16))
+
+
+@pytest.mark.parametrize(
+    ("call", "exc", "match"),
+    [
+        (lambda: ar.normal((-1, 3), seed=0), ValueError, "shape"),
+        (lambda: ar.normal((2.5, 3), seed=0), TypeError, "shape"),
+        (lambda: ar.normal((2, 3), seed=-1), ValueError, "seed"),
+        (lambda: ar.normal((2, 3), seed=2**64), ValueError, "seed"),
+        (lambda: ar.normal((2, 3), seed=1.5), TypeError, "seed"),
+        (lambda: ar.normal((2, 3), seed=True), TypeError, "seed"),
+        (lambda: ar.normal((2, 3), seed=0, dtype="int32"), ValueError, "Only floating point"),
+        (lambda: ar.normal((2, 3), seed=0, dtype="complex64"), ValueError, "Only floating point"),
+        (lambda: ar.normal((2, 3), seed=0, dtype=object()), TypeError, "dtype"),
+        (lambda: ar.normal((2, 3), seed=0, stddev=-1.0), ValueError, "stddev"),
+        (lambda: ar.normal((2, 3), seed=0, mean=float("nan")), ValueError, "mean"),
+        (lambda: ar.truncated_normal((2, 3), seed=0, stddev=0.0), ValueError, "stddev"),
+        (lambda: ar.truncated_normal((2, 3), seed=0, lower=2.0, upper=1.0), ValueError, "lower"),
+        (lambda: ar.truncated_normal((2, 3), seed=0, a=1.0, b=1.0), ValueError, "`a`"),
+        (lambda: ar.truncated_normal((2, 3), seed=0, a=1.0, lower=-1.0), ValueError, "either"),
+        (lambda: ar.uniform((2, 3), seed=0, minval=1.0, maxval=0.0), ValueError, "maxval"),
+        (lambda: ar.uniform((2, 3), seed=0, minval="a"), TypeError, "minval"),
+        (lambda: ar.normal((2, 3), seed=0, full_shape=(2, 2)), ValueError, "full_shape"),
+        (lambda: ar.normal((2, 3), seed=0, full_shape=(4, 4), offset=(3, 0)), ValueError, "inside"),
+        (lambda: ar.normal((2, 3), seed=0, full_shape=(4, 4, 4)), ValueError, "rank"),
+        (lambda: ar.normal((2, 3), seed=0, full_shape=(4, 4), offset=(1,)), ValueError, "offset"),
+        (lambda: ar.normal((2, 3), seed=0, stream=-2), ValueError, "stream"),
+        (lambda: ar.normal((2, 3), seed=0, out=np.zeros((3, 2), np.float32)), ValueError, "out"),
+        (lambda: ar.normal((2, 3), seed=0, dtype="float64", out=np.zeros((2, 3), np.float32)), ValueError, "out"),
+        (lambda: ar.normal((2, 3), seed=0, out=[[0.0] * 3] * 2), TypeError, "out"),
+        (lambda: ar.bits((2, 3), seed=0, out=np.zeros((2, 3), np.float32)), TypeError, "out"),
+    ],
+)
+def test_bad_arguments_raise_clear_errors(call, exc, match):
+    with pytest.raises(exc, match=match):
+        call()
+
+
+def test_error_message_names_argument_and_value():
+    with pytest.raises(ValueError, match=r"Received: stddev=-1\.0"):
+        ar.normal((2,), seed=0, stddev=-1.0)
+    with pytest.raises(ValueError, match=r"Received: seed=-5"):
+        ar.normal((2,), seed=-5)
+
+
+def test_failed_call_leaves_out_untouched():
+    out = np.full((4, 4), 7.0, np.float32)
+    with pytest.raises(ValueError):
+        ar.truncated_normal((4, 4), seed=0, stddev=-1.0, out=out)
+    assert (out == 7.0).all()
+
+
+def test_empty_and_scalar_shapes():
+    assert ar.normal((0, 5), seed=0).shape == (0, 5)
+    s = ar.normal((), seed=0)
+    assert s.shape == ()
+    assert s == ar.normal((1,), seed=0)[0]
+    assert ar.normal(7, seed=0).shape == (7,)
