@@ -65,7 +65,9 @@ def _edge_f32_bits():
     # exponents around the float16 normal/subnormal/overflow boundaries, all low bit patterns
     for e in [0, 1, 101, 102, 103, 110, 111, 112, 113, 142, 143, 254, 255]:
         for sign in (0, 1):
-            mant = np.concatenate([np.arange(0, 2**14, dtype=np.uint32), rng.integers(0, 2**23, 20000).astype(np.uint32)])
+            mant = np.concatenate(
+                [np.arange(0, 2**14, dtype=np.uint32), rng.integers(0, 2**23, 20000).astype(np.uint32)]
+            )
             patterns.append((np.uint32(sign << 31) | np.uint32(e << 23) | mant).astype(np.uint32))
     # halfway cases for both formats
     for lowbits, width in [(0x8000, 16), (0x1000, 13)]:

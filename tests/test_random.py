@@ -128,7 +128,12 @@ def test_block_beyond_2_32_elements_matches_scalar_reference():
     off = (2, 2**31 - 7, 1)
     shape = (1, 6, 3)
     seed = 2**64 - 12345
-    g0 = [((off[0] + i) * full[1] + off[1] + j) * full[2] + off[2] + k for i in range(1) for j in range(6) for k in range(3)]
+    g0 = [
+        ((off[0] + i) * full[1] + off[1] + j) * full[2] + off[2] + k
+        for i in range(1)
+        for j in range(6)
+        for k in range(3)
+    ]
     assert min(g0) > 2**32
     w = ar.bits(shape, seed=seed, full_shape=full, offset=off)
     assert w.reshape(-1).tolist() == [reference.word(seed, g) for g in g0]
@@ -166,7 +171,9 @@ def test_block_equals_slice_of_whole(full, off, shape, dtype, kind):
     whole = fn(full, seed=21, dtype=dtype)
     block = fn(shape, seed=21, dtype=dtype, full_shape=full, offset=off)
     sl = tuple(slice(o, o + s) for o, s in zip(off, shape))
-    np.testing.assert_array_equal(block.reshape(-1).view(np.uint8), np.ascontiguousarray(whole[sl]).reshape(-1).view(np.uint8))
+    np.testing.assert_array_equal(
+        block.reshape(-1).view(np.uint8), np.ascontiguousarray(whole[sl]).reshape(-1).view(np.uint8)
+    )
 
 
 def test_random_blocks_equal_slices():
@@ -203,7 +210,9 @@ def test_out_argument_in_place_and_noncontiguous():
     assert (big[:, 1::2] == 0).all()
     b16 = np.zeros((8, 6), ml_dtypes.bfloat16)
     ar.truncated_normal((8, 6), seed=3, out=b16)
-    np.testing.assert_array_equal(b16.view(np.uint16), ar.truncated_normal((8, 6), seed=3, dtype="bfloat16").view(np.uint16))
+    np.testing.assert_array_equal(
+        b16.view(np.uint16), ar.truncated_normal((8, 6), seed=3, dtype="bfloat16").view(np.uint16)
+    )
 
 
 @pytest.mark.parametrize(
@@ -251,7 +260,7 @@ def test_error_message_names_argument_and_value():
 
 def test_failed_call_leaves_out_untouched():
     out = np.full((4, 4), 7.0, np.float32)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="stddev"):
         ar.truncated_normal((4, 4), seed=0, stddev=-1.0, out=out)
     assert (out == 7.0).all()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 
 import numpy as np
@@ -43,12 +44,26 @@ _NON_FLOAT = {
 }
 
 
+_NAME_CACHE: dict = {}
+
+
 def dtype_name(dtype: object, name: str = "dtype") -> str:
     """Canonical float dtype name for a string, numpy dtype, ml_dtypes, torch or jax dtype.
 
     Raises ValueError for a dtype that is not a float (random initializers
     produce floats only) and TypeError for something that is not a dtype.
     """
+    try:
+        return _NAME_CACHE[dtype]
+    except (KeyError, TypeError):
+        pass
+    result = _dtype_name(dtype, name)
+    with contextlib.suppress(TypeError):  # unhashable dtype-likes are not cached
+        _NAME_CACHE[dtype] = result
+    return result
+
+
+def _dtype_name(dtype: object, name: str) -> str:
     key = None
     if isinstance(dtype, str):
         key = dtype.lower().removeprefix("torch.").removeprefix("jnp.").removeprefix("np.")
@@ -75,9 +90,18 @@ def dtype_name(dtype: object, name: str = "dtype") -> str:
     raise TypeError(f"Argument `{name}` must be a float dtype ({', '.join(FLOAT_NAMES)}). {received(name, dtype)}")
 
 
+_STORAGE = {
+    "float16": np.dtype(np.uint16),
+    "bfloat16": np.dtype(np.uint16),
+    "float32": np.dtype(np.float32),
+    "float64": np.dtype(np.float64),
+    "uint32": np.dtype(np.uint32),
+}
+
+
 def storage_dtype(name: str) -> np.dtype:
     """The numpy dtype the kernels write for ``name`` (16-bit formats as uint16 bit patterns)."""
-    return np.dtype({"float16": np.uint16, "bfloat16": np.uint16, "float32": np.float32, "float64": np.float64}[name])
+    return _STORAGE[name]
 
 
 def numpy_dtype(name: str) -> np.dtype:

@@ -11,6 +11,7 @@ Thread and fork safety of the CPU target live here:
 
 from __future__ import annotations
 
+import functools
 import importlib
 import os
 import threading
@@ -21,6 +22,8 @@ from arrayinit._plan import BITS, FillPlan, block_rows
 
 _MASK32 = 0xFFFFFFFF
 _STORE_KIND = {"bfloat16": 1, "float16": 2}
+# below this many elements the serial kernel is faster than a parallel launch
+SERIAL_BELOW = 1 << 14
 
 _lock = threading.Lock()
 _state = {"parallel_started": False, "serial": False}
@@ -49,28 +52,47 @@ def _cpu():
     return importlib.import_module("arrayinit._targets.cpu")
 
 
+@functools.lru_cache(maxsize=512)
+def _layout(shape, full_shape, offset):
+    starts, row_len = block_rows(shape, full_shape, offset)
+    starts.flags.writeable = False
+    return starts, row_len
+
+
+@functools.lru_cache(maxsize=512)
+def _words64(x: int) -> tuple[np.uint64, np.uint64]:
+    return np.uint64(x & _MASK32), np.uint64(x >> 32)
+
+
+@functools.lru_cache(maxsize=512)
+def _typed_params(params: tuple[float, ...], compute64: bool) -> tuple:
+    t = np.float64 if compute64 else np.float32
+    return tuple(t(p) for p in params)
+
+
 def run_cpu(plan: FillPlan, out: np.ndarray) -> None:
     """Fill ``out`` (flat, C-contiguous numpy storage: uint16 for 16-bit floats) per ``plan``."""
-    if plan.size == 0:
+    n = plan.size
+    if n == 0:
         return
     cpu = _cpu()
-    starts, row_len = block_rows(plan.shape, plan.full_shape, plan.offset)
-    k0, k1 = np.uint64(plan.seed & _MASK32), np.uint64(plan.seed >> 32)
-    s0, s1 = np.uint64(plan.stream & _MASK32), np.uint64(plan.stream >> 32)
+    starts, row_len = _layout(plan.shape, plan.full_shape, plan.offset)
+    k0, k1 = _words64(plan.seed)
+    s0, s1 = _words64(plan.stream)
+    kind = _STORE_KIND.get(plan.dtype, 0)
     with _lock:
-        serial = _state["serial"]
+        # a parallel launch costs a few microseconds: small blocks run on this thread
+        serial = _state["serial"] or n < SERIAL_BELOW
         if plan.dist == BITS:
             fn = cpu.bits_serial if serial else cpu.bits
             fn(out, starts, row_len, k0, k1, s0, s1)
         elif plan.compute64:
             fn = cpu.fill64_serial if serial else cpu.fill64
-            params = tuple(np.float64(p) for p in plan.params)
-            kind = _STORE_KIND.get(plan.dtype, 0)
+            params = _typed_params(plan.params, True)
             fn(out, kind, starts, row_len, k0, k1, s0, s1, plan.dtype == "float64", plan.dist, params)
         else:
             fn = cpu.fill32_serial if serial else cpu.fill32
-            params = tuple(np.float32(p) for p in plan.params)
-            kind = _STORE_KIND.get(plan.dtype, 0)
+            params = _typed_params(plan.params, False)
             fn(out, kind, starts, row_len, k0, k1, s0, s1, plan.dist, params)
         if not serial:
             _state["parallel_started"] = True

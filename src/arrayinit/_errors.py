@@ -31,6 +31,8 @@ def check_float(
     finite: bool = True,
 ) -> float:
     """``value`` as a Python float, or a TypeError/ValueError naming ``name``."""
+    if type(value) is float and math.isfinite(value) and not positive and not nonnegative:
+        return value  # fast path
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"Argument `{name}` must be a float. {received(name, value)}")
     x = float(value)
@@ -62,10 +64,10 @@ def check_int(name: str, value: object, *, lo: int | None = None, hi: int | None
 
 def check_seed(value: object, name: str = "seed") -> int:
     """A seed: an integer in ``[0, 2**64)``."""
+    if type(value) is int and 0 <= value < 2**64:
+        return value  # fast path
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(
-            f"Argument `{name}` must be an integer in [0, 2**64) or None. {received(name, value)}"
-        )
+        raise TypeError(f"Argument `{name}` must be an integer in [0, 2**64) or None. {received(name, value)}")
     x = int(value)
     if not 0 <= x < 2**64:
         raise ValueError(f"Argument `{name}` must be an integer in [0, 2**64). {received(name, value)}")
@@ -74,6 +76,8 @@ def check_seed(value: object, name: str = "seed") -> int:
 
 def check_shape(name: str, value: object) -> tuple[int, ...]:
     """A shape: an int or a sequence of non-negative ints."""
+    if type(value) is tuple and all(type(d) is int and d >= 0 for d in value):
+        return value  # fast path
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
         value = (value,)
     if isinstance(value, (str, bytes)) or not isinstance(value, (Sequence, tuple)):
@@ -94,8 +98,6 @@ def check_shape(name: str, value: object) -> tuple[int, ...]:
                 f"Argument `{name}` must be a tuple of non-negative integers. {received(name, value)}"
             ) from None
         if d < 0:
-            raise ValueError(
-                f"Argument `{name}` must be a tuple of non-negative integers. {received(name, value)}"
-            )
+            raise ValueError(f"Argument `{name}` must be a tuple of non-negative integers. {received(name, value)}")
         dims.append(d)
     return tuple(dims)

@@ -9,6 +9,7 @@ samplers of ``arrayinit._kernels.samplers`` take, so kernels never evaluate
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 
@@ -50,6 +51,8 @@ class FillPlan:
 def resolve_block(shape, full_shape, offset) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
     """Validate a block of a logical tensor; defaults: the whole tensor."""
     shape = check_shape("shape", shape)
+    if full_shape is None and offset is None:
+        return shape, shape, (0,) * len(shape)
     full = shape if full_shape is None else check_shape("full_shape", full_shape)
     if offset is None:
         off = (0,) * len(full)
@@ -60,7 +63,9 @@ def resolve_block(shape, full_shape, offset) -> tuple[tuple[int, ...], tuple[int
             f"Argument `full_shape` must have the rank of `shape` ({len(shape)}). {received('full_shape', full_shape)}"
         )
     if len(off) != len(shape):
-        raise ValueError(f"Argument `offset` must have the rank of `shape` ({len(shape)}). {received('offset', offset)}")
+        raise ValueError(
+            f"Argument `offset` must have the rank of `shape` ({len(shape)}). {received('offset', offset)}"
+        )
     for s, f, o in zip(shape, full, off):
         if o + s > f:
             raise ValueError(
@@ -152,6 +157,7 @@ def _phi(x: float) -> float:
 # --- sampler parameters -------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=1024)
 def uniform_params(minval: float, maxval: float, dtype: str) -> tuple[int, bool, tuple[float, ...]]:
     """Uniform on ``[minval, maxval)``; values kept inside the output grid's half-open range."""
     compute64 = dtype == "float64"
@@ -161,10 +167,12 @@ def uniform_params(minval: float, maxval: float, dtype: str) -> tuple[int, bool,
     return UNIFORM, compute64, (minval, maxval - minval, 0.0, 0.0, 0.0, 0.0, lo_c, hi_c)
 
 
+@functools.lru_cache(maxsize=1024)
 def normal_params(mean: float, stddev: float, dtype: str) -> tuple[int, bool, tuple[float, ...]]:
     return NORMAL, dtype == "float64", (0.0, 0.0, 0.0, 0.0, mean, stddev, 0.0, 0.0)
 
 
+@functools.lru_cache(maxsize=1024)
 def truncnorm_params(
     mean: float, stddev: float, alpha: float, beta: float, lo_abs: float, hi_abs: float, dtype: str
 ) -> tuple[int, bool, tuple[float, ...]]:

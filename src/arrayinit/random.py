@@ -70,7 +70,7 @@ def _check_out(out, shape, name) -> None:
 
 
 def _emit(plan: FillPlan, out: np.ndarray | None) -> np.ndarray:
-    storage = _dtypes.storage_dtype(plan.dtype) if plan.dist != BITS else np.dtype(np.uint32)
+    storage = _dtypes.storage_dtype(plan.dtype)
     if out is not None and out.flags.c_contiguous:
         _engine.run_cpu(plan, out.reshape(-1).view(storage))
         return out
@@ -248,7 +248,9 @@ def truncated_normal(
         alpha = -2.0 if lower is None else check_float("lower", lower, finite=False)
         beta = 2.0 if upper is None else check_float("upper", upper, finite=False)
         if not alpha < beta:
-            raise ValueError(f"Argument `lower` must be smaller than `upper`. Received: lower={lower!r}, upper={upper!r}")
+            raise ValueError(
+                f"Argument `lower` must be smaller than `upper`. Received: lower={lower!r}, upper={upper!r}"
+            )
         lo_abs, hi_abs = mu + alpha * sd, mu + beta * sd
     dist, c64, params = truncnorm_params(mu, sd, alpha, beta, lo_abs, hi_abs, name)
     return _emit(FillPlan(shape, full, off, dist, name, seed, stream, c64, params), out)

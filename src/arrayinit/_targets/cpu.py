@@ -9,6 +9,7 @@ vectorises, and the buffers are O(threads * CHUNK): no full-size temporary.
 Thread safety and fork safety are handled in ``arrayinit._engine``.
 """
 
+import types
 import warnings
 
 import numpy as np
@@ -40,22 +41,32 @@ STORE_BF16 = 1
 STORE_F16 = 2
 
 
-
-def _parallel_jit(fn):
-    """``njit(parallel=True, cache=True)``, or without the cache when no cache
-    directory is writable (a read-only install)."""
+def _jit(fn, parallel=True):
+    """``njit(cache=True)``, or without the cache when no cache directory is
+    writable (a read-only install)."""
     try:
-        return njit(parallel=True, cache=True, fastmath=False)(fn)
+        return njit(parallel=parallel, cache=True, fastmath=False)(fn)
     except RuntimeError:  # "cannot cache function ...: no locator available"
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return njit(parallel=True, cache=False, fastmath=False)(fn)
+            return njit(parallel=parallel, cache=False, fastmath=False)(fn)
+
+
+def _parallel_jit(fn):
+    return _jit(fn, parallel=True)
 
 
 def _serial_jit(fn):
-    # Not cached: the cache index is keyed by the Python function, which the
-    # parallel version already uses. Compiled only in a forked child that needs it.
-    return njit(parallel=False, cache=False, fastmath=False)(fn)
+    """The same loop compiled without threads, cached under its own name.
+
+    numba keys its cache by the function's qualified name, so the serial twin
+    is a copy of the function with a ``_serial`` suffix.
+    """
+    name = fn.__name__ + "_serial"
+    code = fn.__code__.replace(co_name=name, co_qualname=name)
+    twin = types.FunctionType(code, fn.__globals__, name, fn.__defaults__, fn.__closure__)
+    twin.__qualname__ = name
+    return _jit(twin, parallel=False)
 
 
 @njit
@@ -184,8 +195,9 @@ fill32 = _parallel_jit(_fill32_impl)
 fill64 = _parallel_jit(_fill64_impl)
 bits = _parallel_jit(_bits_impl)
 
-# Serial twins, for processes forked after the parallel runtime started
-# (GNU OpenMP cannot run parallel regions in such a child).
+# Serial twins: for small blocks (a parallel launch costs more than the work)
+# and for processes forked after the parallel runtime started (GNU OpenMP
+# cannot run parallel regions in such a child).
 fill32_serial = _serial_jit(_fill32_impl)
 fill64_serial = _serial_jit(_fill64_impl)
 bits_serial = _serial_jit(_bits_impl)
