@@ -12,6 +12,7 @@ kernels never evaluate ``erf`` or divide by user parameters.
 import numpy as np
 from numba import njit
 
+from arrayinit._kernels.ops import fma
 from arrayinit._kernels.floats import open_unit_f32, open_unit_f64, unit_f32, unit_f64
 from arrayinit._kernels.special import (
     ndtri32,
@@ -43,7 +44,7 @@ def clamp(x, lo, hi):
 @njit
 def uniform32(w, lo, scale, clo, chi):
     """``lo + u * scale`` with ``u = (w >> 8) * 2**-24``, kept inside ``[clo, chi]``."""
-    return clamp(lo + unit_f32(w) * scale, clo, chi)
+    return clamp(fma(unit_f32(w), scale, lo), clo, chi)
 
 
 @njit
@@ -63,7 +64,7 @@ def std_normal32(w):
 
 @njit
 def normal32(w, mean, std):
-    return mean + std * std_normal32(w)
+    return fma(std, std_normal32(w), mean)
 
 
 @njit
@@ -74,15 +75,15 @@ def truncnorm32(w, pa, pw, sgn, mean, std, clo, chi):
     bounds, taken in the lower tail (``sgn = -1`` mirrors bounds that lie in the
     upper tail), so far-tail bounds keep their precision.
     """
-    z = sgn * ndtri32(pa + open_unit_f32(w) * pw)
-    return clamp(mean + std * z, clo, chi)
+    z = sgn * ndtri32(fma(open_unit_f32(w), pw, pa))
+    return clamp(fma(std, z, mean), clo, chi)
 
 
 @njit
 def truncnorm32_central(w, pa, pw, sgn, mean, std, clo, chi):
     """``truncnorm32`` for bounds within about 2.9 standard deviations."""
-    z = sgn * ndtri32_central(pa + open_unit_f32(w) * pw)
-    return clamp(mean + std * z, clo, chi)
+    z = sgn * ndtri32_central(fma(open_unit_f32(w), pw, pa))
+    return clamp(fma(std, z, mean), clo, chi)
 
 
 # --- float64 arithmetic: float64 outputs, far-tail truncation ---------------
@@ -91,7 +92,7 @@ def truncnorm32_central(w, pa, pw, sgn, mean, std, clo, chi):
 @njit
 def uniform64(w64, lo, scale, clo, chi):
     """``lo + u * scale`` with ``u = (w64 >> 11) * 2**-53``, kept inside ``[clo, chi]``."""
-    return clamp(lo + unit_f64(w64) * scale, clo, chi)
+    return clamp(fma(unit_f64(w64), scale, lo), clo, chi)
 
 
 @njit
@@ -107,10 +108,10 @@ def std_normal64(w64):
 
 @njit
 def normal64(w64, mean, std):
-    return mean + std * std_normal64(w64)
+    return fma(std, std_normal64(w64), mean)
 
 
 @njit
 def truncnorm64(w64, pa, pw, sgn, mean, std, clo, chi):
-    z = sgn * ndtri64(pa + open_unit_f64(w64) * pw)
-    return clamp(mean + std * z, clo, chi)
+    z = sgn * ndtri64(fma(open_unit_f64(w64), pw, pa))
+    return clamp(fma(std, z, mean), clo, chi)

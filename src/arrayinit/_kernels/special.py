@@ -24,6 +24,7 @@ import numpy as np
 from numba import njit
 
 from arrayinit._kernels import _ndtri_tails as T
+from arrayinit._kernels.ops import fma
 from arrayinit._kernels.floats import f32_bits, f32_from_bits, f64_bits, f64_from_bits
 
 # --- float32 log (Cephes logf) ---------------------------------------------
@@ -59,18 +60,18 @@ def log32(x):
     fe = np.float32(e)
     z = f * f
     y = _F32_L0
-    y = y * f + _F32_L1
-    y = y * f + _F32_L2
-    y = y * f + _F32_L3
-    y = y * f + _F32_L4
-    y = y * f + _F32_L5
-    y = y * f + _F32_L6
-    y = y * f + _F32_L7
-    y = y * f + _F32_L8
+    y = fma(y, f, _F32_L1)
+    y = fma(y, f, _F32_L2)
+    y = fma(y, f, _F32_L3)
+    y = fma(y, f, _F32_L4)
+    y = fma(y, f, _F32_L5)
+    y = fma(y, f, _F32_L6)
+    y = fma(y, f, _F32_L7)
+    y = fma(y, f, _F32_L8)
     y = y * f * z
-    y = y + _F32_LN2_LO * fe
-    y = y - _F32_HALF * z
-    return (f + y) + _F32_LN2_HI * fe
+    y = fma(_F32_LN2_LO, fe, y)
+    y = fma(-_F32_HALF, z, y)
+    return fma(_F32_LN2_HI, fe, f + y)
 
 
 # --- float64 log (fdlibm e_log.c) ------------------------------------------
@@ -113,8 +114,8 @@ def log64(x):
     s = f / (_F64_TWO + f)
     z = s * s
     w = z * z
-    t1 = w * (_LG2 + w * (_LG4 + w * _LG6))
-    t2 = z * (_LG1 + w * (_LG3 + w * (_LG5 + w * _LG7)))
+    t1 = w * fma(w, fma(w, _LG6, _LG4), _LG2)
+    t2 = z * fma(w, fma(w, fma(w, _LG7, _LG5), _LG3), _LG1)
     r = t2 + t1
     hfsq = _F64_HALF * f * f
     return fe * _F64_LN2_HI - ((hfsq - (s * (hfsq + r) + fe * _F64_LN2_LO)) - f)
@@ -128,6 +129,7 @@ _F32_2_5 = np.float32(2.5)
 _F32_3 = np.float32(3.0)
 _F32_MSQRT2 = np.float32(-1.41421356237309504880)
 _F32_16 = np.float32(16.0)
+_F32_ZERO = np.float32(0.0)
 _F32_C_C = np.float32(T.G32_C_C)
 _F32_C_IH = np.float32(1.0 / T.G32_C_H)
 _G32_C = tuple(np.float32(c) for c in T.G32_C)
@@ -159,36 +161,41 @@ _G32_B = (
 def _giles32_central(w):
     t = w - _F32_2_5
     p = _G32_A[0]
-    p = p * t + _G32_A[1]
-    p = p * t + _G32_A[2]
-    p = p * t + _G32_A[3]
-    p = p * t + _G32_A[4]
-    p = p * t + _G32_A[5]
-    p = p * t + _G32_A[6]
-    p = p * t + _G32_A[7]
-    return p * t + _G32_A[8]
+    p = fma(p, t, _G32_A[1])
+    p = fma(p, t, _G32_A[2])
+    p = fma(p, t, _G32_A[3])
+    p = fma(p, t, _G32_A[4])
+    p = fma(p, t, _G32_A[5])
+    p = fma(p, t, _G32_A[6])
+    p = fma(p, t, _G32_A[7])
+    return fma(p, t, _G32_A[8])
 
 
 @njit
 def _giles32_tail(w):
     t = np.float32(math.sqrt(w)) - _F32_3
     p = _G32_B[0]
-    p = p * t + _G32_B[1]
-    p = p * t + _G32_B[2]
-    p = p * t + _G32_B[3]
-    p = p * t + _G32_B[4]
-    p = p * t + _G32_B[5]
-    p = p * t + _G32_B[6]
-    p = p * t + _G32_B[7]
-    return p * t + _G32_B[8]
+    p = fma(p, t, _G32_B[1])
+    p = fma(p, t, _G32_B[2])
+    p = fma(p, t, _G32_B[3])
+    p = fma(p, t, _G32_B[4])
+    p = fma(p, t, _G32_B[5])
+    p = fma(p, t, _G32_B[6])
+    p = fma(p, t, _G32_B[7])
+    return fma(p, t, _G32_B[8])
 
 
 @njit
 def _horner32(coeffs, t):
     p = coeffs[0]
     for i in range(1, len(coeffs)):
-        p = p * t + coeffs[i]
+        p = fma(p, t, coeffs[i])
     return p
+
+
+@njit
+def _pick(in_a, in_c, a, b, c):
+    return a if in_a else (c if in_c else b)
 
 
 @njit
@@ -197,15 +204,29 @@ def ndtri_lower32(q):
 
     Accurate to a few float32 ulps for ``q >= 1e-21`` (``w < 50``); below that
     the result is still finite and monotone but less accurate.
+
+    Branch-free: the three polynomials (``w < 5``, ``5 <= w < 16``,
+    ``w >= 16``) share one Horner loop whose argument and coefficients are
+    selected per element (the shorter tables padded with leading zeros, which
+    leaves their values unchanged), so the loop vectorises and a GPU warp
+    does not diverge.
     """
     w = -log32(_F32_FOUR * (q * (_F32_ONE - q)))
     x = _F32_ONE - _F32_TWO * q
-    if w < _F32_FIVE:
-        p = _giles32_central(w)
-    elif w < _F32_16:
-        p = _giles32_tail(w)
-    else:
-        p = _horner32(_G32_C, (np.float32(math.sqrt(w)) - _F32_C_C) * _F32_C_IH)
+    s = np.float32(math.sqrt(w))
+    in_a = w < _F32_FIVE
+    in_c = w >= _F32_16
+    t = _pick(in_a, in_c, w - _F32_2_5, s - _F32_3, (s - _F32_C_C) * _F32_C_IH)
+    p = _pick(in_a, in_c, _F32_ZERO, _F32_ZERO, _G32_C[0])
+    p = fma(p, t, _pick(in_a, in_c, _G32_A[0], _G32_B[0], _G32_C[1]))
+    p = fma(p, t, _pick(in_a, in_c, _G32_A[1], _G32_B[1], _G32_C[2]))
+    p = fma(p, t, _pick(in_a, in_c, _G32_A[2], _G32_B[2], _G32_C[3]))
+    p = fma(p, t, _pick(in_a, in_c, _G32_A[3], _G32_B[3], _G32_C[4]))
+    p = fma(p, t, _pick(in_a, in_c, _G32_A[4], _G32_B[4], _G32_C[5]))
+    p = fma(p, t, _pick(in_a, in_c, _G32_A[5], _G32_B[5], _G32_C[6]))
+    p = fma(p, t, _pick(in_a, in_c, _G32_A[6], _G32_B[6], _G32_C[7]))
+    p = fma(p, t, _pick(in_a, in_c, _G32_A[7], _G32_B[7], _G32_C[8]))
+    p = fma(p, t, _pick(in_a, in_c, _G32_A[8], _G32_B[8], _G32_C[9]))
     return _F32_MSQRT2 * (p * x)
 
 
@@ -310,7 +331,7 @@ _G64_C = (
 def _horner64(coeffs, t):
     p = coeffs[0]
     for i in range(1, len(coeffs)):
-        p = p * t + coeffs[i]
+        p = fma(p, t, coeffs[i])
     return p
 
 
