@@ -4,9 +4,58 @@
 tensor is generated.
 """
 
-from arrayinit import random
+from arrayinit import compat, random
 from arrayinit._errors import DeviceUnavailableError
+from arrayinit._initializers import (
+    Constant,
+    GlorotNormal,
+    GlorotUniform,
+    HeNormal,
+    HeUniform,
+    Identity,
+    Initializer,
+    LecunNormal,
+    LecunUniform,
+    Ones,
+    Orthogonal,
+    RandomNormal,
+    RandomUniform,
+    TruncatedNormal,
+    VarianceScaling,
+    Zeros,
+    compute_fans,
+)
+from arrayinit._registry import deserialize, get, register, registered_names, serialize
+from arrayinit._seeds import derive_seed
 
 __version__ = "0.1.0"
 
-__all__ = ["DeviceUnavailableError", "__version__", "random"]
+__all__ = [
+    "Constant",
+    "DeviceUnavailableError",
+    "GlorotNormal",
+    "GlorotUniform",
+    "HeNormal",
+    "HeUniform",
+    "Identity",
+    "Initializer",
+    "LecunNormal",
+    "LecunUniform",
+    "Ones",
+    "Orthogonal",
+    "RandomNormal",
+    "RandomUniform",
+    "TruncatedNormal",
+    "VarianceScaling",
+    "Zeros",
+    "__version__",
+    "compat",
+    "compute_fans",
+    "derive_seed",
+    "deserialize",
+    "get",
+    "random",
+    "register",
+    "registered_names",
+    "serialize",
+]

@@ -12,8 +12,8 @@ kernels never evaluate ``erf`` or divide by user parameters.
 import numpy as np
 from numba import njit
 
-from arrayinit._kernels.ops import fma
 from arrayinit._kernels.floats import open_unit_f32, open_unit_f64, unit_f32, unit_f64
+from arrayinit._kernels.ops import fma
 from arrayinit._kernels.special import (
     ndtri32,
     ndtri32_central,

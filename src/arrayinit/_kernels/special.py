@@ -24,8 +24,8 @@ import numpy as np
 from numba import njit
 
 from arrayinit._kernels import _ndtri_tails as T
-from arrayinit._kernels.ops import fma
 from arrayinit._kernels.floats import f32_bits, f32_from_bits, f64_bits, f64_from_bits
+from arrayinit._kernels.ops import fma
 
 # --- float32 log (Cephes logf) ---------------------------------------------
 _F32_SQRTHF = np.float32(0.707106781186547524)
@@ -200,7 +200,7 @@ def _pick(in_a, in_c, a, b, c):
 
 @njit
 def ndtri_lower32(q):
-    """Inverse normal CDF for a float32 lower-tail probability ``0 < q <= 1/2``; returns ``<= 0``.
+    """Inverse normal CDF of a float32 probability ``0 < q < 1`` (negative for ``q < 1/2``).
 
     Accurate to a few float32 ulps for ``q >= 1e-21`` (``w < 50``); below that
     the result is still finite and monotone but less accurate.
@@ -232,7 +232,7 @@ def ndtri_lower32(q):
 
 @njit
 def ndtri_lower32_central(q):
-    """``ndtri_lower32`` for ``q >= 0.0017`` (within about 2.9 standard deviations): one branch."""
+    """``ndtri_lower32`` for ``0.0017 <= q <= 0.9983`` (within about 2.9 standard deviations): one branch."""
     w = -log32(_F32_FOUR * (q * (_F32_ONE - q)))
     x = _F32_ONE - _F32_TWO * q
     return _F32_MSQRT2 * (_giles32_central(w) * x)
@@ -240,18 +240,19 @@ def ndtri_lower32_central(q):
 
 @njit
 def ndtri32(p):
-    """Inverse normal CDF of a float32 probability ``0 < p < 1``."""
-    if p <= _F32_HALF:
-        return ndtri_lower32(p)
-    return -ndtri_lower32(_F32_ONE - p)
+    """Inverse normal CDF of a float32 probability ``0 < p < 1``.
+
+    ``4 p (1 - p)`` and ``1 - 2 p`` are symmetric in ``p`` and ``1 - p`` and
+    exact or correctly rounded on both halves, so one expression serves the
+    whole interval: the sign comes from ``1 - 2 p``.
+    """
+    return ndtri_lower32(p)
 
 
 @njit
 def ndtri32_central(p):
     """``ndtri32`` for ``0.0017 <= p <= 0.9983``: one polynomial branch, no sqrt."""
-    if p <= _F32_HALF:
-        return ndtri_lower32_central(p)
-    return -ndtri_lower32_central(_F32_ONE - p)
+    return ndtri_lower32_central(p)
 
 
 # --- inverse normal CDF, float64 (Giles double precision) ------------------
@@ -337,7 +338,7 @@ def _horner64(coeffs, t):
 
 @njit
 def ndtri_lower64(q):
-    """Inverse normal CDF for a float64 lower-tail probability ``0 < q <= 1/2``; returns ``<= 0``.
+    """Inverse normal CDF of a float64 probability ``0 < q < 1`` (negative for ``q < 1/2``).
 
     Accurate to a few float64 ulps for ``q >= 1e-300``; ``q`` down to the
     smallest subnormal still gives a finite value.
@@ -361,7 +362,5 @@ def ndtri_lower64(q):
 
 @njit
 def ndtri64(p):
-    """Inverse normal CDF of a float64 probability ``0 < p < 1``."""
-    if p <= _F64_HALF:
-        return ndtri_lower64(p)
-    return -ndtri_lower64(_F64_ONE - p)
+    """Inverse normal CDF of a float64 probability ``0 < p < 1`` (symmetric form, as ``ndtri32``)."""
+    return ndtri_lower64(p)

@@ -1,0 +1,677 @@
+"""The Keras 3 initializer catalogue on top of the arrayinit stream.
+
+Class names, argument names, defaults, configs and error messages follow
+``keras.initializers``; the values come from ``arrayinit.random``, so every
+initializer also takes ``full_shape``/``offset`` (one block of a larger tensor,
+with fans computed from the full shape) and ``out``.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any, Literal
+
+import numpy as np
+
+from arrayinit import _dtypes
+from arrayinit import random as _random
+from arrayinit._errors import check_float, check_seed, received
+from arrayinit._plan import resolve_block
+from arrayinit._seeds import fresh_seed
+
+__all__ = [
+    "Constant",
+    "GlorotNormal",
+    "GlorotUniform",
+    "HeNormal",
+    "HeUniform",
+    "Identity",
+    "Initializer",
+    "LecunNormal",
+    "LecunUniform",
+    "Ones",
+    "Orthogonal",
+    "RandomNormal",
+    "RandomUniform",
+    "TruncatedNormal",
+    "VarianceScaling",
+    "Zeros",
+    "compute_fans",
+]
+
+# Standard deviation of a standard normal truncated to [-2, 2] (Keras's constant).
+TRUNCATION_STD = 0.87962566103423978
+
+Mode = Literal["fan_in", "fan_out", "fan_avg", "fan_geo_avg"]
+Distribution = Literal["truncated_normal", "untruncated_normal", "uniform", "normal"]
+
+
+def _axes(name: str, value) -> tuple[int, ...] | None:
+    if value is None:
+        return None
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return (int(value),)
+    try:
+        axes = tuple(value)
+    except TypeError:
+        raise TypeError(f"Argument `{name}` must be an int or a tuple of ints. {received(name, value)}") from None
+    if not all(isinstance(a, numbers.Integral) and not isinstance(a, bool) for a in axes):
+        raise TypeError(f"Argument `{name}` must be an int or a tuple of ints. {received(name, value)}")
+    return tuple(int(a) for a in axes)
+
+
+def compute_fans(shape, in_axis=None, out_axis=None, batch_axis=None) -> tuple[int, int]:
+    """``(fan_in, fan_out)`` of a weight shape.
+
+    Without axes, the Keras rule: rank 0 gives ``(1, 1)``, rank 1 ``(n, n)``,
+    rank 2 ``(in, out)``, higher ranks ``(..., in, out)`` with the product of the
+    leading axes as receptive field. With ``in_axis``/``out_axis`` (ints or
+    tuples; ``batch_axis`` optional), the JAX rule: axes that are neither
+    input, output nor batch form the receptive field.
+
+    Examples
+    --------
+    >>> compute_fans((3, 3, 64, 128))
+    (576, 1152)
+    >>> compute_fans((128, 64, 3, 3), in_axis=1, out_axis=0)
+    (576, 1152)
+    """
+    shape = tuple(int(d) for d in shape)
+    if in_axis is None and out_axis is None and batch_axis is None:
+        if len(shape) == 0:
+            return 1, 1
+        if len(shape) == 1:
+            return shape[0], shape[0]
+        receptive = math.prod(shape[:-2])
+        return shape[-2] * receptive, shape[-1] * receptive
+    rank = len(shape)
+    ins = _axes("in_axis", -2 if in_axis is None else in_axis)
+    outs = _axes("out_axis", -1 if out_axis is None else out_axis)
+    batch = _axes("batch_axis", () if batch_axis is None else batch_axis)
+    norm = []
+    for name, group in (("in_axis", ins), ("out_axis", outs), ("batch_axis", batch)):
+        fixed = []
+        for a in group:
+            if not -rank <= a < rank:
+                raise ValueError(f"Argument `{name}` is out of range for a shape of rank {rank}. {received(name, a)}")
+            fixed.append(a % rank)
+        norm.append(fixed)
+    ins_n, outs_n, batch_n = norm
+    used = set(ins_n) | set(outs_n) | set(batch_n)
+    receptive = math.prod(shape[i] for i in range(rank) if i not in used)
+    return math.prod(shape[i] for i in ins_n) * receptive, math.prod(shape[i] for i in outs_n) * receptive
+
+
+class Initializer:
+    """Base class: ``init(shape, dtype=None)`` returns a new array.
+
+    Subclasses implement ``_generate`` and ``get_config``. Every call takes
+    ``full_shape``/``offset`` (return the block ``[offset, offset + shape)`` of
+    the tensor of shape ``full_shape``, bit for bit) and ``out`` (fill an
+    existing numpy array and return it).
+
+    Examples
+    --------
+    >>> import arrayinit as ai
+    >>> class Halves(ai.Initializer):
+    ...     def __call__(self, shape, dtype=None, **kwargs):
+    ...         return ai.Constant(0.5)(shape, dtype, **kwargs)
+    >>> Halves()((2,)).tolist()
+    [0.5, 0.5]
+    """
+
+    def __call__(self, shape, dtype=None, *, full_shape=None, offset=None, out=None):
+        shape, full, off = resolve_block(shape, full_shape, offset)
+        if dtype is None:
+            dtype = "float32" if out is None else out.dtype
+        name = _dtypes.dtype_name(dtype)
+        return self._generate(shape, full, off, name, out)
+
+    def _generate(self, shape, full_shape, offset, dtype, out):  # pragma: no cover - abstract
+        raise NotImplementedError(f"{type(self).__name__} must implement __call__ or _generate")
+
+    def get_config(self) -> dict[str, Any]:
+        """The constructor arguments, JSON-safe: ``type(self)(**get_config())`` recreates ``self``."""
+        return {}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]):
+        """``cls(**config)``, with a clear error for keys the constructor does not take."""
+        if not isinstance(config, dict):
+            raise TypeError(f"Argument `config` must be a dict. {received('config', config)}")
+        try:
+            return cls(**config)
+        except TypeError as e:
+            if "unexpected keyword argument" in str(e):
+                raise ValueError(
+                    f"Unknown key in the config of {cls.__name__}: {e}. Received: config={config!r}"
+                ) from None
+            raise
+
+    def clone(self):
+        """A new initializer with the same configuration (and so the same values, if seeded)."""
+        return type(self).from_config(self.get_config())
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+    def __eq__(self, other) -> bool:
+        return type(self) is type(other) and self.get_config() == other.get_config() and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, repr(sorted(self.get_config().items()))))
+
+    def _key(self):
+        return None
+
+
+def _to_out(values: np.ndarray, dtype: str, out):
+    """Cast float64 values to ``dtype`` (16-bit formats round to nearest even) and place them."""
+    arr = values.astype(np.float32).astype(_dtypes.numpy_dtype(dtype)) if dtype != "float64" else values
+    if out is None:
+        return np.ascontiguousarray(arr)
+    if out.shape != arr.shape:
+        raise ValueError(f"Argument `out` must have shape {arr.shape}. Received: out.shape={out.shape}")
+    out[...] = arr
+    return out
+
+
+class _Constant(Initializer):
+    _value = 0.0
+
+    def _generate(self, shape, full_shape, offset, dtype, out):
+        return _to_out(np.full(shape, self._value, np.float64), dtype, out)
+
+
+class Zeros(_Constant):
+    """All zeros.
+
+    Examples
+    --------
+    >>> import arrayinit as ai
+    >>> ai.Zeros()((2, 2)).tolist()
+    [[0.0, 0.0], [0.0, 0.0]]
+    """
+
+    _value = 0.0
+
+
+class Ones(_Constant):
+    """All ones.
+
+    Examples
+    --------
+    >>> import arrayinit as ai
+    >>> ai.Ones()((3,)).tolist()
+    [1.0, 1.0, 1.0]
+    """
+
+    _value = 1.0
+
+
+class Constant(_Constant):
+    """Every value equal to ``value``.
+
+    Parameters
+    ----------
+    value : float
+        The value (default 0.0).
+
+    Examples
+    --------
+    >>> import arrayinit as ai
+    >>> ai.Constant(0.25)((2,)).tolist()
+    [0.25, 0.25]
+    """
+
+    def __init__(self, value=0.0):
+        self.value = value
+        self._value = check_float("value", value)
+
+    def get_config(self):
+        return {"value": self.value}
+
+
+class RandomInitializer(Initializer):
+    """Base of the random initializers: keeps the user's seed for the config and a resolved seed.
+
+    ``seed=None`` draws a seed once, at construction (Keras 3): the instance then
+    returns the same values on every call, and ``get_config`` keeps ``None``.
+    """
+
+    def __init__(self, seed=None):
+        if seed is not None:
+            seed = check_seed(seed)
+        self._init_seed = seed
+        self.seed = fresh_seed() if seed is None else seed
+
+    def _key(self):
+        return self.seed
+
+    def _seed_config(self):
+        return {"seed": self._init_seed}
+
+
+class RandomNormal(RandomInitializer):
+    """Normal values with the given ``mean`` and ``stddev``.
+
+    Parameters
+    ----------
+    mean : float
+        Mean (default 0.0).
+    stddev : float
+        Standard deviation (default 0.05).
+    seed : int or None
+        Seed in ``[0, 2**64)``; ``None`` draws one at construction.
+
+    Examples
+    --------
+    >>> import arrayinit as ai
+    >>> w = ai.RandomNormal(stddev=1.0, seed=0)((1000, 100))
+    >>> round(float(w.std()), 2)
+    1.0
+    """
+
+    def __init__(self, mean=0.0, stddev=0.05, seed=None):
+        self.mean = check_float("mean", mean)
+        self.stddev = check_float("stddev", stddev, nonnegative=True)
+        super().__init__(seed)
+
+    def _generate(self, shape, full_shape, offset, dtype, out):
+        return _random.normal(
+            shape,
+            seed=self.seed,
+            mean=self.mean,
+            stddev=self.stddev,
+            dtype=dtype,
+            full_shape=full_shape,
+            offset=offset,
+            out=out,
+        )
+
+    def get_config(self):
+        return {"mean": self.mean, "stddev": self.stddev, **self._seed_config()}
+
+
+class RandomUniform(RandomInitializer):
+    """Uniform values in ``[minval, maxval)``.
+
+    Parameters
+    ----------
+    minval, maxval : float
+        The interval (default ``[-0.05, 0.05)``).
+    seed : int or None
+
+    Examples
+    --------
+    >>> import arrayinit as ai
+    >>> w = ai.RandomUniform(-1.0, 1.0, seed=0)((1000,))
+    >>> bool(w.min() >= -1.0 and w.max() < 1.0)
+    True
+    """
+
+    def __init__(self, minval=-0.05, maxval=0.05, seed=None):
+        self.minval = check_float("minval", minval)
+        self.maxval = check_float("maxval", maxval)
+        if self.maxval < self.minval:
+            raise ValueError(f"Argument `maxval` must be >= `minval`. Received: minval={minval!r}, maxval={maxval!r}")
+        super().__init__(seed)
+
+    def _generate(self, shape, full_shape, offset, dtype, out):
+        return _random.uniform(
+            shape,
+            seed=self.seed,
+            minval=self.minval,
+            maxval=self.maxval,
+            dtype=dtype,
+            full_shape=full_shape,
+            offset=offset,
+            out=out,
+        )
+
+    def get_config(self):
+        return {"minval": self.minval, "maxval": self.maxval, **self._seed_config()}
+
+
+class TruncatedNormal(RandomInitializer):
+    """Normal values cut at two standard deviations from the mean (Keras).
+
+    Notes
+    -----
+    Values outside ``[mean - 2 stddev, mean + 2 stddev]`` do not occur: the
+    sampler inverts the truncated CDF (no redraws). The standard deviation of
+    the result is ``0.8796 * stddev``.
+
+    Examples
+    --------
+    >>> import arrayinit as ai
+    >>> w = ai.TruncatedNormal(stddev=0.1, seed=0)((512, 512))
+    >>> bool(abs(w).max() <= 0.2)
+    True
+    """
+
+    def __init__(self, mean=0.0, stddev=0.05, seed=None):
+        self.mean = check_float("mean", mean)
+        self.stddev = check_float("stddev", stddev, positive=True)
+        super().__init__(seed)
+
+    def _generate(self, shape, full_shape, offset, dtype, out):
+        return _random.truncated_normal(
+            shape,
+            seed=self.seed,
+            mean=self.mean,
+            stddev=self.stddev,
+            lower=-2.0,
+            upper=2.0,
+            dtype=dtype,
+            full_shape=full_shape,
+            offset=offset,
+            out=out,
+        )
+
+    def get_config(self):
+        return {"mean": self.mean, "stddev": self.stddev, **self._seed_config()}
+
+
+_MODES = ("fan_in", "fan_out", "fan_avg", "fan_geo_avg")
+_DISTRIBUTIONS = ("truncated_normal", "untruncated_normal", "uniform")
+
+
+class VarianceScaling(RandomInitializer):
+    """Scale adapted to the fans of the weight shape (Keras 3, plus JAX's modes and axes).
+
+    With ``n`` = ``fan_in``, ``fan_out``, ``(fan_in + fan_out) / 2`` or
+    ``sqrt(fan_in * fan_out)`` (``mode``), each at least 1:
+
+    - ``"truncated_normal"``: truncated at two standard deviations, with
+      ``stddev = sqrt(scale / n) / 0.87962566103423978`` before truncation,
+      so the result has standard deviation ``sqrt(scale / n)``.
+      ``"normal"`` is accepted as the legacy name of this distribution.
+    - ``"untruncated_normal"``: ``stddev = sqrt(scale / n)``.
+    - ``"uniform"``: ``[-limit, limit)`` with ``limit = sqrt(3 * scale / n)``.
+
+    Parameters
+    ----------
+    scale : float
+        Positive scaling factor (default 1.0).
+    mode : {"fan_in", "fan_out", "fan_avg", "fan_geo_avg"}
+    distribution : {"truncated_normal", "untruncated_normal", "uniform"}
+    seed : int or None
+    in_axis, out_axis, batch_axis : int or tuple of int, optional
+        Axes of the input and output units (JAX names); the remaining axes are
+        the receptive field. Default: the Keras rule (``(..., in, out)``).
+    input_axes, output_axes : int or tuple of int, optional
+        The same, with the Keras 3.15 names.
+
+    References
+    ----------
+    He et al., "Delving Deep into Rectifiers" (2015); Glorot & Bengio,
+    "Understanding the difficulty of training deep feedforward neural networks"
+    (2010); LeCun et al., "Efficient BackProp" (1998).
+
+    Examples
+    --------
+    >>> import arrayinit as ai
+    >>> init = ai.VarianceScaling(scale=2.0, mode="fan_in", distribution="truncated_normal", seed=0)
+    >>> w = init((256, 128))
+    >>> round(float(w.std()), 3), round((2 / 256) ** 0.5, 3)
+    (0.088, 0.088)
+    >>> torch_layout = ai.VarianceScaling(2.0, seed=0, in_axis=1, out_axis=0)  # (out, in, *k)
+    """
+
+    def __init__(
+        self,
+        scale=1.0,
+        mode: Mode = "fan_in",
+        distribution: Distribution = "truncated_normal",
+        seed=None,
+        *,
+        in_axis=None,
+        out_axis=None,
+        batch_axis=None,
+        input_axes=None,
+        output_axes=None,
+    ):
+        if isinstance(scale, bool) or not isinstance(scale, numbers.Real) or not scale > 0:
+            raise ValueError(f"Argument `scale` must be positive float. {received('scale', scale)}")
+        if mode not in _MODES:
+            raise ValueError(
+                f"Invalid `mode` argument: {mode!r}. Please use one of {list(_MODES)}. {received('mode', mode)}"
+            )
+        if not isinstance(distribution, str):
+            raise ValueError(
+                f"Invalid `distribution` argument: {distribution!r}. Please use one of {list(_DISTRIBUTIONS)}."
+            )
+        dist = distribution.lower()
+        if dist == "normal":
+            dist = "truncated_normal"
+        if dist not in _DISTRIBUTIONS:
+            raise ValueError(
+                f"Invalid `distribution` argument: {distribution!r}. Please use one of {list(_DISTRIBUTIONS)}. "
+                f"{received('distribution', distribution)}"
+            )
+        if (input_axes is not None or output_axes is not None) and (in_axis is not None or out_axis is not None):
+            raise ValueError(
+                "Give the axes either as `in_axis`/`out_axis` or as `input_axes`/`output_axes`, not both. "
+                f"Received: in_axis={in_axis!r}, out_axis={out_axis!r}, input_axes={input_axes!r}, "
+                f"output_axes={output_axes!r}"
+            )
+        self.scale = float(scale)
+        self.mode = mode
+        self.distribution = dist
+        self._axes_config = {}
+        for key, val in (
+            ("in_axis", in_axis),
+            ("out_axis", out_axis),
+            ("batch_axis", batch_axis),
+            ("input_axes", input_axes),
+            ("output_axes", output_axes),
+        ):
+            axes = _axes(key, val)
+            if axes is not None:
+                self._axes_config[key] = list(axes) if not isinstance(val, numbers.Integral) else int(val)
+        self._in = _axes("in_axis", in_axis if in_axis is not None else input_axes)
+        self._out = _axes("out_axis", out_axis if out_axis is not None else output_axes)
+        self._batch = _axes("batch_axis", batch_axis)
+        super().__init__(seed)
+
+    def fans(self, full_shape) -> tuple[int, int]:
+        """``(fan_in, fan_out)`` for ``full_shape`` under this initializer's axis rule."""
+        return compute_fans(full_shape, self._in, self._out, self._batch)
+
+    def _generate(self, shape, full_shape, offset, dtype, out):
+        fan_in, fan_out = self.fans(full_shape)
+        n = {
+            "fan_in": fan_in,
+            "fan_out": fan_out,
+            "fan_avg": (fan_in + fan_out) / 2.0,
+            "fan_geo_avg": math.sqrt(fan_in * fan_out),
+        }[self.mode]
+        scale = self.scale / max(1.0, n)
+        block = {"full_shape": full_shape, "offset": offset, "out": out, "dtype": dtype}
+        if self.distribution == "truncated_normal":
+            stddev = math.sqrt(scale) / TRUNCATION_STD
+            return _random.truncated_normal(shape, seed=self.seed, stddev=stddev, lower=-2.0, upper=2.0, **block)
+        if self.distribution == "untruncated_normal":
+            return _random.normal(shape, seed=self.seed, stddev=math.sqrt(scale), **block)
+        limit = math.sqrt(3.0 * scale)
+        return _random.uniform(shape, seed=self.seed, minval=-limit, maxval=limit, **block)
+
+    def get_config(self):
+        return {
+            "scale": self.scale,
+            "mode": self.mode,
+            "distribution": self.distribution,
+            **self._seed_config(),
+            **self._axes_config,
+        }
+
+
+class _FixedVarianceScaling(VarianceScaling):
+    _scale = 1.0
+    _mode = "fan_in"
+    _distribution = "truncated_normal"
+
+    def __init__(self, seed=None):
+        super().__init__(scale=self._scale, mode=self._mode, distribution=self._distribution, seed=seed)
+
+    def get_config(self):
+        return self._seed_config()
+
+
+class GlorotNormal(_FixedVarianceScaling):
+    """Glorot (Xavier) normal: truncated normal, ``stddev = sqrt(2 / (fan_in + fan_out))`` after truncation.
+
+    Examples
+    --------
+    >>> import arrayinit as ai
+    >>> w = ai.GlorotNormal(seed=0)((300, 100))
+    >>> round(float(w.std()), 3)
+    0.071
+    """
+
+    _mode = "fan_avg"
+
+
+class GlorotUniform(_FixedVarianceScaling):
+    """Glorot (Xavier) uniform on ``[-limit, limit)``, ``limit = sqrt(6 / (fan_in + fan_out))``.
+
+    Examples
+    --------
+    >>> import arrayinit as ai
+    >>> w = ai.GlorotUniform(seed=0)((300, 100))
+    >>> bool(abs(w).max() < (6 / 400) ** 0.5)
+    True
+    """
+
+    _mode = "fan_avg"
+    _distribution = "uniform"
+
+
+class HeNormal(_FixedVarianceScaling):
+    """He (Kaiming) normal: truncated normal, ``stddev = sqrt(2 / fan_in)`` after truncation.
+
+    Examples
+    --------
+    >>> import arrayinit as ai
+    >>> w = ai.HeNormal(seed=0)((256, 128))
+    >>> bool(abs(w).max() <= 2 * (2 / 256) ** 0.5 / 0.87962566103423978)
+    True
+    """
+
+    _scale = 2.0
+
+
+class HeUniform(_FixedVarianceScaling):
+    """He (Kaiming) uniform on ``[-limit, limit)``, ``limit = sqrt(6 / fan_in)``.
+
+    Examples
+    --------
+    >>> import arrayinit as ai
+    >>> w = ai.HeUniform(seed=0)((600, 10))
+    >>> bool(abs(w).max() < 0.1)
+    True
+    """
+
+    _scale = 2.0
+    _distribution = "uniform"
+
+
+class LecunNormal(_FixedVarianceScaling):
+    """LeCun normal: truncated normal, ``stddev = sqrt(1 / fan_in)`` after truncation.
+
+    Examples
+    --------
+    >>> import arrayinit as ai
+    >>> w = ai.LecunNormal(seed=0)((400, 100))
+    >>> round(float(w.std()), 3)
+    0.05
+    """
+
+
+class LecunUniform(_FixedVarianceScaling):
+    """LeCun uniform on ``[-limit, limit)``, ``limit = sqrt(3 / fan_in)``.
+
+    Examples
+    --------
+    >>> import arrayinit as ai
+    >>> w = ai.LecunUniform(seed=0)((300, 10))
+    >>> bool(abs(w).max() < 0.1)
+    True
+    """
+
+    _distribution = "uniform"
+
+
+class Orthogonal(RandomInitializer):
+    """A (semi-)orthogonal matrix, by QR decomposition of a normal matrix (Saxe et al., 2014).
+
+    The shape is flattened to ``(prod(shape[:-1]), shape[-1])``; the normal
+    matrix of the larger by the smaller side is drawn from the arrayinit
+    stream, factored in float64 with the sign of ``diag(R)`` folded into ``Q``,
+    transposed if needed, multiplied by ``gain`` and cast to the output dtype
+    (bfloat16 and float16 included).
+
+    Notes
+    -----
+    A block (``full_shape``/``offset``) computes the whole matrix and returns
+    the block: orthogonality is a property of the whole. The QR runs on numpy's
+    LAPACK; its last bits can differ between LAPACK builds.
+
+    Examples
+    --------
+    >>> import arrayinit as ai, numpy as np
+    >>> q = ai.Orthogonal(seed=0)((64, 64), dtype="float64")
+    >>> bool(np.allclose(q.T @ q, np.eye(64)))
+    True
+    """
+
+    def __init__(self, gain=1.0, seed=None):
+        self.gain = check_float("gain", gain)
+        super().__init__(seed)
+
+    def _generate(self, shape, full_shape, offset, dtype, out):
+        if len(full_shape) < 2:
+            raise ValueError(f"The Orthogonal initializer requires a shape of rank >= 2. Received: shape={full_shape}")
+        rows = math.prod(full_shape[:-1])
+        cols = full_shape[-1]
+        flat = (max(rows, cols), min(rows, cols))
+        a = _random.normal(flat, seed=self.seed, dtype="float64")
+        q, r = np.linalg.qr(a)
+        d = np.sign(np.diag(r))
+        d[d == 0] = 1.0
+        q = q * d[None, :]
+        if rows < cols:
+            q = q.T
+        full = (self.gain * q).reshape(full_shape)
+        block = full[tuple(slice(o, o + s) for o, s in zip(offset, shape))]
+        return _to_out(block, dtype, out)
+
+    def get_config(self):
+        return {"gain": self.gain, **self._seed_config()}
+
+
+class Identity(Initializer):
+    """``gain`` times the identity matrix (rank 2 only; rectangular allowed).
+
+    Examples
+    --------
+    >>> import arrayinit as ai
+    >>> ai.Identity(gain=2.0)((2, 3)).tolist()
+    [[2.0, 0.0, 0.0], [0.0, 2.0, 0.0]]
+    """
+
+    def __init__(self, gain=1.0):
+        self.gain = check_float("gain", gain)
+
+    def _generate(self, shape, full_shape, offset, dtype, out):
+        if len(full_shape) != 2:
+            raise ValueError(f"The Identity initializer can only be used for 2D matrices. Received: shape={full_shape}")
+        rows = np.arange(offset[0], offset[0] + shape[0])[:, None]
+        cols = np.arange(offset[1], offset[1] + shape[1])[None, :]
+        return _to_out(np.where(rows == cols, self.gain, 0.0), dtype, out)
+
+    def get_config(self):
+        return {"gain": self.gain}
