@@ -171,7 +171,7 @@ def _to_out(values: np.ndarray, dtype: str, out):
     """Cast float64 values to ``dtype`` (16-bit formats round to nearest even) and place them."""
     arr = values.astype(np.float32).astype(_dtypes.numpy_dtype(dtype)) if dtype != "float64" else values
     if out is None:
-        return np.ascontiguousarray(arr)
+        return arr if arr.flags.c_contiguous else arr.copy(order="C")
     if out.shape != arr.shape:
         raise ValueError(f"Argument `out` must have shape {arr.shape}. Received: out.shape={out.shape}")
     out[...] = arr

@@ -14,7 +14,13 @@ import time
 
 import numpy as np
 
-from arrayinit import random as ar
+from arrayinit._initializers import (
+    TRUNCATION_STD,
+    GlorotUniform,
+    HeNormal,
+    TruncatedNormal,
+    compute_fans,
+)
 
 # (initializer, shape) pairs of typical layers: dense, conv kernels (Keras layout: (*k, in, out))
 DEMO_CASES = [
@@ -26,33 +32,19 @@ DEMO_CASES = [
     ("truncated_normal", (4096, 512)),
 ]
 
-TRUNC_STD_FACTOR = 0.87962566103423978  # std of a standard normal truncated to [-2, 2]
-
-
-def keras_fans(shape: tuple[int, ...]) -> tuple[int, int]:
-    """Keras fan rule: (..., fan_in, fan_out), receptive field = product of leading axes."""
-    if len(shape) == 0:
-        return 1, 1
-    if len(shape) == 1:
-        return shape[0], shape[0]
-    receptive = math.prod(shape[:-2])
-    return max(1, shape[-2] * receptive), max(1, shape[-1] * receptive)
-
 
 def sample(name: str, shape: tuple[int, ...], seed: int, dtype: str = "float32"):
     """Draw one demo tensor; returns (array, theoretical std, theoretical lower bound, upper bound)."""
-    fan_in, fan_out = keras_fans(shape)
+    fan_in, fan_out = compute_fans(shape)
     if name == "he_normal":
-        stddev = math.sqrt(2.0 / fan_in) / TRUNC_STD_FACTOR
-        x = ar.truncated_normal(shape, seed=seed, stddev=stddev, dtype=dtype)
-        return x, math.sqrt(2.0 / fan_in), -2 * stddev, 2 * stddev
+        stddev = math.sqrt(2.0 / fan_in) / TRUNCATION_STD
+        return HeNormal(seed=seed)(shape, dtype), math.sqrt(2.0 / fan_in), -2 * stddev, 2 * stddev
     if name == "glorot_uniform":
         limit = math.sqrt(6.0 / (fan_in + fan_out))
-        x = ar.uniform(shape, seed=seed, minval=-limit, maxval=limit, dtype=dtype)
-        return x, limit / math.sqrt(3.0), -limit, limit
+        return GlorotUniform(seed=seed)(shape, dtype), limit / math.sqrt(3.0), -limit, limit
     if name == "truncated_normal":
-        x = ar.truncated_normal(shape, seed=seed, stddev=0.05, dtype=dtype)
-        return x, 0.05 * TRUNC_STD_FACTOR, -0.1, 0.1
+        x = TruncatedNormal(stddev=0.05, seed=seed)(shape, dtype)
+        return x, 0.05 * TRUNCATION_STD, -0.1, 0.1
     raise ValueError(f"Unknown demo initializer. Received: name={name!r}")
 
 
