@@ -128,3 +128,16 @@ def aligned_empty(shape: tuple[int, ...], dtype: np.dtype, align: int = 64) -> n
     raw = np.empty(n * dtype.itemsize + align, dtype=np.uint8)
     start = (-raw.ctypes.data) % align
     return raw[start : start + n * dtype.itemsize].view(dtype).reshape(shape)
+
+
+def float64_to_storage(values: np.ndarray, name: str) -> np.ndarray:
+    """float64 values in the storage format of ``name``: via float32, 16-bit formats rounded to nearest even."""
+    if name == "float64":
+        return values
+    v32 = values.astype(np.float32)
+    if name == "float32":
+        return v32
+    if name == "float16":
+        return v32.astype(np.float16).view(np.uint16)
+    b = v32.view(np.uint32)
+    return ((b + np.uint32(0x7FFF) + ((b >> np.uint32(16)) & np.uint32(1))) >> np.uint32(16)).astype(np.uint16)

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from arrayinit import _dtypes
+from arrayinit import _dtypes, _frontend
 from arrayinit import random as _random
 from arrayinit._errors import check_float, check_seed, received
 from arrayinit._plan import resolve_block
@@ -121,14 +121,58 @@ class Initializer:
     [0.5, 0.5]
     """
 
-    def __call__(self, shape, dtype=None, *, full_shape=None, offset=None, out=None):
-        shape, full, off = resolve_block(shape, full_shape, offset)
-        if dtype is None:
-            dtype = "float32" if out is None else out.dtype
-        name = _dtypes.dtype_name(dtype)
-        return self._generate(shape, full, off, name, out)
+    def __call__(
+        self, shape, dtype=None, *, xp=None, device=None, like=None, full_shape=None, offset=None, out=None, chunks=None
+    ):
+        """A new array of ``shape`` (or ``out`` filled in place).
 
-    def _generate(self, shape, full_shape, offset, dtype, out):  # pragma: no cover - abstract
+        Parameters
+        ----------
+        shape : tuple of int
+        dtype : str or dtype, optional
+            float32 (default), float64, float16, bfloat16; a library dtype object works too.
+        xp, device, like : optional
+            Library and device of the result (see ``arrayinit.random``).
+        full_shape, offset : tuple of int, optional
+            Return the block ``[offset, offset + shape)`` of the tensor of shape
+            ``full_shape``; fans come from ``full_shape``.
+        out : array, optional
+            Existing array to fill (numpy, torch, array_api_strict, cupy).
+        chunks : optional
+            dask only: chunks of the lazy result.
+        """
+        shape, full, off = resolve_block(shape, full_shape, offset)
+        if out is not None:
+            _lib, out_name, out_shape = _frontend.check_fill_target(out)
+            if out_shape != shape:
+                raise ValueError(f"Argument `out` must have shape {shape}. Received: out.shape={out_shape}")
+            name = out_name if dtype is None else _dtypes.dtype_name(dtype)
+            if name != out_name:
+                raise ValueError(f"Argument `out` must have dtype {name}. Received: out.dtype={out.dtype}")
+            return self._generate(shape, full, off, name, _Dest(None, out, None))
+        target = _frontend.resolve(xp, device, like)
+        if dtype is None:
+            dtype = "float32" if like is None else like.dtype
+        name = _dtypes.dtype_name(dtype)
+        _frontend.check_dtype_supported(name, target)
+        return self._generate(shape, full, off, name, _Dest(target, None, chunks))
+
+    def fill_(self, x, *, full_shape=None, offset=None):
+        """Fill the existing array ``x`` in place and return it.
+
+        ``x`` may be a numpy array, a torch tensor (parameters with
+        ``requires_grad`` included), an array_api_strict or a cupy array.
+
+        Examples
+        --------
+        >>> import arrayinit as ai, numpy as np
+        >>> w = np.zeros((4, 3), np.float32)
+        >>> ai.Ones().fill_(w) is w, float(w.sum())
+        (True, 12.0)
+        """
+        return self(tuple(int(d) for d in x.shape), out=x, full_shape=full_shape, offset=offset)
+
+    def _generate(self, shape, full_shape, offset, dtype, dest):  # pragma: no cover - abstract
         raise NotImplementedError(f"{type(self).__name__} must implement __call__ or _generate")
 
     def get_config(self) -> dict[str, Any]:
@@ -167,22 +211,32 @@ class Initializer:
         return None
 
 
-def _to_out(values: np.ndarray, dtype: str, out):
-    """Cast float64 values to ``dtype`` (16-bit formats round to nearest even) and place them."""
-    arr = values.astype(np.float32).astype(_dtypes.numpy_dtype(dtype)) if dtype != "float64" else values
-    if out is None:
-        return arr if arr.flags.c_contiguous else arr.copy(order="C")
-    if out.shape != arr.shape:
-        raise ValueError(f"Argument `out` must have shape {arr.shape}. Received: out.shape={out.shape}")
-    out[...] = arr
-    return out
+class _Dest:
+    """Where a result goes: a new array of ``target`` (with dask ``chunks``) or ``out``."""
+
+    __slots__ = ("chunks", "out", "target")
+
+    def __init__(self, target, out, chunks):
+        self.target, self.out, self.chunks = target, out, chunks
+
+    def kwargs(self) -> dict:
+        if self.out is not None:
+            return {"out": self.out}
+        if self.target is _frontend.NUMPY_TARGET:
+            return {}
+        return {"xp": self.target.xp, "device": self.target.device, "chunks": self.chunks}
+
+
+def _to_out(values: np.ndarray, dtype: str, dest: _Dest):
+    """Numpy-computed float64 values, cast to ``dtype`` (16-bit formats round to nearest even), at ``dest``."""
+    return _frontend.from_values(np.asarray(values, dtype=np.float64), dtype, dest.target, dest.out)
 
 
 class _Constant(Initializer):
     _value = 0.0
 
-    def _generate(self, shape, full_shape, offset, dtype, out):
-        return _to_out(np.full(shape, self._value, np.float64), dtype, out)
+    def _generate(self, shape, full_shape, offset, dtype, dest):
+        return _to_out(np.full(shape, self._value, np.float64), dtype, dest)
 
 
 class Zeros(_Constant):
@@ -279,7 +333,7 @@ class RandomNormal(RandomInitializer):
         self.stddev = check_float("stddev", stddev, nonnegative=True)
         super().__init__(seed)
 
-    def _generate(self, shape, full_shape, offset, dtype, out):
+    def _generate(self, shape, full_shape, offset, dtype, dest):
         return _random.normal(
             shape,
             seed=self.seed,
@@ -288,7 +342,7 @@ class RandomNormal(RandomInitializer):
             dtype=dtype,
             full_shape=full_shape,
             offset=offset,
-            out=out,
+            **dest.kwargs(),
         )
 
     def get_config(self):
@@ -319,7 +373,7 @@ class RandomUniform(RandomInitializer):
             raise ValueError(f"Argument `maxval` must be >= `minval`. Received: minval={minval!r}, maxval={maxval!r}")
         super().__init__(seed)
 
-    def _generate(self, shape, full_shape, offset, dtype, out):
+    def _generate(self, shape, full_shape, offset, dtype, dest):
         return _random.uniform(
             shape,
             seed=self.seed,
@@ -328,7 +382,7 @@ class RandomUniform(RandomInitializer):
             dtype=dtype,
             full_shape=full_shape,
             offset=offset,
-            out=out,
+            **dest.kwargs(),
         )
 
     def get_config(self):
@@ -357,7 +411,7 @@ class TruncatedNormal(RandomInitializer):
         self.stddev = check_float("stddev", stddev, positive=True)
         super().__init__(seed)
 
-    def _generate(self, shape, full_shape, offset, dtype, out):
+    def _generate(self, shape, full_shape, offset, dtype, dest):
         return _random.truncated_normal(
             shape,
             seed=self.seed,
@@ -368,7 +422,7 @@ class TruncatedNormal(RandomInitializer):
             dtype=dtype,
             full_shape=full_shape,
             offset=offset,
-            out=out,
+            **dest.kwargs(),
         )
 
     def get_config(self):
@@ -481,7 +535,7 @@ class VarianceScaling(RandomInitializer):
         """``(fan_in, fan_out)`` for ``full_shape`` under this initializer's axis rule."""
         return compute_fans(full_shape, self._in, self._out, self._batch)
 
-    def _generate(self, shape, full_shape, offset, dtype, out):
+    def _generate(self, shape, full_shape, offset, dtype, dest):
         fan_in, fan_out = self.fans(full_shape)
         n = {
             "fan_in": fan_in,
@@ -490,7 +544,7 @@ class VarianceScaling(RandomInitializer):
             "fan_geo_avg": math.sqrt(fan_in * fan_out),
         }[self.mode]
         scale = self.scale / max(1.0, n)
-        block = {"full_shape": full_shape, "offset": offset, "out": out, "dtype": dtype}
+        block = {"full_shape": full_shape, "offset": offset, "dtype": dtype, **dest.kwargs()}
         if self.distribution == "truncated_normal":
             stddev = math.sqrt(scale) / TRUNCATION_STD
             return _random.truncated_normal(shape, seed=self.seed, stddev=stddev, lower=-2.0, upper=2.0, **block)
@@ -632,7 +686,7 @@ class Orthogonal(RandomInitializer):
         self.gain = check_float("gain", gain)
         super().__init__(seed)
 
-    def _generate(self, shape, full_shape, offset, dtype, out):
+    def _generate(self, shape, full_shape, offset, dtype, dest):
         if len(full_shape) < 2:
             raise ValueError(f"The Orthogonal initializer requires a shape of rank >= 2. Received: shape={full_shape}")
         rows = math.prod(full_shape[:-1])
@@ -647,7 +701,7 @@ class Orthogonal(RandomInitializer):
             q = q.T
         full = (self.gain * q).reshape(full_shape)
         block = full[tuple(slice(o, o + s) for o, s in zip(offset, shape))]
-        return _to_out(block, dtype, out)
+        return _to_out(block, dtype, dest)
 
     def get_config(self):
         return {"gain": self.gain, **self._seed_config()}
@@ -666,12 +720,12 @@ class Identity(Initializer):
     def __init__(self, gain=1.0):
         self.gain = check_float("gain", gain)
 
-    def _generate(self, shape, full_shape, offset, dtype, out):
+    def _generate(self, shape, full_shape, offset, dtype, dest):
         if len(full_shape) != 2:
             raise ValueError(f"The Identity initializer can only be used for 2D matrices. Received: shape={full_shape}")
         rows = np.arange(offset[0], offset[0] + shape[0])[:, None]
         cols = np.arange(offset[1], offset[1] + shape[1])[None, :]
-        return _to_out(np.where(rows == cols, self.gain, 0.0), dtype, out)
+        return _to_out(np.where(rows == cols, self.gain, 0.0), dtype, dest)
 
     def get_config(self):
         return {"gain": self.gain}

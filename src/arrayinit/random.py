@@ -17,8 +17,20 @@ full_shape, offset : tuple of int, optional
     shape ``full_shape``; the result equals that slice of the whole tensor.
 stream : int, optional
     Stream id in ``[0, 2**63)``: independent sequences for the same seed.
-out : numpy.ndarray, optional
-    Write into this array (of shape ``shape``) instead of allocating; returned.
+out : array, optional
+    Write into this existing array (numpy, torch, array_api_strict, cupy; of
+    shape ``shape``) instead of allocating; it is returned.
+xp : namespace, optional
+    Array library of the result: numpy (default), ``array_api_strict``,
+    ``torch``, ``jax.numpy`` (or ``jax``), ``dask.array`` (or ``dask``), ``cupy``.
+device : optional
+    Device of the result, in the library's terms (``"cpu"``, ``"cuda:0"``,
+    a ``torch.device``, a jax device).
+like : array, optional
+    Take the library, device and (unless ``dtype`` is given) dtype of this array.
+chunks : optional
+    dask only: the chunks of the lazy result (default ``"auto"``); every block
+    is generated independently from its offset.
 """
 
 from __future__ import annotations
@@ -27,7 +39,7 @@ import math
 
 import numpy as np
 
-from arrayinit import _dtypes, _engine
+from arrayinit import _dtypes, _engine, _frontend
 from arrayinit._errors import check_float, check_int, check_seed, received
 from arrayinit._plan import (
     BITS,
@@ -41,50 +53,35 @@ from arrayinit._plan import (
 __all__ = ["bits", "normal", "truncated_normal", "uniform"]
 
 
-def _common(shape, seed, dtype, full_shape, offset, stream, out):
+def _common(shape, seed, dtype, full_shape, offset, stream, out, xp, device, like):
     seed = check_seed(seed)
     stream = check_int("stream", stream, lo=0, hi=2**63)
     shape, full, off = resolve_block(shape, full_shape, offset)
+    if out is not None:
+        _lib, out_name, out_shape = _frontend.check_fill_target(out)
+        if out_shape != shape:
+            raise ValueError(f"Argument `out` must have shape {shape}. Received: out.shape={out_shape}")
+        name = out_name if dtype is None else _dtypes.dtype_name(dtype)
+        if name != out_name:
+            raise ValueError(f"Argument `out` must have dtype {name}. Received: out.dtype={out.dtype}")
+        return shape, full, off, seed, stream, name, None
+    target = _frontend.resolve(xp, device, like)
     if dtype is None:
-        dtype = "float32" if out is None else _out_dtype_name(out)
+        dtype = "float32" if like is None else like.dtype
     name = _dtypes.dtype_name(dtype)
+    _frontend.check_dtype_supported(name, target)
+    return shape, full, off, seed, stream, name, target
+
+
+def _emit(plan: FillPlan, target, out, chunks=None):
     if out is not None:
-        _check_out(out, shape, name)
-    return shape, full, off, seed, stream, name
+        return _frontend.fill_into(out, lambda storage: _engine.run_cpu(plan, storage))
+    return _frontend.generate(plan, target, chunks)
 
 
-def _out_dtype_name(out) -> str:
-    if not isinstance(out, np.ndarray):
-        raise TypeError(f"Argument `out` must be a numpy.ndarray. Received: out of type {type(out).__name__}")
-    return _dtypes.dtype_name(out.dtype, "out.dtype")
-
-
-def _check_out(out, shape, name) -> None:
-    out_name = _out_dtype_name(out)
-    if out.shape != shape:
-        raise ValueError(f"Argument `out` must have shape {shape}. Received: out.shape={out.shape}")
-    if out_name != name:
-        raise ValueError(f"Argument `out` must have dtype {name}. Received: out.dtype={out.dtype}")
-    if not out.flags.writeable:
-        raise ValueError("Argument `out` must be writeable. Received: a read-only array")
-
-
-def _emit(plan: FillPlan, out: np.ndarray | None) -> np.ndarray:
-    storage = _dtypes.storage_dtype(plan.dtype)
-    if out is not None and out.flags.c_contiguous:
-        _engine.run_cpu(plan, out.reshape(-1).view(storage))
-        return out
-    user_dtype = _dtypes.numpy_dtype(plan.dtype) if plan.dist != BITS else np.dtype(np.uint32)
-    buf = _dtypes.aligned_empty(plan.shape, storage)
-    _engine.run_cpu(plan, buf.reshape(-1))
-    result = buf.view(user_dtype)
-    if out is not None:
-        out[...] = result
-        return out
-    return result
-
-
-def bits(shape, *, seed, full_shape=None, offset=None, stream=0, out=None) -> np.ndarray:
+def bits(
+    shape, *, seed, full_shape=None, offset=None, stream=0, out=None, xp=None, device=None, like=None, chunks=None
+):
     """The raw 32-bit stream words: element ``g`` is word ``g % 4`` of Philox block ``g // 4``.
 
     Parameters
@@ -109,13 +106,18 @@ def bits(shape, *, seed, full_shape=None, offset=None, stream=0, out=None) -> np
     seed = check_seed(seed)
     stream = check_int("stream", stream, lo=0, hi=2**63)
     shape, full, off = resolve_block(shape, full_shape, offset)
+    plan = FillPlan(shape, full, off, BITS, "uint32", seed, stream)
     if out is not None:
         if not isinstance(out, np.ndarray) or out.dtype != np.uint32:
             raise TypeError(f"Argument `out` must be a numpy.ndarray of uint32. {received('out', out)}")
         if out.shape != shape:
             raise ValueError(f"Argument `out` must have shape {shape}. Received: out.shape={out.shape}")
-    plan = FillPlan(shape, full, off, BITS, "uint32", seed, stream)
-    return _emit(plan, out)
+        if out.flags.c_contiguous:
+            _engine.run_cpu(plan, out.reshape(-1))
+        else:
+            out[...] = _frontend.generate(plan, _frontend.NUMPY_TARGET)
+        return out
+    return _frontend.generate(plan, _frontend.resolve(xp, device, like), chunks)
 
 
 def uniform(
@@ -129,7 +131,11 @@ def uniform(
     offset=None,
     stream=0,
     out=None,
-) -> np.ndarray:
+    xp=None,
+    device=None,
+    like=None,
+    chunks=None,
+):
     """Uniform values in ``[minval, maxval)``.
 
     Notes
@@ -145,13 +151,15 @@ def uniform(
     >>> bool(x.min() >= -1.0 and x.max() < 1.0)
     True
     """
-    shape, full, off, seed, stream, name = _common(shape, seed, dtype, full_shape, offset, stream, out)
+    shape, full, off, seed, stream, name, target = _common(
+        shape, seed, dtype, full_shape, offset, stream, out, xp, device, like
+    )
     lo = check_float("minval", minval)
     hi = check_float("maxval", maxval)
     if hi < lo:
         raise ValueError(f"Argument `maxval` must be >= `minval`. Received: minval={minval!r}, maxval={maxval!r}")
     dist, c64, params = uniform_params(lo, hi, name)
-    return _emit(FillPlan(shape, full, off, dist, name, seed, stream, c64, params), out)
+    return _emit(FillPlan(shape, full, off, dist, name, seed, stream, c64, params), target, out, chunks)
 
 
 def normal(
@@ -165,7 +173,11 @@ def normal(
     offset=None,
     stream=0,
     out=None,
-) -> np.ndarray:
+    xp=None,
+    device=None,
+    like=None,
+    chunks=None,
+):
     """Normal values with the given ``mean`` and ``stddev``, by inversion.
 
     Notes
@@ -182,11 +194,13 @@ def normal(
     >>> round(float(x.std()), 1)
     2.0
     """
-    shape, full, off, seed, stream, name = _common(shape, seed, dtype, full_shape, offset, stream, out)
+    shape, full, off, seed, stream, name, target = _common(
+        shape, seed, dtype, full_shape, offset, stream, out, xp, device, like
+    )
     mu = check_float("mean", mean)
     sd = check_float("stddev", stddev, nonnegative=True)
     dist, c64, params = normal_params(mu, sd, name)
-    return _emit(FillPlan(shape, full, off, dist, name, seed, stream, c64, params), out)
+    return _emit(FillPlan(shape, full, off, dist, name, seed, stream, c64, params), target, out, chunks)
 
 
 def truncated_normal(
@@ -204,7 +218,11 @@ def truncated_normal(
     offset=None,
     stream=0,
     out=None,
-) -> np.ndarray:
+    xp=None,
+    device=None,
+    like=None,
+    chunks=None,
+):
     """Normal values truncated to an interval, by inversion (no rejection).
 
     The interval is given either in standard deviations around the mean,
@@ -230,7 +248,9 @@ def truncated_normal(
     >>> bool(y.min() >= 4.0 and y.max() <= 6.0)
     True
     """
-    shape, full, off, seed, stream, name = _common(shape, seed, dtype, full_shape, offset, stream, out)
+    shape, full, off, seed, stream, name, target = _common(
+        shape, seed, dtype, full_shape, offset, stream, out, xp, device, like
+    )
     mu = check_float("mean", mean)
     sd = check_float("stddev", stddev, positive=True)
     if (a is not None or b is not None) and (lower is not None or upper is not None):
@@ -253,4 +273,4 @@ def truncated_normal(
             )
         lo_abs, hi_abs = mu + alpha * sd, mu + beta * sd
     dist, c64, params = truncnorm_params(mu, sd, alpha, beta, lo_abs, hi_abs, name)
-    return _emit(FillPlan(shape, full, off, dist, name, seed, stream, c64, params), out)
+    return _emit(FillPlan(shape, full, off, dist, name, seed, stream, c64, params), target, out, chunks)
