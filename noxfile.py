@@ -1,11 +1,11 @@
-"""nox sessions: lint, tests (default); bench (on demand)."""
+"""nox sessions: lint, tests, tests_xp (default); bench (on demand)."""
 
 import pathlib
 import shutil
 
 import nox
 
-nox.options.sessions = ["lint", "tests"]
+nox.options.sessions = ["lint", "tests", "tests_xp"]
 nox.options.default_venv_backend = "venv"
 
 ROOT = pathlib.Path(__file__).parent
@@ -31,7 +31,18 @@ def tests(session: nox.Session) -> None:
     session.run("pytest", *session.posargs)
 
 
+XP_PACKAGES = ["torch==2.13.0", "jax", "jaxlib", "dask", "array-api-strict"]
+
+
+@nox.session
+def tests_xp(session: nox.Session) -> None:
+    """The (library, device, dtype) matrix with torch (CPU build), jax (CPU), dask and array-api-strict."""
+    _clear_numba_cache()
+    session.install("-e", ".[test,cli]", *XP_PACKAGES)
+    session.run("pytest", "tests/test_xp.py", *session.posargs)
+
+
 @nox.session(default=False)
 def bench(session: nox.Session) -> None:
-    session.install("-e", ".[bench]")
+    session.install("-e", ".[bench]", "dask", "array-api-strict")
     session.run("python", "benchmarks/bench_cpu.py", *session.posargs)

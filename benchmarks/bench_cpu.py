@@ -139,6 +139,26 @@ def small_call_times() -> dict:
     return res
 
 
+def handoff_times(n: int = 2**24, reps: int = 5) -> dict:
+    """Time to produce a new float32 array of n values as numpy, torch and jax (zero-copy hand-off)."""
+    res = {"numpy": best_time(lambda: ar.truncated_normal(n, seed=1), reps)}
+    try:
+        import torch
+
+        res["torch"] = best_time(lambda: ar.truncated_normal(n, seed=1, xp=torch), reps)
+    except ImportError:
+        pass
+    try:
+        import jax.numpy as jnp
+
+        res["jax"] = best_time(lambda: ar.truncated_normal(n, seed=1, xp=jnp).block_until_ready(), reps)
+    except ImportError:
+        pass
+    return {f"handoff {k} 2**{int(math.log2(n))} (ms)": v * 1e3 for k, v in res.items()} | {
+        f"handoff {k}/numpy": v / res["numpy"] for k, v in res.items() if k != "numpy"
+    }
+
+
 def main(argv=None) -> int:
     global bits_buf
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -181,6 +201,8 @@ def main(argv=None) -> int:
                 print(f"{dtype:<9}{'2**' + str(e):>10}  {r['name']:<36}{r['gvals_per_s']:>11.3f}{ratio:>11.2f}")
     small = small_call_times()
     fresh = fresh_process_times()
+    handoff = handoff_times(2**20 if args.quick else 2**24)
+    small.update(handoff)
     for k, v in {**small, **fresh}.items():
         print(f"{k:<50}{v:>12.4g}")
     RESULTS.mkdir(exist_ok=True)

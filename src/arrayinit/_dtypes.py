@@ -53,18 +53,21 @@ def dtype_name(dtype: object, name: str = "dtype") -> str:
     Raises ValueError for a dtype that is not a float (random initializers
     produce floats only) and TypeError for something that is not a dtype.
     """
-    try:
+    cacheable = type(dtype) is str or type(dtype).__module__ == "numpy"
+    if cacheable and dtype in _NAME_CACHE:
         return _NAME_CACHE[dtype]
-    except (KeyError, TypeError):
-        pass
     result = _dtype_name(dtype, name)
-    with contextlib.suppress(TypeError):  # unhashable dtype-likes are not cached
-        _NAME_CACHE[dtype] = result
+    if cacheable:
+        with contextlib.suppress(TypeError):
+            _NAME_CACHE[dtype] = result
     return result
 
 
 def _dtype_name(dtype: object, name: str) -> str:
     key = None
+    inner = getattr(dtype, "_np_dtype", None)  # array_api_strict dtypes wrap a numpy dtype
+    if isinstance(inner, np.dtype):
+        dtype = inner
     if isinstance(dtype, str):
         key = dtype.lower().removeprefix("torch.").removeprefix("jnp.").removeprefix("np.")
     else:

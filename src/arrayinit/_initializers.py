@@ -170,7 +170,8 @@ class Initializer:
         >>> ai.Ones().fill_(w) is w, float(w.sum())
         (True, 12.0)
         """
-        return self(tuple(int(d) for d in x.shape), out=x, full_shape=full_shape, offset=offset)
+        _lib, _name, shape = _frontend.check_fill_target(x)
+        return self(shape, out=x, full_shape=full_shape, offset=offset)
 
     def _generate(self, shape, full_shape, offset, dtype, dest):  # pragma: no cover - abstract
         raise NotImplementedError(f"{type(self).__name__} must implement __call__ or _generate")
