@@ -130,13 +130,13 @@ def test_unit_interval_conversions_are_exact_and_in_range():
 def _apply(fn_id, x, out):
     for i in range(x.shape[0]):
         if fn_id == 0:
-            out[i] = special.log32(x[i])
+            out[i] = special.log32(np.float32(x[i]))
         elif fn_id == 1:
-            out[i] = special.log64(x[i])
+            out[i] = special.log64(np.float64(x[i]))
         elif fn_id == 2:
-            out[i] = special.ndtri32(x[i])
+            out[i] = special.ndtri32(np.float32(x[i]))
         else:
-            out[i] = special.ndtri64(x[i])
+            out[i] = special.ndtri64(np.float64(x[i]))
 
 
 def _run(fn_id, x):

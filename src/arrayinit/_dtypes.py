@@ -53,7 +53,7 @@ def dtype_name(dtype: object, name: str = "dtype") -> str:
     Raises ValueError for a dtype that is not a float (random initializers
     produce floats only) and TypeError for something that is not a dtype.
     """
-    cacheable = type(dtype) is str or type(dtype).__module__ == "numpy"
+    cacheable = isinstance(dtype, (str, np.dtype)) or type(dtype).__module__.startswith("numpy")
     if cacheable and dtype in _NAME_CACHE:
         return _NAME_CACHE[dtype]
     result = _dtype_name(dtype, name)

@@ -74,6 +74,9 @@ def _common(shape, seed, dtype, full_shape, offset, stream, out, xp, device, lik
 
 
 def _emit(plan: FillPlan, target, out, chunks=None):
+    if type(out) is np.ndarray and out.flags.c_contiguous:  # checked in _common: fill directly
+        _engine.run_cpu(plan, out.reshape(-1).view(_dtypes.storage_dtype(plan.dtype)))
+        return out
     if out is not None:
         return _frontend.fill_into(out, lambda storage: _engine.run_cpu(plan, storage))
     return _frontend.generate(plan, target, chunks)

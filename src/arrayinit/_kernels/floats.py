@@ -8,6 +8,8 @@ bit for bit.
 import numpy as np
 from numba import njit
 
+from arrayinit._kernels.ops import add, mul
+
 _F32_2M24 = np.float32(2.0**-24)
 _F32_2M23 = np.float32(2.0**-23)
 _F32_HALF = np.float32(0.5)
@@ -55,7 +57,7 @@ def wide_word(w, w_lo):
 @njit
 def unit_f32(w):
     """uint32 -> float32 in [0, 1): ``(w >> 8) * 2**-24`` (exact)."""
-    return np.float32(np.uint32(w) >> _U32_8) * _F32_2M24
+    return mul(np.float32(np.uint32(w) >> _U32_8), _F32_2M24)
 
 
 @njit
@@ -65,19 +67,19 @@ def open_unit_f32(w):
     The largest value is ``1 - 2**-24``; ``(w >> 8) + 0.5`` would need 25 bits
     and round to 1.
     """
-    return (np.float32(np.uint32(w) >> _U32_9) + _F32_HALF) * _F32_2M23
+    return mul(add(np.float32(np.uint32(w) >> _U32_9), _F32_HALF), _F32_2M23)
 
 
 @njit
 def unit_f64(w64):
     """uint64 -> float64 in [0, 1): ``(w64 >> 11) * 2**-53`` (exact)."""
-    return np.float64(np.uint64(w64) >> _U64_11) * _F64_2M53
+    return mul(np.float64(np.uint64(w64) >> _U64_11), _F64_2M53)
 
 
 @njit
 def open_unit_f64(w64):
     """uint64 -> float64 in (0, 1): ``((w64 >> 12) + 0.5) * 2**-52`` (exact)."""
-    return (np.float64(np.uint64(w64) >> _U64_12) + _F64_HALF) * _F64_2M52
+    return mul(add(np.float64(np.uint64(w64) >> _U64_12), _F64_HALF), _F64_2M52)
 
 
 @njit

@@ -1,21 +1,38 @@
 """Arithmetic primitives whose rounding every target reproduces.
 
-``fma(a, b, c)`` is ``a * b + c`` with a single rounding (IEEE-754
-fusedMultiplyAdd). The samplers use it explicitly for every multiply-add, so
-the CPU (``llvm.fma``: one ``vfmadd`` instruction on x86-64 with FMA3) and CUDA
-(``fma.rn``) compute the same floats, and no compiler is free to contract or
-not contract a separate multiply and add differently on each target.
+Every floating-point ``+``, ``-``, ``*`` and multiply-add of the samplers goes
+through these functions:
+
+- ``fma(a, b, c)``: ``a * b + c`` with one rounding (``llvm.fma``: ``vfmadd``
+  on x86-64 with FMA3; ``fma.rn`` on CUDA);
+- ``mul``, ``add``, ``sub``: one correctly rounded operation each. On the CPU
+  they are plain LLVM ``fmul``/``fadd``/``fsub`` (numba never contracts them
+  with ``fastmath=False``); on CUDA they call libdevice's ``__nv_fmul_rn``,
+  ``__nv_fadd_rn``... which compile to ``mul.rn``/``add.rn``: PTX instructions
+  with an explicit rounding mode are never fused by NVVM or ptxas.
+
+So the CPU and CUDA targets evaluate the same expression tree with the same
+roundings, and compute the same floats.
 """
 
 from llvmlite import ir
 from numba import types
+from numba.core import cgutils
 from numba.extending import intrinsic
+
+
+def _is_cuda(context) -> bool:
+    return "cuda" in type(context).__module__
+
+
+def _same_floats(*tys) -> bool:
+    return isinstance(tys[0], types.Float) and all(t == tys[0] for t in tys)
 
 
 @intrinsic
 def fma(typingctx, a, b, c):
     """Fused multiply-add of three floats of the same type."""
-    if isinstance(a, types.Float) and a == b == c:
+    if _same_floats(a, b, c):
 
         def codegen(context, builder, signature, args):
             ty = args[0].type
@@ -24,3 +41,35 @@ def fma(typingctx, a, b, c):
 
         return a(a, b, c), codegen
     return None
+
+
+def _binary(name: str, cpu_op: str, cuda_f32: str, cuda_f64: str, negate_second: bool = False):
+    def typer(typingctx, a, b):
+        if not _same_floats(a, b):
+            return None
+
+        def codegen(context, builder, signature, args):
+            x, y = args
+            if _is_cuda(context):
+                ty = x.type
+                name = cuda_f32 if signature.args[0].bitwidth == 32 else cuda_f64
+                fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ty, [ty, ty]), name)
+                if negate_second:
+                    # -0.0 - y is an exact negation (NVVM's LLVM 7 IR has no fneg)
+                    y = builder.fsub(ir.Constant(ty, -0.0), y)
+                return builder.call(fn, [x, y])
+            return getattr(builder, cpu_op)(x, y)
+
+        return a(a, b), codegen
+
+    typer.__name__ = typer.__qualname__ = name
+    return typer
+
+
+mul = intrinsic(_binary("arrayinit_mul", "fmul", "__nv_fmul_rn", "__nv_dmul_rn"))
+mul.__doc__ = "``a * b``, correctly rounded, never fused."
+add = intrinsic(_binary("arrayinit_add", "fadd", "__nv_fadd_rn", "__nv_dadd_rn"))
+add.__doc__ = "``a + b``, correctly rounded, never fused."
+# a - b == a + (-b) exactly (negation is exact), and libdevice has no double-precision sub_rn
+sub = intrinsic(_binary("arrayinit_sub", "fsub", "__nv_fadd_rn", "__nv_dadd_rn", negate_second=True))
+sub.__doc__ = "``a - b``, correctly rounded, never fused."

@@ -13,7 +13,7 @@ import numpy as np
 from numba import njit
 
 from arrayinit._kernels.floats import open_unit_f32, open_unit_f64, unit_f32, unit_f64
-from arrayinit._kernels.ops import fma
+from arrayinit._kernels.ops import fma, mul
 from arrayinit._kernels.special import (
     ndtri32,
     ndtri32_central,
@@ -55,7 +55,7 @@ def std_normal32(w):
     value reaches about 6.4 standard deviations and is never infinite.
     """
     r = np.uint32(w) & _U32_LOW31
-    q = np.float32(r + r + _U32_ONE) * _F32_2M33
+    q = mul(np.float32(r + r + _U32_ONE), _F32_2M33)
     z = ndtri_lower32(q)
     if (np.uint32(w) & _U32_SIGN) != 0:
         z = -z
@@ -75,14 +75,14 @@ def truncnorm32(w, pa, pw, sgn, mean, std, clo, chi):
     bounds, taken in the lower tail (``sgn = -1`` mirrors bounds that lie in the
     upper tail), so far-tail bounds keep their precision.
     """
-    z = sgn * ndtri32(fma(open_unit_f32(w), pw, pa))
+    z = mul(sgn, ndtri32(fma(open_unit_f32(w), pw, pa)))
     return clamp(fma(std, z, mean), clo, chi)
 
 
 @njit
 def truncnorm32_central(w, pa, pw, sgn, mean, std, clo, chi):
     """``truncnorm32`` for bounds within about 2.9 standard deviations."""
-    z = sgn * ndtri32_central(fma(open_unit_f32(w), pw, pa))
+    z = mul(sgn, ndtri32_central(fma(open_unit_f32(w), pw, pa)))
     return clamp(fma(std, z, mean), clo, chi)
 
 
@@ -99,7 +99,7 @@ def uniform64(w64, lo, scale, clo, chi):
 def std_normal64(w64):
     """Standard normal from a 64-bit word: sign bit and a 63-bit tail probability."""
     r = np.uint64(w64) & _U64_LOW63
-    q = np.float64(r + r + _U64_ONE) * _F64_2M65
+    q = mul(np.float64(r + r + _U64_ONE), _F64_2M65)
     z = ndtri_lower64(q)
     if (np.uint64(w64) & _U64_SIGN) != 0:
         z = -z
@@ -113,5 +113,5 @@ def normal64(w64, mean, std):
 
 @njit
 def truncnorm64(w64, pa, pw, sgn, mean, std, clo, chi):
-    z = sgn * ndtri64(fma(open_unit_f64(w64), pw, pa))
+    z = mul(sgn, ndtri64(fma(open_unit_f64(w64), pw, pa)))
     return clamp(fma(std, z, mean), clo, chi)

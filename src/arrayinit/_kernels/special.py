@@ -25,7 +25,7 @@ from numba import njit
 
 from arrayinit._kernels import _ndtri_tails as T
 from arrayinit._kernels.floats import f32_bits, f32_from_bits, f64_bits, f64_from_bits
-from arrayinit._kernels.ops import fma
+from arrayinit._kernels.ops import add, fma, mul, sub
 
 # --- float32 log (Cephes logf) ---------------------------------------------
 _F32_SQRTHF = np.float32(0.707106781186547524)
@@ -54,11 +54,11 @@ def log32(x):
     m = f32_from_bits((b & np.uint32(0x007FFFFF)) | np.uint32(0x3F000000))  # [0.5, 1)
     if m < _F32_SQRTHF:
         e = e - np.int32(1)
-        f = (m + m) - _F32_ONE
+        f = sub(add(m, m), _F32_ONE)
     else:
-        f = m - _F32_ONE
+        f = sub(m, _F32_ONE)
     fe = np.float32(e)
-    z = f * f
+    z = mul(f, f)
     y = _F32_L0
     y = fma(y, f, _F32_L1)
     y = fma(y, f, _F32_L2)
@@ -68,10 +68,10 @@ def log32(x):
     y = fma(y, f, _F32_L6)
     y = fma(y, f, _F32_L7)
     y = fma(y, f, _F32_L8)
-    y = y * f * z
+    y = mul(mul(y, f), z)
     y = fma(_F32_LN2_LO, fe, y)
     y = fma(-_F32_HALF, z, y)
-    return fma(_F32_LN2_HI, fe, f + y)
+    return fma(_F32_LN2_HI, fe, add(f, y))
 
 
 # --- float64 log (fdlibm e_log.c) ------------------------------------------
@@ -99,7 +99,7 @@ def log64(x):
     x = max(x, _F64_TINY)
     scaled = x < _F64_SUBNORMAL
     if scaled:
-        x = x * _F64_2P64
+        x = mul(x, _F64_2P64)
     b = f64_bits(x)
     e = np.int64(b >> np.uint64(52)) - np.int64(1022)
     if scaled:
@@ -107,18 +107,19 @@ def log64(x):
     m = f64_from_bits((b & np.uint64(0x000FFFFFFFFFFFFF)) | np.uint64(0x3FE0000000000000))
     if m < _F64_SQRTHF:
         e = e - np.int64(1)
-        f = (m + m) - _F64_ONE
+        f = sub(add(m, m), _F64_ONE)
     else:
-        f = m - _F64_ONE
+        f = sub(m, _F64_ONE)
     fe = np.float64(e)
-    s = f / (_F64_TWO + f)
-    z = s * s
-    w = z * z
-    t1 = w * fma(w, fma(w, _LG6, _LG4), _LG2)
-    t2 = z * fma(w, fma(w, fma(w, _LG7, _LG5), _LG3), _LG1)
-    r = t2 + t1
-    hfsq = _F64_HALF * f * f
-    return fe * _F64_LN2_HI - ((hfsq - (s * (hfsq + r) + fe * _F64_LN2_LO)) - f)
+    s = f / add(_F64_TWO, f)
+    z = mul(s, s)
+    w = mul(z, z)
+    t1 = mul(w, fma(w, fma(w, _LG6, _LG4), _LG2))
+    t2 = mul(z, fma(w, fma(w, fma(w, _LG7, _LG5), _LG3), _LG1))
+    r = add(t2, t1)
+    hfsq = mul(mul(_F64_HALF, f), f)
+    inner = add(mul(s, add(hfsq, r)), mul(fe, _F64_LN2_LO))
+    return sub(mul(fe, _F64_LN2_HI), sub(sub(hfsq, inner), f))
 
 
 # --- inverse normal CDF, float32 (Giles single precision) ------------------
@@ -159,7 +160,7 @@ _G32_B = (
 
 @njit
 def _giles32_central(w):
-    t = w - _F32_2_5
+    t = sub(w, _F32_2_5)
     p = _G32_A[0]
     p = fma(p, t, _G32_A[1])
     p = fma(p, t, _G32_A[2])
@@ -173,7 +174,7 @@ def _giles32_central(w):
 
 @njit
 def _giles32_tail(w):
-    t = np.float32(math.sqrt(w)) - _F32_3
+    t = sub(np.float32(math.sqrt(w)), _F32_3)
     p = _G32_B[0]
     p = fma(p, t, _G32_B[1])
     p = fma(p, t, _G32_B[2])
@@ -211,12 +212,12 @@ def ndtri_lower32(q):
     leaves their values unchanged), so the loop vectorises and a GPU warp
     does not diverge.
     """
-    w = -log32(_F32_FOUR * (q * (_F32_ONE - q)))
-    x = _F32_ONE - _F32_TWO * q
+    w = -log32(mul(_F32_FOUR, mul(q, sub(_F32_ONE, q))))
+    x = sub(_F32_ONE, mul(_F32_TWO, q))
     s = np.float32(math.sqrt(w))
     in_a = w < _F32_FIVE
     in_c = w >= _F32_16
-    t = _pick(in_a, in_c, w - _F32_2_5, s - _F32_3, (s - _F32_C_C) * _F32_C_IH)
+    t = _pick(in_a, in_c, sub(w, _F32_2_5), sub(s, _F32_3), mul(sub(s, _F32_C_C), _F32_C_IH))
     p = _pick(in_a, in_c, _F32_ZERO, _F32_ZERO, _G32_C[0])
     p = fma(p, t, _pick(in_a, in_c, _G32_A[0], _G32_B[0], _G32_C[1]))
     p = fma(p, t, _pick(in_a, in_c, _G32_A[1], _G32_B[1], _G32_C[2]))
@@ -227,15 +228,15 @@ def ndtri_lower32(q):
     p = fma(p, t, _pick(in_a, in_c, _G32_A[6], _G32_B[6], _G32_C[7]))
     p = fma(p, t, _pick(in_a, in_c, _G32_A[7], _G32_B[7], _G32_C[8]))
     p = fma(p, t, _pick(in_a, in_c, _G32_A[8], _G32_B[8], _G32_C[9]))
-    return _F32_MSQRT2 * (p * x)
+    return mul(_F32_MSQRT2, mul(p, x))
 
 
 @njit
 def ndtri_lower32_central(q):
     """``ndtri_lower32`` for ``0.0017 <= q <= 0.9983`` (within about 2.9 standard deviations): one branch."""
-    w = -log32(_F32_FOUR * (q * (_F32_ONE - q)))
-    x = _F32_ONE - _F32_TWO * q
-    return _F32_MSQRT2 * (_giles32_central(w) * x)
+    w = -log32(mul(_F32_FOUR, mul(q, sub(_F32_ONE, q))))
+    x = sub(_F32_ONE, mul(_F32_TWO, q))
+    return mul(_F32_MSQRT2, mul(_giles32_central(w), x))
 
 
 @njit
@@ -343,21 +344,21 @@ def ndtri_lower64(q):
     Accurate to a few float64 ulps for ``q >= 1e-300``; ``q`` down to the
     smallest subnormal still gives a finite value.
     """
-    w = -log64(_F64_FOUR * (q * (_F64_ONE - q)))
-    x = _F64_ONE - _F64_TWO * q
+    w = -log64(mul(_F64_FOUR, mul(q, sub(_F64_ONE, q))))
+    x = sub(_F64_ONE, mul(_F64_TWO, q))
     if w < 6.25:
-        p = _horner64(_G64_A, w - 3.125)
+        p = _horner64(_G64_A, sub(w, 3.125))
     elif w < 16.0:
-        p = _horner64(_G64_B, math.sqrt(w) - 3.25)
+        p = _horner64(_G64_B, sub(math.sqrt(w), 3.25))
     elif w < 36.0:
-        p = _horner64(_G64_C, math.sqrt(w) - 5.0)
+        p = _horner64(_G64_C, sub(math.sqrt(w), 5.0))
     elif w < 100.0:
-        p = _horner64(T.G64_D, (math.sqrt(w) - T.G64_D_C) * _F64_D_IH)
+        p = _horner64(T.G64_D, mul(sub(math.sqrt(w), T.G64_D_C), _F64_D_IH))
     elif w < 300.0:
-        p = _horner64(T.G64_E, (math.sqrt(w) - T.G64_E_C) * _F64_E_IH)
+        p = _horner64(T.G64_E, mul(sub(math.sqrt(w), T.G64_E_C), _F64_E_IH))
     else:
-        p = _horner64(T.G64_F, (math.sqrt(w) - T.G64_F_C) * _F64_F_IH)
-    return _F64_MSQRT2 * (p * x)
+        p = _horner64(T.G64_F, mul(sub(math.sqrt(w), T.G64_F_C), _F64_F_IH))
+    return mul(_F64_MSQRT2, mul(p, x))
 
 
 @njit
