@@ -1,11 +1,11 @@
-"""nox sessions: lint, tests, tests_xp (default); bench (on demand)."""
+"""nox sessions: lint, tests, tests_xp, tests_cudasim, ptx (default); bench (on demand)."""
 
 import pathlib
 import shutil
 
 import nox
 
-nox.options.sessions = ["lint", "tests", "tests_xp"]
+nox.options.sessions = ["lint", "tests", "tests_xp", "tests_cudasim", "ptx"]
 nox.options.default_venv_backend = "venv"
 
 ROOT = pathlib.Path(__file__).parent
@@ -40,6 +40,22 @@ def tests_xp(session: nox.Session) -> None:
     _clear_numba_cache()
     session.install("-e", ".[test,cli]", *XP_PACKAGES)
     session.run("pytest", "tests/test_xp.py", *session.posargs)
+
+
+@nox.session
+def tests_cudasim(session: nox.Session) -> None:
+    """CUDA kernels in numba's CUDA simulator, bit-equal to the CPU kernels (no GPU needed)."""
+    _clear_numba_cache()
+    session.install("-e", ".[test]", "numba-cuda")
+    session.run("pytest", "tests/test_cuda_sim.py", *session.posargs, env={"NUMBA_ENABLE_CUDASIM": "1"})
+
+
+@nox.session
+def ptx(session: nox.Session) -> None:
+    """Every CUDA kernel compiled to PTX for sm_90 with NVVM from the cu12 wheels; rounding checked."""
+    _clear_numba_cache()
+    session.install("-e", ".[test]", "numba-cuda[cu12]")
+    session.run("pytest", "tests/test_ptx.py", *session.posargs, env={"NUMBA_ENABLE_CUDASIM": "0"})
 
 
 @nox.session(default=False)

@@ -96,3 +96,37 @@ def run_cpu(plan: FillPlan, out: np.ndarray) -> None:
             fn(out, kind, starts, row_len, k0, k1, s0, s1, plan.dist, params)
         if not serial:
             _state["parallel_started"] = True
+
+
+def _cuda():
+    return importlib.import_module("arrayinit._targets.cuda")
+
+
+def run_cuda(plan: FillPlan, out, *, stream=0, threads: int = 256, max_blocks: int | None = None) -> None:
+    """Fill the flat device array ``out`` (uint16 for 16-bit floats) per ``plan`` on the CUDA target.
+
+    ``out`` is anything numba.cuda takes as a kernel argument (a numba device
+    array, or an object with ``__cuda_array_interface__``: cupy, torch);
+    ``stream`` is a numba stream (``cuda.external_stream`` for a library's own).
+    """
+    if plan.size == 0:
+        return
+    cu = _cuda()
+    from numba import cuda
+
+    starts_host, row_len = _layout(plan.shape, plan.full_shape, plan.offset)
+    starts = cuda.to_device(np.ascontiguousarray(starts_host), stream=stream)
+    nb_row = cu.items_per_row(row_len)
+    blocks, threads = cu.launch_config(starts_host.shape[0] * nb_row, threads, max_blocks)
+    k0, k1 = _words64(plan.seed)
+    s0, s1 = _words64(plan.stream)
+    kind = _STORE_KIND.get(plan.dtype, 0)
+    if plan.dist == BITS:
+        cu.bits[blocks, threads, stream](out, starts, row_len, nb_row, k0, k1, s0, s1)
+    elif plan.compute64:
+        params = _typed_params(plan.params, True)
+        wide = plan.dtype == "float64"
+        cu.fill64[blocks, threads, stream](out, kind, starts, row_len, nb_row, k0, k1, s0, s1, wide, plan.dist, params)
+    else:
+        params = _typed_params(plan.params, False)
+        cu.fill32[blocks, threads, stream](out, kind, starts, row_len, nb_row, k0, k1, s0, s1, plan.dist, params)

@@ -73,3 +73,32 @@ add.__doc__ = "``a + b``, correctly rounded, never fused."
 # a - b == a + (-b) exactly (negation is exact), and libdevice has no double-precision sub_rn
 sub = intrinsic(_binary("arrayinit_sub", "fsub", "__nv_fadd_rn", "__nv_dadd_rn", negate_second=True))
 sub.__doc__ = "``a - b``, correctly rounded, never fused."
+
+
+@intrinsic
+def mulhilo32(typingctx, a, b):
+    """``(hi, lo)`` 32-bit halves of the 64-bit product of two 32-bit values held in uint64.
+
+    CPU: one 64-bit multiply of zero-extended operands (``vpmuludq`` when
+    vectorised). CUDA: ``mul.lo.u32`` and ``mul.hi.u32`` (libdevice
+    ``__nv_umulhi``) instead of an emulated 64-bit multiply.
+    """
+    if a == types.uint64 and b == types.uint64:
+        ret = types.UniTuple(types.uint64, 2)
+
+        def codegen(context, builder, signature, args):
+            i32, i64 = ir.IntType(32), ir.IntType(64)
+            x = builder.trunc(args[0], i32)
+            y = builder.trunc(args[1], i32)
+            if _is_cuda(context):
+                fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(i32, [i32, i32]), "__nv_umulhi")
+                hi = builder.zext(builder.call(fn, [x, y]), i64)
+                lo = builder.zext(builder.mul(x, y), i64)
+            else:
+                p = builder.mul(builder.zext(x, i64), builder.zext(y, i64))
+                hi = builder.lshr(p, ir.Constant(i64, 32))
+                lo = builder.and_(p, ir.Constant(i64, 0xFFFFFFFF))
+            return context.make_tuple(builder, ret, [hi, lo])
+
+        return ret(a, b), codegen
+    return None

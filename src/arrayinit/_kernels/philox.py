@@ -3,13 +3,15 @@
 Reference: J. K. Salmon, M. A. Moraes, R. O. Dror, D. E. Shaw, "Parallel random
 numbers: as easy as 1, 2, 3", SC'11 (2011); constants from Random123 (philox.h).
 
-The 32-bit lanes are held in uint64 values: a 32x32->64 product is then one
-uint64 multiply followed by a shift and a mask, which LLVM vectorises on the CPU
-(``vpmuludq``) and which is a plain ``mul.wide.u32`` pattern on CUDA.
+The 32-bit lanes are held in uint64 values; the 32x32->64 products go through
+``mulhilo32``: one uint64 multiply of zero-extended operands on the CPU (which
+LLVM vectorises as ``vpmuludq``), ``mul.lo.u32``/``mul.hi.u32`` on CUDA.
 """
 
 import numpy as np
 from numba import njit
+
+from arrayinit._kernels.ops import mulhilo32
 
 # Philox 4x32 multipliers and Weyl key increments, from Random123 (philox.h).
 PHILOX_M0 = np.uint64(0xD2511F53)
@@ -22,9 +24,9 @@ SHIFT32 = np.uint64(32)
 
 @njit
 def _round(c0, c1, c2, c3, k0, k1):
-    p0 = PHILOX_M0 * c0
-    p1 = PHILOX_M1 * c2
-    return (p1 >> SHIFT32) ^ c1 ^ k0, p1 & MASK32, (p0 >> SHIFT32) ^ c3 ^ k1, p0 & MASK32
+    hi0, lo0 = mulhilo32(PHILOX_M0, c0)
+    hi1, lo1 = mulhilo32(PHILOX_M1, c2)
+    return hi1 ^ c1 ^ k0, lo1, hi0 ^ c3 ^ k1, lo0
 
 
 @njit(inline="always")

@@ -1,0 +1,91 @@
+"""CUDA kernels in the numba CUDA simulator: bit-equal to the CPU kernels.
+
+The simulator runs each thread in Python (about 3,000 threads/s), so arrays are
+small. It runs the same sampler functions as the CPU through Python, so it
+checks indexing, lanes, blocks, streams and launch configurations; the float
+equality on real hardware rests on tests/test_ptx.py (explicitly rounded
+PTX) and benchmarks/gpu_check.py.
+"""
+
+import os
+import warnings
+
+import numpy as np
+import pytest
+
+if os.environ.get("NUMBA_ENABLE_CUDASIM") != "1":
+    pytest.skip(
+        "CUDA simulator tests run in the tests_cudasim session (NUMBA_ENABLE_CUDASIM=1)", allow_module_level=True
+    )
+
+from arrayinit import _engine, _plan
+from arrayinit._plan import BITS, FillPlan
+
+
+def _plan_for(kind, dtype, shape, full, off, seed=123, stream=0):
+    if kind == "uniform":
+        d, c64, p = _plan.uniform_params(-1.5, 2.5, dtype)
+    elif kind == "normal":
+        d, c64, p = _plan.normal_params(0.25, 2.0, dtype)
+    elif kind == "truncated_normal":
+        d, c64, p = _plan.truncnorm_params(0.0, 0.5, -2.0, 2.0, -1.0, 1.0, dtype)
+    elif kind == "truncated_wide":  # general (two-branch) float32 inverse CDF
+        d, c64, p = _plan.truncnorm_params(0.0, 1.0, -4.0, 3.0, -4.0, 3.0, dtype)
+    elif kind == "far_tail":  # float64 arithmetic for every dtype
+        d, c64, p = _plan.truncnorm_params(1.0, 1.0, 9.0, 12.0, 10.0, 13.0, dtype)
+    else:
+        return FillPlan(shape, full, off, BITS, "uint32", seed, stream)
+    return FillPlan(shape, full, off, d, dtype, seed, stream, c64, p)
+
+
+def _storage(dtype):
+    return np.dtype({"bfloat16": np.uint16, "float16": np.uint16, "uint32": np.uint32}.get(dtype, dtype))
+
+
+def _both(plan, threads, max_blocks):
+    n = plan.size
+    cpu = np.empty(n, _storage(plan.dtype))
+    _engine.run_cpu(plan, cpu)
+    gpu = np.zeros(n, _storage(plan.dtype))
+    with warnings.catch_warnings():
+        # simulated threads compute uint32 arithmetic in Python scalars
+        warnings.simplefilter("ignore", RuntimeWarning)
+        _engine.run_cuda(plan, gpu, threads=threads, max_blocks=max_blocks)
+    return cpu, gpu
+
+
+KINDS = ["uniform", "normal", "truncated_normal", "truncated_wide", "far_tail"]
+DTYPES = ["float32", "float64", "bfloat16", "float16"]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("kind", KINDS)
+def test_cuda_equals_cpu_for_every_distribution_and_dtype(kind, dtype):
+    plan = _plan_for(kind, dtype, (3, 11), (5, 40), (1, 7))
+    cpu, gpu = _both(plan, threads=16, max_blocks=2)
+    np.testing.assert_array_equal(gpu.view(np.uint8), cpu.view(np.uint8))
+
+
+@pytest.mark.parametrize(
+    ("shape", "full", "off"),
+    [
+        ((37,), (37,), (0,)),
+        ((5,), (64,), (3,)),
+        ((2, 3, 5), (4, 6, 9), (1, 2, 3)),
+        ((), (), ()),
+        ((4, 4), (4, 4), (0, 0)),
+    ],
+)
+@pytest.mark.parametrize(("threads", "max_blocks"), [(1, 1), (32, 1), (8, 3), (64, None)])
+def test_blocks_offsets_and_launch_configurations(shape, full, off, threads, max_blocks):
+    for kind, dtype in [("truncated_normal", "float32"), ("normal", "float64"), ("bits", "uint32")]:
+        plan = _plan_for(kind, dtype, shape, full, off, seed=2**64 - 5, stream=3)
+        cpu, gpu = _both(plan, threads, max_blocks)
+        np.testing.assert_array_equal(gpu, cpu)
+
+
+def test_offsets_beyond_2_32_elements():
+    full, off, shape = (3, 2**31, 5), (2, 2**31 - 3, 1), (1, 3, 4)
+    for kind, dtype in [("bits", "uint32"), ("truncated_normal", "bfloat16"), ("uniform", "float64")]:
+        cpu, gpu = _both(_plan_for(kind, dtype, shape, full, off), threads=4, max_blocks=2)
+        np.testing.assert_array_equal(gpu, cpu)
