@@ -114,3 +114,20 @@ def test_cache_fallback_when_no_cache_directory_is_writable(monkeypatch):
     x = np.arange(5.0)
     jitted(x)
     np.testing.assert_array_equal(x, np.arange(1.0, 6.0))
+
+
+def test_cuda_target_without_driver_or_numba_cuda_is_a_clear_error():
+    from arrayinit import _engine, _plan
+    from arrayinit._errors import DeviceUnavailableError
+
+    d, c64, p = _plan.normal_params(0.0, 1.0, "float32")
+    plan = _plan.FillPlan((4,), (4,), (0,), d, "float32", 0, 0, c64, p)
+    try:
+        from numba import cuda
+
+        if cuda.is_available():
+            pytest.skip("a CUDA GPU is present: the error path is for machines without one")
+    except ImportError:
+        pass
+    with pytest.raises(DeviceUnavailableError, match=r"'cuda:0'"):
+        _engine.run_cuda_library(plan, np.zeros(4, np.float32), 0, None)

@@ -130,3 +130,34 @@ def run_cuda(plan: FillPlan, out, *, stream=0, threads: int = 256, max_blocks: i
     else:
         params = _typed_params(plan.params, False)
         cu.fill32[blocks, threads, stream](out, kind, starts, row_len, nb_row, k0, k1, s0, s1, plan.dist, params)
+
+
+def run_cuda_library(plan: FillPlan, out, device_index: int | None, stream_ptr: int | None) -> None:
+    """``run_cuda`` into a library's device buffer, on that library's device and stream.
+
+    ``out`` exposes ``__cuda_array_interface__`` (torch, cupy); ``stream_ptr`` is
+    the library's current ``cudaStream_t`` (0 or None: the default stream).
+    Raises DeviceUnavailableError when numba-cuda, the driver or the device is missing.
+    """
+    from arrayinit._errors import DeviceUnavailableError
+
+    where = f"cuda:{device_index if device_index is not None else 0}"
+    try:
+        from numba import cuda
+    except ImportError as e:
+        raise DeviceUnavailableError(
+            f"device {where!r} needs arrayinit's CUDA target, which needs numba-cuda: "
+            f"pip install 'arrayinit[cuda]' ({e})"
+        ) from None
+    try:
+        if not cuda.is_available():
+            raise DeviceUnavailableError(f"device {where!r} is not available: numba.cuda finds no CUDA driver or GPU")
+        with cuda.gpus[device_index or 0]:
+            stream = cuda.external_stream(stream_ptr) if stream_ptr else 0
+            run_cuda(plan, out, stream=stream)
+    except DeviceUnavailableError:
+        raise
+    except (ImportError, RuntimeError, IndexError) as e:  # CudaSupportError is an ImportError
+        raise DeviceUnavailableError(
+            f"device {where!r} is not available to arrayinit: {type(e).__name__}: {e}"
+        ) from None

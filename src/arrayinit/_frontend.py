@@ -207,6 +207,8 @@ def check_dtype_supported(name: str, target: Target) -> None:
             )
     if target.lib == "array_api_strict" and name in ("bfloat16", "float16"):
         raise ValueError(f"array_api_strict has no {name} dtype. Received: dtype={name!r}")
+    if target.lib == "cupy" and name == "bfloat16":
+        raise ValueError("cupy has no bfloat16 dtype: use xp=torch with device='cuda'. Received: dtype='bfloat16'")
 
 
 def _torch_dtype(torch, name):
@@ -252,10 +254,38 @@ def wrap(storage: np.ndarray, name: str, target: Target):
     raise TypeError(f"Unsupported array library {lib!r}")  # pragma: no cover
 
 
+def _on_cuda(target: Target) -> bool:
+    if target.lib == "torch":
+        return target.device is not None and target.device.type == "cuda"
+    return target.lib == "cupy"
+
+
+def _generate_cuda(plan: FillPlan, target: Target):
+    """Generate straight into a new torch CUDA tensor or cupy array with the CUDA target."""
+    name = plan.dtype
+    if target.lib == "torch":
+        torch = target.xp
+        dev = target.device
+        dt = torch.uint32 if name == "uint32" else _torch_dtype(torch, name)
+        out = torch.empty(plan.shape, dtype=dt, device=dev)
+        buf = out.view(torch.uint16) if name in ("bfloat16", "float16") else out
+        ptr = torch.cuda.current_stream(dev).cuda_stream
+        _engine.run_cuda_library(plan, buf.reshape(-1), dev.index, ptr)
+        return out
+    cp = target.xp
+    dev_id = getattr(target.device, "id", target.device)
+    with cp.cuda.Device(dev_id if dev_id is not None else cp.cuda.runtime.getDevice()):
+        out = cp.empty(plan.shape, dtype=_dtypes.storage_dtype(name))
+        _engine.run_cuda_library(plan, out.reshape(-1), out.device.id, cp.cuda.get_current_stream().ptr)
+    return out.view(cp.float16) if name == "float16" else out
+
+
 def generate(plan: FillPlan, target: Target, chunks=None):
     """A new array of the target library holding ``plan``'s values."""
     if target.lib == "dask":
         return _dask_array(plan, target, chunks)
+    if _on_cuda(target):
+        return _generate_cuda(plan, target)
     storage = _dtypes.aligned_empty(plan.shape, _dtypes.storage_dtype(plan.dtype))
     _engine.run_cpu(plan, storage.reshape(-1))
     if plan.dtype == "uint32":
@@ -309,13 +339,15 @@ def check_fill_target(x) -> tuple[str, str, tuple[int, ...]]:
     return lib, name, tuple(int(d) for d in x.shape)
 
 
-def fill_into(x, produce):
+def fill_into(x, produce, plan: FillPlan | None = None):
     """Fill the existing array ``x`` in place and return it.
 
     ``produce(storage)`` writes the values into a flat, C-contiguous numpy
     storage array (uint16 bit patterns for 16-bit floats). Contiguous numpy
     arrays and CPU torch tensors (parameters with ``requires_grad`` included)
-    are written directly; other layouts and devices through one temporary.
+    are written directly; with a ``plan``, CUDA tensors and cupy arrays are
+    generated on their device by the CUDA target; other layouts through one
+    temporary.
     """
     lib, name, shape = check_fill_target(x)
     storage_dtype = _dtypes.storage_dtype(name)
@@ -329,6 +361,16 @@ def fill_into(x, produce):
             view = t.view(torch.uint16) if name in ("bfloat16", "float16") else t
             produce(view.numpy().reshape(-1))
             return x
+        if t.device.type == "cuda" and plan is not None:
+            target = Target("torch", torch, t.device)
+            src = _generate_cuda(plan, target)
+            with torch.no_grad():
+                t.copy_(src)  # same device: no host transfer
+            return x
+    if lib == "cupy" and plan is not None:
+        cp = sys.modules["cupy"]
+        x[...] = _generate_cuda(plan, Target("cupy", cp, x.device))
+        return x
     tmp = _dtypes.aligned_empty(shape, storage_dtype)
     produce(tmp.reshape(-1))
     if lib == "numpy":
@@ -345,7 +387,7 @@ def fill_into(x, produce):
     elif lib == "cupy":
         cp = sys.modules["cupy"]
         src = cp.asarray(tmp)
-        x[...] = src.view(x.dtype) if name in ("bfloat16", "float16") else src
+        x[...] = src.view(x.dtype) if name == "float16" else src
     return x
 
 

@@ -78,7 +78,7 @@ def _emit(plan: FillPlan, target, out, chunks=None):
         _engine.run_cpu(plan, out.reshape(-1).view(_dtypes.storage_dtype(plan.dtype)))
         return out
     if out is not None:
-        return _frontend.fill_into(out, lambda storage: _engine.run_cpu(plan, storage))
+        return _frontend.fill_into(out, lambda storage: _engine.run_cpu(plan, storage), plan)
     return _frontend.generate(plan, target, chunks)
 
 

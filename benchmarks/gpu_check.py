@@ -1,0 +1,151 @@
+"""One short check to run wherever a CUDA GPU is available (under 5 minutes).
+
+1. Bit-equality of the CUDA target with the CPU target for every distribution
+   x dtype at 2**20 elements (a block at an offset, so indexing is covered).
+2. Throughput at 2**28 elements: float32 truncated normal and bfloat16, against
+   ``torch.nn.init.trunc_normal_`` on CUDA, ``cupy.random.standard_normal`` and
+   a device-to-device copy of the same bytes (the bandwidth bound).
+3. First-launch time (JIT compile included) of the CUDA kernel.
+
+Writes ``$OUT/gpu_check.json`` (or ``benchmarks/results/``) and prints a table.
+Run: ``python benchmarks/gpu_check.py`` (needs ``pip install -e '.[cuda]'``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import sys
+import time
+
+import numpy as np
+
+from arrayinit import _engine, _plan
+from arrayinit._plan import BITS, FillPlan
+
+
+def plans(n_full: int, n: int, off: int):
+    cases = {
+        "uniform": lambda d: _plan.uniform_params(-0.5, 0.5, d),
+        "normal": lambda d: _plan.normal_params(0.0, 0.02, d),
+        "truncated_normal": lambda d: _plan.truncnorm_params(0.0, 0.02, -2.0, 2.0, -0.04, 0.04, d),
+        "truncated_wide": lambda d: _plan.truncnorm_params(0.0, 1.0, -4.0, 3.0, -4.0, 3.0, d),
+        "far_tail": lambda d: _plan.truncnorm_params(0.0, 1.0, 9.0, 12.0, 9.0, 12.0, d),
+    }
+    for name, make in cases.items():
+        for dtype in ["float32", "float64", "bfloat16", "float16"]:
+            dist, c64, params = make(dtype)
+            yield name, dtype, FillPlan((n,), (n_full,), (off,), dist, dtype, 1234, 0, c64, params)
+    yield "bits", "uint32", FillPlan((n,), (n_full,), (off,), BITS, "uint32", 1234, 0)
+
+
+def storage(dtype):
+    return np.dtype({"bfloat16": np.uint16, "float16": np.uint16}.get(dtype, dtype))
+
+
+def main() -> int:
+    from numba import cuda
+
+    out_dir = pathlib.Path(os.environ.get("OUT") or pathlib.Path(__file__).parent / "results")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    res: dict = {"device": str(cuda.get_current_device().name), "equality": {}, "throughput": {}}
+
+    # 1. first launch (compile) and equality
+    n = 2**20
+    first = True
+    all_equal = True
+    for name, dtype, plan in plans(n + 12345, n, 12345):
+        host = np.empty(n, storage(dtype))
+        _engine.run_cpu(plan, host)
+        dev = cuda.device_array(n, storage(dtype))
+        t0 = time.perf_counter()
+        _engine.run_cuda(plan, dev)
+        cuda.synchronize()
+        if first:
+            res["first_launch_s"] = time.perf_counter() - t0
+            first = False
+        got = dev.copy_to_host()
+        equal = bool(np.array_equal(got.view(np.uint8), host.view(np.uint8)))
+        mism = int((got != host).sum())
+        res["equality"][f"{name}/{dtype}"] = {"equal": equal, "mismatches": mism}
+        all_equal &= equal
+        print(f"{name:<18}{dtype:<10} equal={equal} mismatches={mism}")
+
+    # 2. throughput at 2**28
+    big = 2**28
+    rows = []
+
+    def timed(label, fn, nbytes, reps=5):
+        fn()
+        cuda.synchronize()
+        start, stop = cuda.event(), cuda.event()
+        best = float("inf")
+        for _ in range(reps):
+            start.record()
+            fn()
+            stop.record()
+            stop.synchronize()
+            best = min(best, cuda.event_elapsed_time(start, stop) / 1e3)
+        rows.append(
+            {"name": label, "seconds": best, "gvals_per_s": big / best / 1e9, "gbytes_per_s": nbytes / best / 1e9}
+        )
+
+    for dtype in ["float32", "bfloat16"]:
+        dist, c64, params = _plan.truncnorm_params(0.0, 0.02, -2.0, 2.0, -0.04, 0.04, dtype)
+        plan = FillPlan((big,), (big,), (0,), dist, dtype, 7, 0, c64, params)
+        dev = cuda.device_array(big, storage(dtype))
+        timed(
+            f"arrayinit truncated_normal {dtype}",
+            lambda plan=plan, dev=dev: _engine.run_cuda(plan, dev),
+            big * storage(dtype).itemsize,
+        )
+        del dev
+    src = cuda.device_array(big, np.float32)
+    dst = cuda.device_array(big, np.float32)
+    timed("device-to-device copy float32 (read+write)", lambda: dst.copy_to_device(src), 2 * big * 4)
+    del src, dst
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            for tdt, label in [(torch.float32, "float32"), (torch.bfloat16, "bfloat16")]:
+                t = torch.empty(big, dtype=tdt, device="cuda")
+                timed(
+                    f"torch trunc_normal_ {label}",
+                    lambda t=t: torch.nn.init.trunc_normal_(t, std=0.02, a=-0.04, b=0.04),
+                    big * t.element_size(),
+                )
+                del t
+            torch.cuda.empty_cache()
+    except ImportError:
+        pass
+    try:
+        import cupy
+
+        timed("cupy standard_normal float32", lambda: cupy.random.standard_normal(big, dtype=cupy.float32), big * 4)
+    except ImportError:
+        pass
+    res["throughput"] = rows
+    copy = next(r for r in rows if r["name"].startswith("device-to-device"))
+    # the copy moves 2 bytes per byte written; a fill writes once: its bound is the copy's read+write bandwidth
+    for r in rows:
+        r["fraction_of_copy_bandwidth"] = r["gbytes_per_s"] / copy["gbytes_per_s"]
+    print(f"{'implementation':<46}{'G values/s':>12}{'GB/s':>10}{'of copy BW':>12}")
+    for r in rows:
+        print(
+            f"{r['name']:<46}{r['gvals_per_s']:>12.2f}{r['gbytes_per_s']:>10.1f}{r['fraction_of_copy_bandwidth']:>12.2f}"
+        )
+    ours = next(r for r in rows if r["name"] == "arrayinit truncated_normal float32")
+    torch_row = next((r for r in rows if r["name"] == "torch trunc_normal_ float32"), None)
+    if torch_row:
+        res["speedup_vs_torch_trunc_normal_float32"] = ours["gvals_per_s"] / torch_row["gvals_per_s"]
+        print(f"arrayinit / torch trunc_normal_ (float32): {res['speedup_vs_torch_trunc_normal_float32']:.2f}x")
+    print(f"first launch (compile included): {res['first_launch_s']:.2f} s; all equal: {all_equal}")
+    res["all_equal"] = all_equal
+    (out_dir / "gpu_check.json").write_text(json.dumps(res, indent=2))
+    return 0 if all_equal else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
