@@ -101,10 +101,13 @@ def main() -> int:
             big * storage(dtype).itemsize,
         )
         del dev
-    src = cuda.device_array(big, np.float32)
-    dst = cuda.device_array(big, np.float32)
-    timed("device-to-device copy float32 (read+write)", lambda: dst.copy_to_device(src), 2 * big * 4)
-    del src, dst
+
+    def copy_bound():
+        src = cuda.device_array(big, np.float32)
+        dst = cuda.device_array(big, np.float32)
+        timed("device-to-device copy float32 (read+write)", lambda: dst.copy_to_device(src), 2 * big * 4)
+
+    copy_bound()
     try:
         import torch
 
