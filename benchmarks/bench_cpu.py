@@ -214,20 +214,24 @@ def main(argv=None) -> int:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
-        fig, axes = plt.subplots(1, 2, figsize=(13, 5), sharey=True)
+        fig, axes = plt.subplots(1, 2, figsize=(14, 5.5), sharey=True)
+        names = sorted({r["name"] for r in rows})
+        colors = {name: plt.cm.tab10(i % 10) for i, name in enumerate(names)}
+        styles = {name: ("-" if name.startswith("arrayinit") else "--") for name in names}
         for ax, dtype in zip(axes, ["float32", "bfloat16"]):
-            names = sorted({r["name"] for r in rows if r["dtype"] == dtype})
             for name in names:
                 pts = sorted((r["n"], r["gvals_per_s"]) for r in rows if r["dtype"] == dtype and r["name"] == name)
-                ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=name)
+                if pts:
+                    ax.plot([p[0] for p in pts], [p[1] for p in pts], styles[name], marker="o", color=colors[name])
             ax.set_xscale("log", base=2)
             ax.set_yscale("log")
             ax.set_xlabel("elements")
             ax.set_title(f"{dtype}, {meta['numba_threads']} threads")
             ax.grid(True, which="both", alpha=0.3)
         axes[0].set_ylabel("G values / s")
-        axes[1].legend(fontsize=8, loc="lower right")
-        fig.tight_layout()
+        handles = [plt.Line2D([], [], color=colors[n], linestyle=styles[n], marker="o") for n in names]
+        fig.legend(handles, names, loc="lower center", ncol=4, fontsize=8)
+        fig.subplots_adjust(bottom=0.28)
         fig.savefig(RESULTS / "bench_cpu.png", dpi=110)
         print(f"wrote {RESULTS / 'bench_cpu.json'} and {RESULTS / 'bench_cpu.png'}")
     except ImportError:
