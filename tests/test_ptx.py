@@ -16,6 +16,7 @@ import pytest
 if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1":
     pytest.skip("PTX compilation needs the real CUDA target, not the simulator", allow_module_level=True)
 
+pytest.importorskip("numba_cuda", reason="the ptx session installs numba-cuda (not numba's built-in numba.cuda)")
 cuda = pytest.importorskip("numba.cuda", reason="numba-cuda is installed by the ptx session")
 try:
     from numba.cuda.cudadrv import nvvm

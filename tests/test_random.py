@@ -271,3 +271,35 @@ def test_empty_and_scalar_shapes():
     assert s.shape == ()
     assert s == ar.normal((1,), seed=0)[0]
     assert ar.normal(7, seed=0).shape == (7,)
+
+
+def _grid_probabilities(values16: np.ndarray, cdf) -> tuple[np.ndarray, np.ndarray]:
+    """Observed counts per distinct 16-bit value and the probability that rounding puts a sample there."""
+    grid, counts = np.unique(values16, return_counts=True)
+    g = as_f64(grid)
+    mids = (g[1:] + g[:-1]) / 2  # round-to-nearest boundaries (ties have probability 0)
+    edges = np.concatenate([[-np.inf], mids, [np.inf]])
+    probs = np.diff(cdf(edges))
+    return counts, probs
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+@pytest.mark.parametrize("kind", ["normal", "truncated_normal", "uniform"])
+def test_16bit_chi_square_against_the_rounded_distribution(dtype, kind):
+    """KS does not apply to a discrete 16-bit sample: chi-square over the representable values instead."""
+    fn = getattr(ar, kind)
+    kw = {"normal": {"stddev": 0.7}, "truncated_normal": {"stddev": 0.7}, "uniform": {"minval": -1.0, "maxval": 1.0}}
+    dist = {
+        "normal": st.norm(scale=0.7),
+        "truncated_normal": st.truncnorm(-2, 2, scale=0.7),
+        "uniform": st.uniform(-1, 2),
+    }[kind]
+    x = fn((N,), seed=31, dtype=dtype, **kw[kind])
+    counts, probs = _grid_probabilities(x.view(np.uint16).view(x.dtype), dist.cdf)
+    expected = probs * N
+    big = expected >= 20
+    obs = np.append(counts[big], counts[~big].sum())
+    exp = np.append(expected[big], expected[~big].sum())
+    exp *= obs.sum() / exp.sum()
+    res = st.chisquare(obs, exp)
+    assert res.pvalue > KS_P_MIN, (res, len(obs))
