@@ -31,7 +31,7 @@ def tests(session: nox.Session) -> None:
     session.run("pytest", *session.posargs)
 
 
-XP_PACKAGES = ["torch==2.13.0", "jax", "jaxlib", "dask", "array-api-strict"]
+XP_PACKAGES = ["torch==2.13.0", "jax", "jaxlib", "dask[array,distributed]", "array-api-strict", "zarr"]
 
 
 @nox.session
@@ -39,7 +39,7 @@ def tests_xp(session: nox.Session) -> None:
     """The (library, device, dtype) matrix with torch (CPU build), jax (CPU), dask and array-api-strict."""
     _clear_numba_cache()
     session.install("-e", ".[test,cli]", *XP_PACKAGES)
-    session.run("pytest", "tests/test_xp.py", *session.posargs)
+    session.run("pytest", "tests/test_xp.py", "tests/test_torch.py", "tests/test_dask.py", "src/arrayinit", *session.posargs)
 
 
 @nox.session

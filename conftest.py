@@ -1,0 +1,9 @@
+"""Doctest collection: modules of optional integrations are skipped when their library is absent."""
+
+import importlib.util
+
+collect_ignore = [
+    f"src/arrayinit/{mod}.py"
+    for mod, lib in [("torch", "torch"), ("keras", "keras"), ("flax", "flax"), ("dask", "dask")]
+    if importlib.util.find_spec(lib) is None
+]

@@ -1,0 +1,396 @@
+"""``torch.nn.init``-compatible in-place initializers, module and DTensor initialization.
+
+Every function takes the signature of its ``torch.nn.init`` namesake plus a
+keyword ``seed`` (``None``: a fresh seed per call, like torch's global
+generator; an int: reproducible values on every library and device). Fans
+follow torch's convention: ``(out, in, *kernel)``.
+
+``init_module(module, seed)`` initializes every parameter with its own seed
+derived from its qualified name, and ``init_dtensor_`` fills each rank's
+local shard of a DTensor so the global tensor equals single-process
+initialization, whatever the mesh and placements, with no communication.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import math
+from collections.abc import Callable, Mapping
+
+import numpy as np
+import torch
+
+from arrayinit import _initializers as _I
+from arrayinit import random as _random
+from arrayinit._errors import check_float, received
+from arrayinit._seeds import derive_seed, fresh_seed
+
+__all__ = [
+    "calculate_gain",
+    "constant_",
+    "dirac_",
+    "eye_",
+    "init_dtensor_",
+    "init_module",
+    "kaiming_normal_",
+    "kaiming_uniform_",
+    "normal_",
+    "ones_",
+    "orthogonal_",
+    "sparse_",
+    "trunc_normal_",
+    "uniform_",
+    "xavier_normal_",
+    "xavier_uniform_",
+    "zeros_",
+]
+
+
+def _seed(seed):
+    return fresh_seed() if seed is None else seed
+
+
+def calculate_gain(nonlinearity: str, param=None) -> float:
+    """The recommended gain of ``torch.nn.init.calculate_gain``.
+
+    Examples
+    --------
+    >>> from arrayinit.torch import calculate_gain
+    >>> round(calculate_gain("relu"), 4), round(calculate_gain("leaky_relu", 0.2), 4)
+    (1.4142, 1.3868)
+    """
+    linear = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d")
+    if nonlinearity in linear or nonlinearity == "sigmoid":
+        return 1.0
+    if nonlinearity == "tanh":
+        return 5.0 / 3
+    if nonlinearity == "relu":
+        return math.sqrt(2.0)
+    if nonlinearity == "leaky_relu":
+        if param is None:
+            slope = 0.01
+        elif isinstance(param, (int, float)) and not isinstance(param, bool):
+            slope = float(param)
+        else:
+            raise ValueError(f"negative_slope {param} not a valid number")
+        return math.sqrt(2.0 / (1 + slope**2))
+    if nonlinearity == "selu":
+        return 3.0 / 4
+    raise ValueError(f"Unsupported nonlinearity {nonlinearity}")
+
+
+def _fans(tensor) -> tuple[int, int]:
+    if tensor.dim() < 2:
+        raise ValueError("Fan in and fan out can not be computed for tensor with fewer than 2 dimensions")
+    receptive = math.prod(tensor.shape[2:])
+    return tensor.shape[1] * receptive, tensor.shape[0] * receptive
+
+
+def uniform_(tensor, a: float = 0.0, b: float = 1.0, *, seed=None, full_shape=None, offset=None):
+    """Fill ``tensor`` with values uniform on ``[a, b)``.
+
+    Examples
+    --------
+    >>> import torch, arrayinit.torch as ait
+    >>> w = ait.uniform_(torch.empty(3, 5), -1.0, 1.0, seed=0)
+    >>> bool(w.abs().max() < 1)
+    True
+    """
+    return _random.uniform(
+        tuple(tensor.shape), seed=_seed(seed), minval=a, maxval=b, out=tensor, full_shape=full_shape, offset=offset
+    )
+
+
+def normal_(tensor, mean: float = 0.0, std: float = 1.0, *, seed=None, full_shape=None, offset=None):
+    """Fill ``tensor`` with normal values (untruncated)."""
+    return _random.normal(
+        tuple(tensor.shape), seed=_seed(seed), mean=mean, stddev=std, out=tensor, full_shape=full_shape, offset=offset
+    )
+
+
+def trunc_normal_(
+    tensor,
+    mean: float = 0.0,
+    std: float = 1.0,
+    a: float = -2.0,
+    b: float = 2.0,
+    *,
+    seed=None,
+    full_shape=None,
+    offset=None,
+):
+    """Fill ``tensor`` with normal values truncated to the absolute interval ``[a, b]``.
+
+    Exact for any ``std`` and dtype: the truncated CDF is inverted in float32
+    (float64 for bounds far in a tail) and the bounds are rounded inward onto
+    the tensor's dtype, so bfloat16 values never leave ``[a, b]``.
+
+    Examples
+    --------
+    >>> import torch, arrayinit.torch as ait
+    >>> w = ait.trunc_normal_(torch.empty(256, 256, dtype=torch.bfloat16), std=0.02, a=-0.04, b=0.04, seed=0)
+    >>> bool(w.float().abs().max() <= 0.04)
+    True
+    """
+    return _random.truncated_normal(
+        tuple(tensor.shape),
+        seed=_seed(seed),
+        mean=mean,
+        stddev=std,
+        a=a,
+        b=b,
+        out=tensor,
+        full_shape=full_shape,
+        offset=offset,
+    )
+
+
+def constant_(tensor, val: float):
+    """Fill ``tensor`` with ``val``."""
+    return _I.Constant(val).fill_(tensor)
+
+
+def ones_(tensor):
+    """Fill ``tensor`` with ones."""
+    return _I.Ones().fill_(tensor)
+
+
+def zeros_(tensor):
+    """Fill ``tensor`` with zeros."""
+    return _I.Zeros().fill_(tensor)
+
+
+def eye_(tensor):
+    """Fill the 2-D ``tensor`` with the identity matrix."""
+    if tensor.dim() != 2:
+        raise ValueError("Only tensors with 2 dimensions are supported")
+    return _I.Identity().fill_(tensor)
+
+
+def dirac_(tensor, groups: int = 1):
+    """Fill the 3-, 4- or 5-D ``tensor`` with the Dirac delta (identity convolution), per group."""
+    dims = tensor.dim()
+    if dims not in (3, 4, 5):
+        raise ValueError("Only tensors with 3, 4, or 5 dimensions are supported")
+    sizes = tensor.shape
+    if sizes[0] % groups != 0:
+        raise ValueError("dim 0 must be divisible by groups")
+    out_per_group = sizes[0] // groups
+    min_dim = min(out_per_group, sizes[1])
+    values = np.zeros(tuple(sizes), np.float64)
+    centre = tuple(s // 2 for s in sizes[2:])
+    for g in range(groups):
+        for d in range(min_dim):
+            values[(g * out_per_group + d, d, *centre)] = 1.0
+    return _fill_values(tensor, values)
+
+
+def _fill_values(tensor, values):
+    from arrayinit import _frontend
+
+    return _frontend.from_values(values, _I._dtypes.dtype_name(tensor.dtype), None, out=tensor)
+
+
+def xavier_uniform_(tensor, gain: float = 1.0, *, seed=None):
+    """Glorot uniform with torch's fans: ``U(-a, a)``, ``a = gain * sqrt(6 / (fan_in + fan_out))``."""
+    fan_in, fan_out = _fans(tensor)
+    a = gain * math.sqrt(6.0 / (fan_in + fan_out))
+    return uniform_(tensor, -a, a, seed=seed)
+
+
+def xavier_normal_(tensor, gain: float = 1.0, *, seed=None):
+    """Glorot normal with torch's fans: ``N(0, std)``, ``std = gain * sqrt(2 / (fan_in + fan_out))``."""
+    fan_in, fan_out = _fans(tensor)
+    return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)), seed=seed)
+
+
+def _kaiming_std(tensor, a, mode, nonlinearity):
+    if mode not in ("fan_in", "fan_out"):
+        raise ValueError(f"Mode {mode} not supported, please use one of fan_in, fan_out")
+    fan_in, fan_out = _fans(tensor)
+    fan = fan_in if mode == "fan_in" else fan_out
+    return calculate_gain(nonlinearity, a) / math.sqrt(fan)
+
+
+def kaiming_uniform_(tensor, a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu", *, seed=None):
+    """He uniform with torch's fans: ``U(-bound, bound)``, ``bound = gain * sqrt(3 / fan)``.
+
+    Examples
+    --------
+    >>> import torch, arrayinit.torch as ait
+    >>> w = ait.kaiming_uniform_(torch.empty(64, 128), a=5 ** 0.5, seed=0)   # torch's nn.Linear default
+    >>> bool(w.abs().max() <= 1 / 128 ** 0.5)
+    True
+    """
+    bound = math.sqrt(3.0) * _kaiming_std(tensor, a, mode, nonlinearity)
+    return uniform_(tensor, -bound, bound, seed=seed)
+
+
+def kaiming_normal_(tensor, a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu", *, seed=None):
+    """He normal with torch's fans: ``N(0, std)``, ``std = gain / sqrt(fan)``."""
+    return normal_(tensor, 0.0, _kaiming_std(tensor, a, mode, nonlinearity), seed=seed)
+
+
+def orthogonal_(tensor, gain: float = 1, *, seed=None):
+    """A (semi-)orthogonal matrix with torch's flattening ``(shape[0], numel // shape[0])``.
+
+    Examples
+    --------
+    >>> import torch, arrayinit.torch as ait
+    >>> q = ait.orthogonal_(torch.empty(32, 64, dtype=torch.float64), seed=0)
+    >>> bool(torch.allclose(q @ q.T, torch.eye(32, dtype=torch.float64)))
+    True
+    """
+    if tensor.dim() < 2:
+        raise ValueError("Only tensors with 2 or more dimensions are supported")
+    rows = tensor.shape[0]
+    cols = tensor.numel() // rows if rows else 0
+    flat = _random.normal((rows, cols), seed=_seed(seed), dtype="float64")
+    if rows < cols:
+        flat = flat.T
+    q, r = np.linalg.qr(flat)
+    d = np.sign(np.diag(r))
+    d[d == 0] = 1.0
+    q = q * d[None, :]
+    if rows < cols:
+        q = q.T
+    return _fill_values(tensor, (gain * q).reshape(tuple(tensor.shape)))
+
+
+def sparse_(tensor, sparsity: float, std: float = 0.01, *, seed=None):
+    """2-D sparse normal matrix: in every column, ``ceil(sparsity * rows)`` entries are zero.
+
+    The values come from stream 0 of the seed and the positions of the zeros
+    from stream 1 (the rows with the smallest stream words in each column).
+    """
+    if tensor.dim() != 2:
+        raise ValueError("Only tensors with 2 dimensions are supported")
+    sparsity = check_float("sparsity", sparsity)
+    rows, cols = tensor.shape
+    num_zeros = math.ceil(sparsity * rows)
+    s = _seed(seed)
+    values = _random.normal((rows, cols), seed=s, stddev=std, dtype="float64")
+    if num_zeros:
+        order = np.argsort(_random.bits((rows, cols), seed=s, stream=1), axis=0, kind="stable")
+        np.put_along_axis(values, order[:num_zeros], 0.0, axis=0)
+    return _fill_values(tensor, values)
+
+
+# --- distributed ---------------------------------------------------------------------------
+
+
+def _dtensor_types():
+    try:
+        from torch.distributed.tensor import DTensor
+    except ImportError:  # pragma: no cover - torch without distributed
+        return None
+    return DTensor
+
+
+def local_block(dtensor) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
+    """``(local_shape, global_shape, global_offset)`` of this rank's shard of ``dtensor``."""
+    from torch.distributed.tensor._utils import compute_local_shape_and_global_offset
+
+    global_shape = tuple(dtensor.shape)
+    local_shape, offset = compute_local_shape_and_global_offset(global_shape, dtensor.device_mesh, dtensor.placements)
+    return tuple(local_shape), global_shape, tuple(offset)
+
+
+def init_dtensor_(dtensor, initializer):
+    """Fill this rank's local shard of ``dtensor`` so the global tensor equals single-process initialization.
+
+    ``initializer`` is an arrayinit initializer (fans come from the global
+    shape). No communication: each rank generates exactly its block.
+    Replicated placements give every rank the same full values.
+    """
+    if _dtensor_types() is None or not isinstance(dtensor, _dtensor_types()):
+        raise TypeError(
+            f"Argument `dtensor` must be a torch.distributed.tensor.DTensor. {received('dtensor', type(dtensor))}"
+        )
+    local_shape, global_shape, offset = local_block(dtensor)
+    local = dtensor.to_local()
+    if tuple(local.shape) != local_shape:  # pragma: no cover - uneven shards are padded by some placements
+        raise ValueError(f"Unexpected local shard shape {tuple(local.shape)} for expected {local_shape}")
+    if local.numel():
+        initializer(local_shape, out=local.detach(), full_shape=global_shape, offset=offset)
+    return dtensor
+
+
+def _default_rule(name: str, param) -> object:
+    if param.dim() >= 2:
+        # torch's default for nn.Linear / nn.ConvNd weights, in the Keras axis rule for (out, in, *k)
+        return _I.VarianceScaling(1.0 / 3.0, "fan_in", "uniform", seed=0, in_axis=1, out_axis=0)
+    if name.endswith("bias"):
+        return _I.Zeros()
+    return _I.Ones()
+
+
+def init_module(
+    module,
+    seed: int,
+    rules: Mapping[str, object] | Callable[[str, object], object] | None = None,
+):
+    """Initialize every parameter of ``module`` with its own seed ``derive_seed(seed, name)``.
+
+    The result does not depend on the order in which parameters were created.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+    seed : int
+        Root seed.
+    rules : mapping or callable, optional
+        ``{pattern: initializer}`` (``fnmatch`` patterns on qualified parameter
+        names; the first match wins) or ``rule(name, param) -> initializer``.
+        An initializer is an arrayinit initializer, a registered name, or a
+        ``fn(tensor, seed=...)`` in place function of this module. Parameters no
+        rule matches get the default: torch's ``kaiming_uniform_(a=sqrt(5))``
+        for weights of 2 or more dimensions, zeros for biases, ones otherwise.
+
+    Examples
+    --------
+    >>> import torch, arrayinit.torch as ait
+    >>> net = torch.nn.Sequential(torch.nn.Linear(8, 4), torch.nn.LayerNorm(4))
+    >>> _ = ait.init_module(net, seed=0, rules={"0.weight": "glorot_uniform"})
+    >>> float(net[1].weight.detach().sum()), float(net[0].bias.detach().abs().sum())
+    (4.0, 0.0)
+    """
+    from arrayinit._registry import get
+
+    for name, param in module.named_parameters():
+        chosen = None
+        if callable(rules) and not isinstance(rules, Mapping):
+            chosen = rules(name, param)
+        elif rules:
+            for pattern, rule in rules.items():
+                if fnmatch.fnmatchcase(name, pattern):
+                    chosen = rule
+                    break
+        if chosen is None:
+            chosen = _default_rule(name, param)
+        pseed = derive_seed(seed, name)
+        init = get(chosen) if isinstance(chosen, (str, dict)) else chosen
+        if isinstance(init, _I.Initializer):
+            cfg = init.get_config()
+            if "seed" in cfg:
+                init = type(init).from_config({**cfg, "seed": pseed})
+            dt = _dtensor_types()
+            if dt is not None and isinstance(param, dt):
+                init_dtensor_(param, init)
+            elif (
+                isinstance(init, _I.VarianceScaling)
+                and not {"in_axis", "out_axis", "input_axes", "output_axes"} & set(cfg)
+                and param.dim() >= 2
+            ):
+                # torch layout (out, in, *k): fans from axis 1 (in) and 0 (out)
+                _I.VarianceScaling(init.scale, init.mode, init.distribution, seed=pseed, in_axis=1, out_axis=0).fill_(
+                    param
+                )
+            else:
+                init.fill_(param)
+        elif callable(init):
+            with torch.no_grad():
+                init(param, seed=pseed)
+        else:
+            raise TypeError(f"Rule for {name!r} is not an initializer. Received: {chosen!r}")
+    return module

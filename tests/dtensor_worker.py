@@ -1,0 +1,45 @@
+"""One rank of the DTensor test: initializes DTensors on a gloo group and saves the gathered tensors.
+
+Run by tests/test_torch.py as ``python tests/dtensor_worker.py RANK WORLD PORT OUTDIR``.
+"""
+
+import pathlib
+import sys
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch.distributed.device_mesh import init_device_mesh
+from torch.distributed.tensor import Replicate, Shard, distribute_tensor
+
+import arrayinit as ai
+from arrayinit.torch import init_dtensor_
+
+
+def main(rank: int, world: int, port: int, outdir: pathlib.Path) -> None:
+    dist.init_process_group("gloo", rank=rank, world_size=world, init_method=f"tcp://127.0.0.1:{port}")
+    try:
+        mesh1 = init_device_mesh("cpu", (world,))
+        cases = {
+            "shard0": (mesh1, [Shard(0)]),
+            "shard1": (mesh1, [Shard(1)]),
+            "replicate": (mesh1, [Replicate()]),
+        }
+        if world == 2:
+            mesh2 = init_device_mesh("cpu", (1, 2), mesh_dim_names=("dp", "tp"))
+            cases["mesh2d_shard0_shard1"] = (mesh2, [Shard(0), Shard(1)])
+            cases["mesh2d_replicate_shard1"] = (mesh2, [Replicate(), Shard(1)])
+        for name, (mesh, placements) in cases.items():
+            for init_name, init in [("he_normal", ai.HeNormal(seed=3)), ("orthogonal", ai.Orthogonal(seed=4))]:
+                dt = distribute_tensor(torch.zeros(10, 7), mesh, placements)
+                init_dtensor_(dt, init)
+                full = dt.full_tensor()
+                if rank == 0:
+                    np.save(outdir / f"{name}-{init_name}-w{world}.npy", full.numpy())
+    finally:
+        dist.destroy_process_group()
+
+
+if __name__ == "__main__":
+    r, w, p, out = sys.argv[1:5]
+    main(int(r), int(w), int(p), pathlib.Path(out))

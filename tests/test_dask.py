@@ -1,0 +1,51 @@
+"""dask: chunk-invariant lazy arrays on the threaded scheduler and on a 2-worker process cluster; zarr."""
+
+import numpy as np
+import pytest
+
+da = pytest.importorskip("dask.array", reason="dask is installed by the tests_xp session")
+import dask  # noqa: E402
+
+import arrayinit as ai  # noqa: E402
+import arrayinit.dask as aid  # noqa: E402
+
+CHUNKINGS = [(100, 70), (10, 7), (33, 25), ((1, 99), (69, 1)), ((50, 25, 25), (7, 7, 56)), "auto"]
+
+
+@pytest.mark.parametrize("chunks", CHUNKINGS, ids=str)
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16", "float64"])
+def test_threaded_scheduler_any_chunking(chunks, dtype):
+    init = ai.GlorotUniform(seed=4)
+    full = init((100, 70), dtype)
+    x = aid.array(init, (100, 70), chunks=chunks, dtype=dtype)
+    with dask.config.set(scheduler="threads"):
+        got = x.compute()
+    np.testing.assert_array_equal(got.view(np.uint8), full.view(np.uint8))
+
+
+def test_local_cluster_with_worker_processes():
+    distributed = pytest.importorskip("distributed", reason="dask.distributed is installed by the tests_xp session")
+    with (
+        distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        for init, shape, chunks in [
+            (ai.HeNormal(seed=1), (400, 300), (100, 75)),
+            (ai.TruncatedNormal(stddev=0.02, seed=2), (257, 129), ((200, 57), (64, 65))),
+            (ai.Orthogonal(seed=3), (64, 48), (16, 48)),
+        ]:
+            x = aid.array(init, shape, chunks=chunks)
+            got = client.compute(x).result()
+            np.testing.assert_array_equal(got, init(shape))
+        workers = client.run(lambda: __import__("os").getpid())
+        assert len(set(workers.values())) == 2
+
+
+def test_to_zarr_round_trip(tmp_path):
+    zarr = pytest.importorskip("zarr", reason="zarr is installed by the tests_xp session")
+    init = ai.HeUniform(seed=8)
+    path = tmp_path / "w.zarr"
+    aid.to_zarr(init, (1000, 96), str(path), chunks=(128, 96), progress=False)
+    z = zarr.open_array(str(path), mode="r")
+    assert z.chunks == (128, 96)
+    np.testing.assert_array_equal(z[:], init((1000, 96)))

@@ -1,0 +1,222 @@
+"""arrayinit.torch: torch.nn.init-compatible functions, init_module, DTensor initialization."""
+
+import math
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch", reason="torch is installed by the tests_xp session")
+import arrayinit as ai  # noqa: E402
+import arrayinit.torch as ait  # noqa: E402
+
+N_SHAPE = (512, 256, 3, 3)  # fan_in 2304, fan_out 4608
+
+
+def _std_bound(t):
+    x = t.detach().double()
+    return float(x.std()), float(x.abs().max())
+
+
+@pytest.mark.parametrize(
+    ("ours", "theirs", "std", "bound"),
+    [
+        (
+            lambda t: ait.uniform_(t, -0.3, 0.5, seed=1),
+            lambda t: torch.nn.init.uniform_(t, -0.3, 0.5),
+            0.8 / 12**0.5,
+            0.5,
+        ),
+        (lambda t: ait.normal_(t, 0.0, 0.02, seed=1), lambda t: torch.nn.init.normal_(t, 0.0, 0.02), 0.02, None),
+        (
+            lambda t: ait.trunc_normal_(t, std=0.02, a=-0.04, b=0.04, seed=1),
+            lambda t: torch.nn.init.trunc_normal_(t, std=0.02, a=-0.04, b=0.04),
+            0.02 * 0.87962566103423978,
+            0.04,
+        ),
+        (
+            lambda t: ait.xavier_uniform_(t, gain=2.0, seed=1),
+            lambda t: torch.nn.init.xavier_uniform_(t, gain=2.0),
+            2.0 * math.sqrt(2 / (2304 + 4608)),
+            2.0 * math.sqrt(6 / (2304 + 4608)),
+        ),
+        (
+            lambda t: ait.xavier_normal_(t, seed=1),
+            lambda t: torch.nn.init.xavier_normal_(t),
+            math.sqrt(2 / (2304 + 4608)),
+            None,
+        ),
+        (
+            lambda t: ait.kaiming_uniform_(t, a=math.sqrt(5), seed=1),
+            lambda t: torch.nn.init.kaiming_uniform_(t, a=math.sqrt(5)),
+            1 / math.sqrt(3 * 2304),
+            1 / math.sqrt(2304),
+        ),
+        (
+            lambda t: ait.kaiming_normal_(t, mode="fan_out", nonlinearity="relu", seed=1),
+            lambda t: torch.nn.init.kaiming_normal_(t, mode="fan_out", nonlinearity="relu"),
+            math.sqrt(2 / 4608),
+            None,
+        ),
+    ],
+    ids=[
+        "uniform_",
+        "normal_",
+        "trunc_normal_",
+        "xavier_uniform_",
+        "xavier_normal_",
+        "kaiming_uniform_",
+        "kaiming_normal_",
+    ],
+)
+def test_distribution_matches_torch_nn_init(ours, theirs, std, bound):
+    torch.manual_seed(0)
+    a = ours(torch.empty(N_SHAPE))
+    b = theirs(torch.empty(N_SHAPE))
+    sa, ma = _std_bound(a)
+    sb, mb = _std_bound(b)
+    n = a.numel()
+    assert abs(sa / std - 1) < 6 / math.sqrt(2 * n)
+    assert abs(sb / std - 1) < 6 / math.sqrt(2 * n)  # the reference formula is torch's
+    if bound is not None:
+        assert ma <= bound
+        assert mb <= bound * (1 + 1e-6)
+        assert ma > 0.99 * bound
+
+
+def test_trunc_normal_bfloat16_small_std_stays_inside():
+    t = torch.empty(1024, 1024, dtype=torch.bfloat16)
+    ait.trunc_normal_(t, mean=0.0, std=1e-3, a=-2e-3, b=2e-3, seed=5)
+    x = t.float()
+    assert float(x.min()) >= -2e-3
+    assert float(x.max()) <= 2e-3
+    assert len(torch.unique(x)) > 500
+    assert abs(float(x.double().std()) / (1e-3 * 0.87962566103423978) - 1) < 0.01
+    # an interval narrower than one bfloat16 step around 1.0 collapses onto the grid point inside it
+    one = ait.trunc_normal_(
+        torch.empty(1000, dtype=torch.bfloat16), mean=1.0, std=1e-3, a=1.0 - 2e-3, b=1.0 + 2e-3, seed=5
+    )
+    assert torch.equal(one.float(), torch.ones(1000))
+    far = ait.trunc_normal_(torch.empty(100_000), mean=0.0, std=1.0, a=5.0, b=6.0, seed=6)
+    assert float(far.min()) >= 5.0
+    assert float(far.max()) <= 6.0
+
+
+@pytest.mark.parametrize("name", ["linear", "conv2d", "sigmoid", "tanh", "relu", "leaky_relu", "selu"])
+def test_calculate_gain_matches_torch(name):
+    assert ait.calculate_gain(name) == pytest.approx(torch.nn.init.calculate_gain(name))
+    assert ait.calculate_gain("leaky_relu", 0.3) == pytest.approx(torch.nn.init.calculate_gain("leaky_relu", 0.3))
+
+
+def test_deterministic_fills_equal_torch():
+    for shape, groups in [((4, 4, 3), 1), ((6, 3, 3, 3), 2), ((2, 2, 3, 3, 3), 1)]:
+        a, b = torch.empty(shape), torch.empty(shape)
+        ait.dirac_(a, groups)
+        torch.nn.init.dirac_(b, groups)
+        assert torch.equal(a, b)
+    a, b = torch.empty(5, 7), torch.empty(5, 7)
+    assert torch.equal(ait.eye_(a), torch.nn.init.eye_(b))
+    assert torch.equal(ait.constant_(torch.empty(3), 0.5), torch.full((3,), 0.5))
+    assert torch.equal(ait.zeros_(torch.ones(3)), torch.zeros(3))
+    assert torch.equal(ait.ones_(torch.zeros(3)), torch.ones(3))
+
+
+def test_orthogonal_and_sparse():
+    for shape in [(32, 64), (64, 32), (16, 4, 3, 3)]:
+        q = ait.orthogonal_(torch.empty(shape, dtype=torch.float64), gain=2.0, seed=2).reshape(shape[0], -1)
+        gram = q @ q.T if q.shape[0] <= q.shape[1] else q.T @ q
+        assert torch.allclose(gram, 4.0 * torch.eye(gram.shape[0], dtype=torch.float64), atol=1e-10)
+    s = ait.sparse_(torch.empty(100, 20), sparsity=0.3, std=0.5, seed=3)
+    assert ((s == 0).sum(dim=0) == 30).all()
+    ref = torch.nn.init.sparse_(torch.empty(100, 20), sparsity=0.3, std=0.5)
+    assert ((ref == 0).sum(dim=0) == 30).all()
+    assert torch.equal(s, ait.sparse_(torch.empty(100, 20), sparsity=0.3, std=0.5, seed=3))
+
+
+def test_errors_match_torch():
+    with pytest.raises(ValueError, match="fewer than 2 dimensions"):
+        ait.xavier_uniform_(torch.empty(5))
+    with pytest.raises(ValueError, match="Mode fan_up not supported"):
+        ait.kaiming_normal_(torch.empty(3, 3), mode="fan_up")
+    with pytest.raises(ValueError, match="Unsupported nonlinearity"):
+        ait.calculate_gain("swishy")
+
+
+def test_seeded_functions_are_reproducible_and_cross_library():
+    a = ait.kaiming_normal_(torch.empty(64, 32), seed=9)
+    b = ait.kaiming_normal_(torch.empty(64, 32), seed=9)
+    assert torch.equal(a, b)
+    ref = ai.random.normal((64, 32), seed=9, stddev=ait.calculate_gain("leaky_relu", 0) / math.sqrt(32))
+    np.testing.assert_array_equal(a.numpy(), ref)
+    assert not torch.equal(ait.normal_(torch.empty(8)), ait.normal_(torch.empty(8)))  # seed=None: fresh each call
+
+
+class _Net(torch.nn.Module):
+    def __init__(self, order):
+        super().__init__()
+        layers = {
+            "enc": lambda: torch.nn.Linear(16, 32),
+            "dec": lambda: torch.nn.Linear(32, 8),
+            "norm": lambda: torch.nn.LayerNorm(32),
+        }
+        for key in order:
+            self.add_module(key, layers[key]())
+
+
+def test_init_module_is_independent_of_creation_order():
+    a = ait.init_module(_Net(["enc", "dec", "norm"]), seed=11)
+    b = ait.init_module(_Net(["norm", "dec", "enc"]), seed=11)
+    pa, pb = dict(a.named_parameters()), dict(b.named_parameters())
+    assert set(pa) == set(pb)
+    for k in pa:
+        assert torch.equal(pa[k], pb[k]), k
+    assert torch.equal(pa["norm.weight"], torch.ones(32))
+    assert torch.equal(pa["enc.bias"], torch.zeros(32))
+    assert float(pa["enc.weight"].detach().abs().max()) <= 1 / math.sqrt(16)
+    assert not torch.equal(pa["enc.weight"][:8, :16], pa["dec.weight"][:8, :16])
+
+
+def test_init_module_rules():
+    net = _Net(["enc", "dec", "norm"])
+    ait.init_module(
+        net, seed=1, rules={"*.bias": ai.Constant(0.1), "dec.weight": "he_normal", "enc.weight": ait.xavier_normal_}
+    )
+    assert torch.allclose(net.enc.bias, torch.full((32,), 0.1))
+    expect = ai.VarianceScaling(2.0, seed=ai.derive_seed(1, "dec.weight"), in_axis=1, out_axis=0)((8, 32))
+    np.testing.assert_array_equal(net.dec.weight.detach().numpy(), expect)
+    ref = ait.xavier_normal_(torch.empty(32, 16), seed=ai.derive_seed(1, "enc.weight"))
+    assert torch.equal(net.enc.weight.detach(), ref)
+    assert net.enc.weight.requires_grad
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.skipif(not torch.distributed.is_available(), reason="torch built without distributed")
+def test_dtensor_shards_equal_single_process(tmp_path):
+    worker = Path(__file__).parent / "dtensor_worker.py"
+    for world in (1, 2):
+        port = _free_port()
+        procs = [
+            subprocess.Popen(
+                [sys.executable, str(worker), str(r), str(world), str(port), str(tmp_path)],
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for r in range(world)
+        ]
+        for p in procs:
+            _, err = p.communicate(timeout=240)
+            assert p.returncode == 0, err
+    single = {"he_normal": ai.HeNormal(seed=3)((10, 7)), "orthogonal": ai.Orthogonal(seed=4)((10, 7))}
+    files = sorted(tmp_path.glob("*.npy"))
+    assert len(files) == 2 * 3 + 2 * 5
+    for f in files:
+        init_name = f.stem.split("-")[1]
+        np.testing.assert_array_equal(np.load(f), single[init_name], err_msg=f.name)
