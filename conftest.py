@@ -7,3 +7,6 @@ collect_ignore = [
     for mod, lib in [("torch", "torch"), ("keras", "keras"), ("flax", "flax"), ("dask", "dask")]
     if importlib.util.find_spec(lib) is None
 ]
+
+# subprocess entry points of the integration tests, not test modules
+collect_ignore_glob = ["tests/workers/*"]

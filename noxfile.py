@@ -20,8 +20,8 @@ def _clear_numba_cache() -> None:
 @nox.session
 def lint(session: nox.Session) -> None:
     session.install("ruff==0.17.6")
-    session.run("ruff", "check", "src", "tests", "benchmarks", "tools", "noxfile.py")
-    session.run("ruff", "format", "--check", "src", "tests", "benchmarks", "tools", "noxfile.py")
+    session.run("ruff", "check", "src", "tests", "benchmarks", "tools", "noxfile.py", "conftest.py")
+    session.run("ruff", "format", "--check", "src", "tests", "benchmarks", "tools", "noxfile.py", "conftest.py")
 
 
 @nox.session
@@ -31,15 +31,34 @@ def tests(session: nox.Session) -> None:
     session.run("pytest", *session.posargs)
 
 
-XP_PACKAGES = ["torch==2.13.0", "jax", "jaxlib", "dask[array,distributed]", "array-api-strict", "zarr"]
+XP_PACKAGES = [
+    "torch==2.13.0",
+    "jax",
+    "jaxlib",
+    "dask[array,distributed]",
+    "array-api-strict",
+    "zarr",
+    "keras",
+    "flax",
+]
 
 
 @nox.session
 def tests_xp(session: nox.Session) -> None:
-    """The (library, device, dtype) matrix with torch (CPU build), jax (CPU), dask and array-api-strict."""
+    """Libraries and frameworks: the (library, device, dtype) matrix with torch (CPU build), jax (CPU),
+    dask (with a process cluster), array-api-strict; the torch, keras (jax/torch/numpy backends),
+    flax and dask integrations."""
     _clear_numba_cache()
     session.install("-e", ".[test,cli]", *XP_PACKAGES)
-    session.run("pytest", "tests/test_xp.py", "tests/test_torch.py", "tests/test_dask.py", "src/arrayinit", *session.posargs)
+    tests = [
+        "tests/test_xp.py",
+        "tests/test_torch.py",
+        "tests/test_dask.py",
+        "tests/test_keras.py",
+        "tests/test_flax.py",
+    ]
+    env = {"KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
+    session.run("pytest", *tests, "src/arrayinit", *session.posargs, env=env)
 
 
 @nox.session

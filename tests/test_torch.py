@@ -200,7 +200,7 @@ def _free_port() -> int:
 
 @pytest.mark.skipif(not torch.distributed.is_available(), reason="torch built without distributed")
 def test_dtensor_shards_equal_single_process(tmp_path):
-    worker = Path(__file__).parent / "dtensor_worker.py"
+    worker = Path(__file__).parent / "workers" / "dtensor_worker.py"
     for world in (1, 2):
         port = _free_port()
         procs = [

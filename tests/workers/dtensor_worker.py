@@ -1,6 +1,6 @@
 """One rank of the DTensor test: initializes DTensors on a gloo group and saves the gathered tensors.
 
-Run by tests/test_torch.py as ``python tests/dtensor_worker.py RANK WORLD PORT OUTDIR``.
+Run by tests/test_torch.py as ``python tests/workers/dtensor_worker.py RANK WORLD PORT OUTDIR``.
 """
 
 import pathlib
