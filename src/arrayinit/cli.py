@@ -1,26 +1,34 @@
-"""The ``arrayinit`` command.
+"""The ``arrayinit`` command: ``demo``, ``sample``, ``materialize``, ``bench``.
 
 ``arrayinit demo`` samples he_normal, glorot_uniform and truncated_normal for
-typical layer shapes and prints the sample statistics beside the values the
-formulas predict.
+typical layer shapes, prints the sample statistics beside the values the
+formulas predict, and draws each histogram over its theoretical density.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import math
+import os
+import pathlib
 import sys
 import time
 
 import numpy as np
 
+from arrayinit import _dtypes
+from arrayinit._errors import received
 from arrayinit._initializers import (
     TRUNCATION_STD,
     GlorotUniform,
     HeNormal,
+    Initializer,
     TruncatedNormal,
     compute_fans,
 )
+from arrayinit._registry import get
+from arrayinit._seeds import derive_seed
 
 # (initializer, shape) pairs of typical layers: dense, conv kernels (Keras layout: (*k, in, out))
 DEMO_CASES = [
@@ -33,24 +41,47 @@ DEMO_CASES = [
 ]
 
 
+def _phi(x: float) -> float:
+    return 0.5 * math.erfc(-x / math.sqrt(2.0))
+
+
 def sample(name: str, shape: tuple[int, ...], seed: int, dtype: str = "float32"):
-    """Draw one demo tensor; returns (array, theoretical std, theoretical lower bound, upper bound)."""
+    """Draw one demo tensor; returns (array, theoretical std, lower bound, upper bound, density)."""
     fan_in, fan_out = compute_fans(shape)
     if name == "he_normal":
         stddev = math.sqrt(2.0 / fan_in) / TRUNCATION_STD
-        return HeNormal(seed=seed)(shape, dtype), math.sqrt(2.0 / fan_in), -2 * stddev, 2 * stddev
+        density = _truncnorm_pdf(stddev, 2.0)
+        return HeNormal(seed=seed)(shape, dtype), math.sqrt(2.0 / fan_in), -2 * stddev, 2 * stddev, density
     if name == "glorot_uniform":
         limit = math.sqrt(6.0 / (fan_in + fan_out))
-        return GlorotUniform(seed=seed)(shape, dtype), limit / math.sqrt(3.0), -limit, limit
+
+        def density(x):
+            return np.where(np.abs(x) < limit, 1.0 / (2 * limit), 0.0)
+
+        return GlorotUniform(seed=seed)(shape, dtype), limit / math.sqrt(3.0), -limit, limit, density
     if name == "truncated_normal":
         x = TruncatedNormal(stddev=0.05, seed=seed)(shape, dtype)
-        return x, 0.05 * TRUNCATION_STD, -0.1, 0.1
+        return x, 0.05 * TRUNCATION_STD, -0.1, 0.1, _truncnorm_pdf(0.05, 2.0)
     raise ValueError(f"Unknown demo initializer. Received: name={name!r}")
 
 
-def demo(seed: int = 0, dtype: str = "float32", out=None) -> list[dict]:
+def _truncnorm_pdf(stddev: float, cut: float):
+    mass = _phi(cut) - _phi(-cut)
+
+    def pdf(x):
+        z = np.asarray(x) / stddev
+        return np.where(np.abs(z) <= cut, np.exp(-0.5 * z * z) / (math.sqrt(2 * math.pi) * stddev * mass), 0.0)
+
+    return pdf
+
+
+def _as_f64(x: np.ndarray) -> np.ndarray:
+    return x.astype(np.float32).astype(np.float64) if x.dtype.itemsize == 2 else np.asarray(x, np.float64)
+
+
+def demo(seed: int = 0, dtype: str = "float32", out=None, plot: str | None = None) -> list[dict]:
     out = sys.stdout if out is None else out
-    rows = []
+    rows, samples = [], []
     header = (
         f"{'initializer':<18}{'shape':<18}{'mean':>10}{'std':>10}{'std theory':>12}"
         f"{'min':>10}{'max':>10}{'bounds':>20}{'ms':>8}"
@@ -60,9 +91,9 @@ def demo(seed: int = 0, dtype: str = "float32", out=None) -> list[dict]:
     print("-" * len(header), file=out)
     for name, shape in DEMO_CASES:
         t0 = time.perf_counter()
-        x, std_theory, lo, hi = sample(name, shape, seed, dtype)
+        x, std_theory, lo, hi, density = sample(name, shape, seed, dtype)
         ms = (time.perf_counter() - t0) * 1e3
-        xf = np.asarray(x, dtype=np.float64) if x.dtype.itemsize > 2 else x.astype(np.float32).astype(np.float64)
+        xf = _as_f64(x)
         row = {
             "initializer": name,
             "shape": shape,
@@ -75,6 +106,7 @@ def demo(seed: int = 0, dtype: str = "float32", out=None) -> list[dict]:
             "hi": hi,
         }
         rows.append(row)
+        samples.append((name, shape, xf, density, lo, hi))
         bounds = f"[{lo:+.4f}, {hi:+.4f}]"
         print(
             f"{name:<18}{shape!s:<18}{row['mean']:>+10.5f}{row['std']:>10.5f}{std_theory:>12.5f}"
@@ -82,23 +114,278 @@ def demo(seed: int = 0, dtype: str = "float32", out=None) -> list[dict]:
             file=out,
         )
     print("mean theory is 0 for all; every sample lies inside its bounds.", file=out)
+    if plot:
+        if _plot_histograms(samples, plot, f"arrayinit demo (seed={seed}, {dtype})"):
+            print(f"wrote {plot}", file=out)
+        else:
+            print("matplotlib is not installed: no plot (pip install 'arrayinit[cli]')", file=out)
     return rows
+
+
+def _plot_histograms(samples, path, title) -> bool:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    cols = 3
+    nrows = math.ceil(len(samples) / cols)
+    fig, axes = plt.subplots(nrows, cols, figsize=(4.2 * cols, 3.2 * nrows), squeeze=False)
+    for ax, (name, shape, x, density, lo, hi) in zip(axes.flat, samples):
+        span = hi - lo
+        ax.hist(
+            x.ravel(), bins=120, range=(lo - 0.05 * span, hi + 0.05 * span), density=True, color="#4c72b0", alpha=0.7
+        )
+        if density is not None:
+            grid = np.linspace(lo - 0.05 * span, hi + 0.05 * span, 600)
+            ax.plot(grid, density(grid), color="#c44e52", lw=1.5, label="theory")
+            ax.legend(fontsize=7)
+        ax.set_title(f"{name} {shape}", fontsize=9)
+    for ax in list(axes.flat)[len(samples) :]:
+        ax.axis("off")
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return True
+
+
+# --- sample ----------------------------------------------------------------------------------
+
+
+def _parse_initializer(text: str) -> Initializer:
+    text = text.strip()
+    if text.startswith("{"):
+        try:
+            spec = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise ValueError(f"INIT is not valid JSON: {e}. Received: {text!r}") from None
+        return get(spec)
+    return get(text)
+
+
+def _parse_shape(text: str) -> tuple[int, ...]:
+    try:
+        dims = tuple(int(d) for d in text.replace("x", ",").split(",") if d.strip())
+    except ValueError:
+        raise ValueError(f"--shape must be integers separated by commas, e.g. 256,128. Received: {text!r}") from None
+    if any(d < 0 for d in dims):
+        raise ValueError(f"--shape must be non-negative. Received: {text!r}")
+    return dims
+
+
+def _with_seed(init: Initializer, seed: int | None) -> Initializer:
+    cfg = init.get_config()
+    if seed is None or "seed" not in cfg:
+        return init
+    return type(init).from_config({**cfg, "seed": seed})
+
+
+def _save(path: str, x: np.ndarray, dtype: str, name: str = "x") -> None:
+    from arrayinit import _safetensors
+
+    if path.endswith(".npy"):
+        folder = os.path.dirname(os.path.abspath(path))
+        tmp = os.path.join(folder, f".arrayinit-{os.getpid()}.npy")
+        try:
+            np.save(tmp, x)
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+    elif path.endswith(".safetensors"):
+        bits = x.view(np.uint16) if dtype in ("bfloat16", "float16") else x
+        _safetensors.write(path, [(name, tuple(x.shape), dtype)], lambda _n: bits)
+    else:
+        raise ValueError(f"--out must end in .npy or .safetensors. Received: {path!r}")
+
+
+def cmd_sample(args) -> int:
+    init = _with_seed(_parse_initializer(args.init), args.seed)
+    shape = _parse_shape(args.shape)
+    dtype = _dtypes.dtype_name(args.dtype)
+    if args.device and args.device != "cpu":
+        import torch
+
+        x = init(shape, dtype, xp=torch, device=args.device).cpu()
+        x = x.view(torch.uint16).numpy().view(_dtypes.numpy_dtype(dtype)) if dtype == "bfloat16" else x.numpy()
+    else:
+        x = init(shape, dtype)
+    xf = _as_f64(x)
+    print(f"{init!r} shape={shape} dtype={dtype}")
+    if xf.size:
+        print(f"mean={xf.mean():+.6g} std={xf.std():.6g} min={xf.min():+.6g} max={xf.max():+.6g}")
+    if args.out:
+        _save(args.out, x, dtype)
+        print(f"wrote {args.out}")
+    if args.plot:
+        span = float(xf.max() - xf.min()) or 1.0
+        lo, hi = float(xf.min()) - 0.05 * span, float(xf.max()) + 0.05 * span
+        if _plot_histograms([(type(init).__name__, shape, xf, None, lo, hi)], args.plot, repr(init)):
+            print(f"wrote {args.plot}")
+    return 0
+
+
+# --- materialize -----------------------------------------------------------------------------
+
+_SPEC_KEYS = {"seed", "dtype", "parameters", "metadata"}
+_PARAM_KEYS = {"shape", "initializer", "dtype", "seed"}
+
+
+def load_spec(path: str) -> dict:
+    """Read a JSON (or YAML, with PyYAML) model spec."""
+    text = pathlib.Path(path).read_text()
+    if path.endswith((".yaml", ".yml")):
+        try:
+            import yaml
+        except ImportError:
+            raise ValueError("YAML specs need PyYAML (pip install pyyaml); or write the spec as JSON") from None
+        try:
+            return yaml.safe_load(text)
+        except yaml.YAMLError as e:
+            raise ValueError(f"The spec {path} is not valid YAML: {e}") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"The spec {path} is not valid JSON: {e}") from None
+
+
+def plan_spec(spec) -> list[tuple[str, tuple[int, ...], str, Initializer]]:
+    """Validate a spec completely and return ``[(name, shape, dtype, initializer)]``; nothing is generated."""
+    if not isinstance(spec, dict):
+        raise ValueError(f"A spec is a mapping with a 'parameters' mapping. Received: {type(spec).__name__}")
+    unknown = set(spec) - _SPEC_KEYS
+    if unknown:
+        raise ValueError(f"Unknown keys in the spec: {sorted(unknown)}; allowed: {sorted(_SPEC_KEYS)}")
+    params = spec.get("parameters")
+    if not isinstance(params, dict) or not params:
+        raise ValueError("The spec needs a non-empty 'parameters' mapping of name -> {shape, initializer}")
+    root = spec.get("seed", 0)
+    default_dtype = spec.get("dtype", "float32")
+    out = []
+    for name, p in params.items():
+        where = f"parameter {name!r}"
+        if not isinstance(p, dict):
+            raise ValueError(f"{where}: expected a mapping with 'shape' and 'initializer'. {received(name, p)}")
+        bad = set(p) - _PARAM_KEYS
+        if bad:
+            raise ValueError(f"{where}: unknown keys {sorted(bad)}; allowed: {sorted(_PARAM_KEYS)}")
+        if "shape" not in p or "initializer" not in p:
+            raise ValueError(f"{where}: 'shape' and 'initializer' are required")
+        try:
+            shape = tuple(int(d) for d in p["shape"])
+            if any(d < 0 for d in shape):
+                raise ValueError
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"{where}: 'shape' must be a list of non-negative integers. Received: {p['shape']!r}"
+            ) from None
+        try:
+            dtype = _dtypes.dtype_name(p.get("dtype", default_dtype))
+            init = get(p["initializer"])
+            seed = p.get("seed", derive_seed(root, name))
+            init = _with_seed(init, seed)
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"{where}: {e}") from None
+        if not isinstance(init, Initializer):
+            raise ValueError(
+                f"{where}: 'initializer' must name an arrayinit initializer. Received: {p['initializer']!r}"
+            )
+        out.append((name, shape, dtype, init))
+    return out
+
+
+def materialize(spec, out_path: str, progress: bool = True) -> list[tuple[str, tuple[int, ...], str]]:
+    """Generate every parameter of ``spec`` into a safetensors file (atomically)."""
+    from arrayinit import _safetensors
+
+    entries = plan_spec(spec)
+    inits = {name: (shape, dtype, init) for name, shape, dtype, init in entries}
+    total = sum(math.prod(s) for _, s, _, _ in entries)
+    done = [0]
+    t0 = time.perf_counter()
+
+    def produce(name):
+        shape, dtype, init = inits[name]
+        x = init(shape, dtype)
+        return x.view(np.uint16) if dtype in ("bfloat16", "float16") else x
+
+    def report(i, n, name):
+        done[0] += math.prod(inits[name][0])
+        if progress:
+            frac = done[0] / total if total else 1.0
+            bar = "#" * int(30 * frac)
+            rate = done[0] / max(time.perf_counter() - t0, 1e-9) / 1e6
+            sys.stderr.write(f"\r[{bar:<30}] {i}/{n} tensors, {frac:6.1%}, {rate:8.1f} M values/s  ")
+            if i == n:
+                sys.stderr.write("\n")
+            sys.stderr.flush()
+
+    meta = {"generator": "arrayinit", "seed": str(spec.get("seed", 0))}
+    _safetensors.write(out_path, [(n, s, d) for n, s, d, _ in entries], produce, metadata=meta, progress=report)
+    return [(n, s, d) for n, s, d, _ in entries]
+
+
+def cmd_materialize(args) -> int:
+    spec = load_spec(args.spec)
+    t0 = time.perf_counter()
+    entries = materialize(spec, args.out, progress=not args.quiet)
+    n = sum(math.prod(s) for _, s, _ in entries)
+    print(f"wrote {args.out}: {len(entries)} tensors, {n} values in {time.perf_counter() - t0:.2f} s")
+    return 0
+
+
+def cmd_bench(args) -> int:
+    from arrayinit import _bench
+
+    return _bench.run(args)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="arrayinit", description="Weight initializers from one random stream.")
     sub = parser.add_subparsers(dest="command", required=True)
+
     p_demo = sub.add_parser("demo", help="sample typical initializers and compare with theory")
     p_demo.add_argument("--seed", type=int, default=0, help="root seed (default 0)")
-    p_demo.add_argument(
-        "--dtype", default="float32", choices=["float32", "float64", "float16", "bfloat16"], help="output dtype"
-    )
+    p_demo.add_argument("--dtype", default="float32", choices=["float32", "float64", "float16", "bfloat16"])
+    p_demo.add_argument("--plot", default="arrayinit-demo.png", help="histogram PNG (default arrayinit-demo.png)")
+    p_demo.add_argument("--no-plot", action="store_true", help="do not write the histogram PNG")
+
+    p_sample = sub.add_parser("sample", help="sample one initializer and save it")
+    p_sample.add_argument("init", help="registered name (he_normal) or a JSON config {'class_name':..., 'config':...}")
+    p_sample.add_argument("--shape", required=True, help="e.g. 256,128")
+    p_sample.add_argument("--seed", type=int, default=None, help="seed (default: the config's, or a fresh one)")
+    p_sample.add_argument("--dtype", default="float32", help="float32, float64, float16, bfloat16")
+    p_sample.add_argument("--device", default="cpu", help="cpu, or cuda:N (through torch)")
+    p_sample.add_argument("--out", help="x.npy or x.safetensors")
+    p_sample.add_argument("--plot", help="histogram PNG")
+
+    p_mat = sub.add_parser("materialize", help="generate every parameter of a model spec into a safetensors file")
+    p_mat.add_argument("spec", help="JSON or YAML: {seed, dtype, parameters: {name: {shape, initializer, dtype?}}}")
+    p_mat.add_argument("--out", required=True, help="model.safetensors")
+    p_mat.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    from arrayinit import _bench
+
+    p_bench = sub.add_parser("bench", help="CPU benchmark against numpy (and torch, jax when installed)")
+    _bench.add_arguments(p_bench)
+
     args = parser.parse_args(argv)
-    if args.command == "demo":
-        rows = demo(seed=args.seed, dtype=args.dtype)
-        bad = [r for r in rows if not (r["lo"] <= r["min"] and r["max"] <= r["hi"])]
-        return 1 if bad else 0
-    return 2  # pragma: no cover - argparse enforces the subcommand
+    try:
+        if args.command == "demo":
+            rows = demo(seed=args.seed, dtype=args.dtype, plot=None if args.no_plot else args.plot)
+            bad = [r for r in rows if not (r["lo"] <= r["min"] and r["max"] <= r["hi"])]
+            return 1 if bad else 0
+        if args.command == "sample":
+            return cmd_sample(args)
+        if args.command == "materialize":
+            return cmd_materialize(args)
+        return cmd_bench(args)
+    except (ValueError, TypeError, OSError) as e:
+        print(f"arrayinit {args.command}: error: {e}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover
