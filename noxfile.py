@@ -1,11 +1,11 @@
-"""nox sessions: lint, tests, tests_xp, tests_cudasim, ptx (default); bench (on demand)."""
+"""nox sessions: lint, tests, tests_xp, tests_cudasim, ptx, docs (default); bench (on demand)."""
 
 import pathlib
 import shutil
 
 import nox
 
-nox.options.sessions = ["lint", "tests", "tests_xp", "tests_cudasim", "ptx"]
+nox.options.sessions = ["lint", "tests", "tests_xp", "tests_cudasim", "ptx", "docs"]
 nox.options.default_venv_backend = "venv"
 
 ROOT = pathlib.Path(__file__).parent
@@ -75,6 +75,13 @@ def ptx(session: nox.Session) -> None:
     _clear_numba_cache()
     session.install("-e", ".[test]", "numba-cuda[cu12]")
     session.run("pytest", "tests/test_ptx.py", *session.posargs, env={"NUMBA_ENABLE_CUDASIM": "0"})
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """The documentation site (mkdocs-material + mkdocstrings), warnings as errors."""
+    session.install("-e", ".[docs]")
+    session.run("mkdocs", "build", "--strict", "--site-dir", "site", env={"NO_MKDOCS_2_WARNING": "1"})
 
 
 @nox.session(default=False)
