@@ -196,6 +196,27 @@ def _check_device(lib: str, device):
     return device  # pragma: no cover
 
 
+def resolve_output(shape, dtype, out, xp, device, like) -> tuple[str, Target | None]:
+    """``(dtype name, target)`` of a call: ``target`` is None when ``out`` is filled in place.
+
+    Checks ``out`` (library, shape, dtype) or the target's support of the dtype.
+    """
+    if out is not None:
+        _lib, out_name, out_shape = check_fill_target(out)
+        if out_shape != shape:
+            raise ValueError(f"Argument `out` must have shape {shape}. Received: out.shape={out_shape}")
+        name = out_name if dtype is None else _dtypes.dtype_name(dtype)
+        if name != out_name:
+            raise ValueError(f"Argument `out` must have dtype {name}. Received: out.dtype={out.dtype}")
+        return name, None
+    target = resolve(xp, device, like)
+    if dtype is None:
+        dtype = "float32" if like is None else like.dtype
+    name = _dtypes.dtype_name(dtype)
+    check_dtype_supported(name, target)
+    return name, target
+
+
 def check_dtype_supported(name: str, target: Target) -> None:
     """A clear error when the library lacks the dtype (never a silent downcast)."""
     if target.lib == "jax" and name == "float64":

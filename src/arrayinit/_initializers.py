@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from arrayinit import _dtypes, _frontend
+from arrayinit import _frontend
 from arrayinit import random as _random
 from arrayinit._errors import check_float, check_seed, received
 from arrayinit._plan import resolve_block
@@ -142,20 +142,8 @@ class Initializer:
             dask only: chunks of the lazy result.
         """
         shape, full, off = resolve_block(shape, full_shape, offset)
-        if out is not None:
-            _lib, out_name, out_shape = _frontend.check_fill_target(out)
-            if out_shape != shape:
-                raise ValueError(f"Argument `out` must have shape {shape}. Received: out.shape={out_shape}")
-            name = out_name if dtype is None else _dtypes.dtype_name(dtype)
-            if name != out_name:
-                raise ValueError(f"Argument `out` must have dtype {name}. Received: out.dtype={out.dtype}")
-            return self._generate(shape, full, off, name, _Dest(None, out, None))
-        target = _frontend.resolve(xp, device, like)
-        if dtype is None:
-            dtype = "float32" if like is None else like.dtype
-        name = _dtypes.dtype_name(dtype)
-        _frontend.check_dtype_supported(name, target)
-        return self._generate(shape, full, off, name, _Dest(target, None, chunks))
+        name, target = _frontend.resolve_output(shape, dtype, out, xp, device, like)
+        return self._generate(shape, full, off, name, _Dest(target, out, None if out is not None else chunks))
 
     def fill_(self, x, *, full_shape=None, offset=None):
         """Fill the existing array ``x`` in place and return it.

@@ -57,19 +57,7 @@ def _common(shape, seed, dtype, full_shape, offset, stream, out, xp, device, lik
     seed = check_seed(seed)
     stream = check_int("stream", stream, lo=0, hi=2**63)
     shape, full, off = resolve_block(shape, full_shape, offset)
-    if out is not None:
-        _lib, out_name, out_shape = _frontend.check_fill_target(out)
-        if out_shape != shape:
-            raise ValueError(f"Argument `out` must have shape {shape}. Received: out.shape={out_shape}")
-        name = out_name if dtype is None else _dtypes.dtype_name(dtype)
-        if name != out_name:
-            raise ValueError(f"Argument `out` must have dtype {name}. Received: out.dtype={out.dtype}")
-        return shape, full, off, seed, stream, name, None
-    target = _frontend.resolve(xp, device, like)
-    if dtype is None:
-        dtype = "float32" if like is None else like.dtype
-    name = _dtypes.dtype_name(dtype)
-    _frontend.check_dtype_supported(name, target)
+    name, target = _frontend.resolve_output(shape, dtype, out, xp, device, like)
     return shape, full, off, seed, stream, name, target
 
 

@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping
 import numpy as np
 import torch
 
+from arrayinit import _dtypes
 from arrayinit import _initializers as _I
 from arrayinit import random as _random
 from arrayinit._errors import check_float, received
@@ -188,7 +189,7 @@ def dirac_(tensor, groups: int = 1):
 def _fill_values(tensor, values):
     from arrayinit import _frontend
 
-    return _frontend.from_values(values, _I._dtypes.dtype_name(tensor.dtype), None, out=tensor)
+    return _frontend.from_values(values, _dtypes.dtype_name(tensor.dtype), None, out=tensor)
 
 
 def xavier_uniform_(tensor, gain: float = 1.0, *, seed=None):

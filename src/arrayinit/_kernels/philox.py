@@ -73,7 +73,12 @@ def philox_word(g, k0, k1, s0, s1):
     """Word ``g % 4`` of block ``g // 4``: the 32-bit word of element ``g``."""
     g = np.uint64(g)
     x0, x1, x2, x3 = philox_block(g >> np.uint64(2), k0, k1, s0, s1)
-    lane = g & np.uint64(3)
+    return select_lane(x0, x1, x2, x3, g & np.uint64(3))
+
+
+@njit
+def select_lane(x0, x1, x2, x3, lane):
+    """Word ``lane`` (0..3) of a Philox block."""
     if lane == 0:
         return x0
     if lane == 1:

@@ -109,6 +109,14 @@ def _store(out, vals, kind):
 
 
 @njit
+def _chunk(c, cpr, row_len):
+    """Chunk ``c`` -> (row, first index in the row, length); ``cpr`` chunks per row."""
+    row = c // cpr
+    j0 = (c - row * cpr) * CHUNK
+    return row, j0, min(CHUNK, row_len - j0)
+
+
+@njit
 def _copy(dst, src):
     for i in range(dst.shape[0]):
         dst[i] = src[i]
@@ -148,9 +156,7 @@ def _transform64(vals, hi, lo, dist, p):
 def _fill32_impl(out, kind, starts, row_len, k0, k1, s0, s1, dist, params):
     cpr = (row_len + CHUNK - 1) // CHUNK
     for c in prange(starts.shape[0] * cpr):
-        row = c // cpr
-        j0 = (c - row * cpr) * CHUNK
-        n = min(CHUNK, row_len - j0)
+        row, j0, n = _chunk(c, cpr, row_len)
         words = np.empty(n + 8, np.uint32)
         off = _draw(words, starts[row] + j0, n, k0, k1, s0, s1)
         vals = np.empty(n, np.float32)
@@ -164,9 +170,7 @@ def _fill64_impl(out, kind, starts, row_len, k0, k1, s0, s1, wide, dist, params)
     s0_lo = s0
     s1_lo = s1 ^ np.uint64(0x80000000)  # stream s ^ 2**63
     for c in prange(starts.shape[0] * cpr):
-        row = c // cpr
-        j0 = (c - row * cpr) * CHUNK
-        n = min(CHUNK, row_len - j0)
+        row, j0, n = _chunk(c, cpr, row_len)
         g0 = starts[row] + j0
         hi = np.empty(n + 8, np.uint32)
         off = _draw(hi, g0, n, k0, k1, s0, s1)
@@ -182,9 +186,7 @@ def _fill64_impl(out, kind, starts, row_len, k0, k1, s0, s1, wide, dist, params)
 def _bits_impl(out, starts, row_len, k0, k1, s0, s1):
     cpr = (row_len + CHUNK - 1) // CHUNK
     for c in prange(starts.shape[0] * cpr):
-        row = c // cpr
-        j0 = (c - row * cpr) * CHUNK
-        n = min(CHUNK, row_len - j0)
+        row, j0, n = _chunk(c, cpr, row_len)
         words = np.empty(n + 8, np.uint32)
         off = _draw(words, starts[row] + j0, n, k0, k1, s0, s1)
         o0 = row * row_len + j0

@@ -15,7 +15,7 @@ import numpy as np
 from numba import cuda
 
 from arrayinit._kernels.floats import bf16_bits, f16_bits, wide_word
-from arrayinit._kernels.philox import philox_block
+from arrayinit._kernels.philox import philox_block, select_lane
 from arrayinit._kernels.samplers import (
     normal32,
     normal64,
@@ -62,14 +62,11 @@ def _store(out, idx, x, kind):
 
 
 @cuda.jit(device=True)
-def _lane(x0, x1, x2, x3, lane):
-    if lane == 0:
-        return x0
-    if lane == 1:
-        return x1
-    if lane == 2:
-        return x2
-    return x3
+def _item(i, nb_row, starts):
+    """Work item ``i`` -> (row, its first global index, Philox block number)."""
+    row = i // nb_row
+    start = starts[row]
+    return row, start, (start >> 2) + (i - row * nb_row)
 
 
 @cuda.jit
@@ -79,15 +76,13 @@ def fill32(out, kind, starts, row_len, nb_row, k0, k1, s0, s1, dist, p):
     i = cuda.grid(1)
     stride = cuda.gridsize(1)
     while i < n_items:
-        row = i // nb_row
-        start = starts[row]
-        b = (start >> 2) + (i - row * nb_row)
+        row, start, b = _item(i, nb_row, starts)
         x0, x1, x2, x3 = philox_block(np.uint64(b), k0, k1, s0, s1)
         base = b * 4 - start
         for lane in range(4):
             j = base + lane
             if 0 <= j < row_len:
-                w = np.uint32(_lane(x0, x1, x2, x3, lane))
+                w = np.uint32(select_lane(x0, x1, x2, x3, lane))
                 _store(out, row * row_len + j, _sample32(w, dist, p), kind)
         i += stride
 
@@ -99,9 +94,7 @@ def fill64(out, kind, starts, row_len, nb_row, k0, k1, s0, s1, wide, dist, p):
     i = cuda.grid(1)
     stride = cuda.gridsize(1)
     while i < n_items:
-        row = i // nb_row
-        start = starts[row]
-        b = (start >> 2) + (i - row * nb_row)
+        row, start, b = _item(i, nb_row, starts)
         x0, x1, x2, x3 = philox_block(np.uint64(b), k0, k1, s0, s1)
         y0 = y1 = y2 = y3 = np.uint64(0)
         if wide:
@@ -112,7 +105,9 @@ def fill64(out, kind, starts, row_len, nb_row, k0, k1, s0, s1, wide, dist, p):
             if 0 <= j < row_len:
                 # explicit uint64 casts: no-ops on the GPU, exact types in the simulator
                 w64 = np.uint64(
-                    wide_word(np.uint64(_lane(x0, x1, x2, x3, lane)), np.uint64(_lane(y0, y1, y2, y3, lane)))
+                    wide_word(
+                        np.uint64(select_lane(x0, x1, x2, x3, lane)), np.uint64(select_lane(y0, y1, y2, y3, lane))
+                    )
                 )
                 _store(out, row * row_len + j, _sample64(w64, dist, p), kind)
         i += stride
@@ -125,15 +120,13 @@ def bits(out, starts, row_len, nb_row, k0, k1, s0, s1):
     i = cuda.grid(1)
     stride = cuda.gridsize(1)
     while i < n_items:
-        row = i // nb_row
-        start = starts[row]
-        b = (start >> 2) + (i - row * nb_row)
+        row, start, b = _item(i, nb_row, starts)
         x0, x1, x2, x3 = philox_block(np.uint64(b), k0, k1, s0, s1)
         base = b * 4 - start
         for lane in range(4):
             j = base + lane
             if 0 <= j < row_len:
-                out[row * row_len + j] = np.uint32(_lane(x0, x1, x2, x3, lane))
+                out[row * row_len + j] = np.uint32(select_lane(x0, x1, x2, x3, lane))
         i += stride
 
 
