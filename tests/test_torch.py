@@ -215,7 +215,11 @@ def test_dtensor_shards_equal_single_process(tmp_path):
             _, err = p.communicate(timeout=240)
             assert p.returncode == 0, err
     single = {"he_normal": ai.HeNormal(seed=3)((10, 7)), "orthogonal": ai.Orthogonal(seed=4)((10, 7))}
-    files = sorted(tmp_path.glob("*.npy"))
+    plain = ait.init_module(torch.nn.Sequential(torch.nn.Linear(7, 10), torch.nn.Linear(10, 3)), seed=21)
+    for world in (1, 2):
+        np.testing.assert_array_equal(np.load(tmp_path / f"module0-w{world}.npy"), plain[0].weight.detach().numpy())
+        np.testing.assert_array_equal(np.load(tmp_path / f"module1-w{world}.npy"), plain[1].weight.detach().numpy())
+    files = sorted(f for f in tmp_path.glob("*.npy") if not f.name.startswith("module"))
     assert len(files) == 2 * 3 + 2 * 5
     for f in files:
         init_name = f.stem.split("-")[1]

@@ -13,7 +13,7 @@ from torch.distributed.device_mesh import init_device_mesh
 from torch.distributed.tensor import Replicate, Shard, distribute_tensor
 
 import arrayinit as ai
-from arrayinit.torch import init_dtensor_
+from arrayinit.torch import init_dtensor_, init_module
 
 
 def main(rank: int, world: int, port: int, outdir: pathlib.Path) -> None:
@@ -36,6 +36,16 @@ def main(rank: int, world: int, port: int, outdir: pathlib.Path) -> None:
                 full = dt.full_tensor()
                 if rank == 0:
                     np.save(outdir / f"{name}-{init_name}-w{world}.npy", full.numpy())
+        # a module whose parameters are DTensors (as FSDP2 / tensor parallelism leave them)
+        net = torch.nn.Sequential(torch.nn.Linear(7, 10), torch.nn.Linear(10, 3))
+        net[0].weight = torch.nn.Parameter(distribute_tensor(torch.zeros(10, 7), mesh1, [Shard(0)]))
+        net[1].weight = torch.nn.Parameter(distribute_tensor(torch.zeros(3, 10), mesh1, [Shard(1)]))
+        init_module(net, seed=21)
+        w0 = net[0].weight.full_tensor().detach()  # collectives: every rank gathers
+        w1 = net[1].weight.full_tensor().detach()
+        if rank == 0:
+            np.save(outdir / f"module0-w{world}.npy", w0.numpy())
+            np.save(outdir / f"module1-w{world}.npy", w1.numpy())
     finally:
         dist.destroy_process_group()
 
