@@ -218,36 +218,44 @@ def run(args) -> int:
     results.mkdir(parents=True, exist_ok=True)
     data = {"meta": meta, "rows": rows, "small_calls": small, "fresh_process": fresh}
     (results / "bench_cpu.json").write_text(json.dumps(data, indent=2))
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        fig, axes = plt.subplots(1, 2, figsize=(14, 5.5), sharey=True)
-        names = sorted({r["name"] for r in rows})
-        colors = {name: plt.cm.tab10(i % 10) for i, name in enumerate(names)}
-        styles = {name: ("-" if name.startswith("arrayinit") else "--") for name in names}
-        for ax, dtype in zip(axes, ["float32", "bfloat16"]):
-            for name in names:
-                pts = sorted((r["n"], r["gvals_per_s"]) for r in rows if r["dtype"] == dtype and r["name"] == name)
-                if pts:
-                    ax.plot([p[0] for p in pts], [p[1] for p in pts], styles[name], marker="o", color=colors[name])
-            ax.set_xscale("log", base=2)
-            ax.set_yscale("log")
-            ax.set_xlabel("elements")
-            ax.set_title(f"{dtype}, {meta['numba_threads']} threads")
-            ax.grid(True, which="both", alpha=0.3)
-        axes[0].set_ylabel("G values / s")
-        handles = [plt.Line2D([], [], color=colors[n], linestyle=styles[n], marker="o") for n in names]
-        fig.legend(handles, names, loc="lower center", ncol=4, fontsize=8)
-        fig.subplots_adjust(bottom=0.28)
-        fig.savefig(results / "bench_cpu.png", dpi=110)
+    if plot_rows(rows, meta["numba_threads"], results / "bench_cpu.png"):
         print(f"wrote {results / 'bench_cpu.json'} and {results / 'bench_cpu.png'}")
-    except ImportError:
+    else:
         print(f"wrote {results / 'bench_cpu.json'} (matplotlib not installed: no plot)")
     return 0
 
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def plot_rows(rows: list[dict], threads: int, path) -> bool:
+    """G values/s against size, one panel per dtype, one colour per implementation."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    fig, axes = plt.subplots(1, 2, figsize=(14, 5.5), sharey=True)
+    names = sorted({r["name"] for r in rows})
+    colors = {name: plt.cm.tab20(i % 20) for i, name in enumerate(names)}
+    styles = {name: ("-" if name.startswith("arrayinit") else "--") for name in names}
+    for ax, dtype in zip(axes, ["float32", "bfloat16"]):
+        for name in names:
+            pts = sorted((r["n"], r["gvals_per_s"]) for r in rows if r["dtype"] == dtype and r["name"] == name)
+            if pts:
+                ax.plot([p[0] for p in pts], [p[1] for p in pts], styles[name], marker="o", color=colors[name])
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xlabel("elements")
+        ax.set_title(f"{dtype}, {threads} threads")
+        ax.grid(True, which="both", alpha=0.3)
+    axes[0].set_ylabel("G values / s")
+    handles = [plt.Line2D([], [], color=colors[n], linestyle=styles[n], marker="o") for n in names]
+    fig.legend(handles, names, loc="lower center", ncol=4, fontsize=8)
+    fig.subplots_adjust(bottom=0.28)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
