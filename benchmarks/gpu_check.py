@@ -72,6 +72,38 @@ def main() -> int:
         all_equal &= equal
         print(f"{name:<18}{dtype:<10} equal={equal} mismatches={mism}")
 
+    # 1b. the library paths: torch CUDA tensors and cupy arrays, on their own streams
+    import arrayinit as ai
+
+    lib_checks = {}
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            ref = ai.HeNormal(seed=5)((1000, 1000), "bfloat16").view(np.uint16)
+            t = ai.HeNormal(seed=5)((1000, 1000), "bfloat16", xp=torch, device="cuda:0")
+            lib_checks["torch new tensor bf16"] = bool(np.array_equal(t.view(torch.uint16).cpu().numpy(), ref))
+            p = torch.nn.Parameter(torch.empty(1000, 1000, device="cuda"))
+            ai.HeNormal(seed=5).fill_(p)
+            lib_checks["torch fill_ parameter f32"] = bool(
+                np.array_equal(p.detach().cpu().numpy(), ai.HeNormal(seed=5)((1000, 1000)))
+            )
+    except ImportError:
+        pass
+    try:
+        import cupy
+
+        c = ai.TruncatedNormal(stddev=0.02, seed=6)((1000, 1000), xp=cupy)
+        lib_checks["cupy new array f32"] = bool(
+            np.array_equal(cupy.asnumpy(c), ai.TruncatedNormal(stddev=0.02, seed=6)((1000, 1000)))
+        )
+    except ImportError:
+        pass
+    for k, v in lib_checks.items():
+        print(f"{k:<40} equal={v}")
+        all_equal &= v
+    res["library_paths"] = lib_checks
+
     # 2. throughput at 2**28
     big = 2**28
     rows = []

@@ -89,3 +89,15 @@ def test_offsets_beyond_2_32_elements():
     for kind, dtype in [("bits", "uint32"), ("truncated_normal", "bfloat16"), ("uniform", "float64")]:
         cpu, gpu = _both(_plan_for(kind, dtype, shape, full, off), threads=4, max_blocks=2)
         np.testing.assert_array_equal(gpu, cpu)
+
+
+def test_library_entry_point_runs_in_the_device_context():
+    # the path torch/cupy buffers take (device context, default stream), with a simulator array
+    plan = _plan_for("truncated_normal", "bfloat16", (3, 10), (3, 10), (0, 0))
+    cpu = np.empty(30, np.uint16)
+    _engine.run_cpu(plan, cpu)
+    gpu = np.zeros(30, np.uint16)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        _engine.run_cuda_library(plan, gpu, 0, None)
+    np.testing.assert_array_equal(gpu, cpu)
