@@ -1,11 +1,11 @@
-"""nox sessions: lint, tests, tests_xp, tests_cudasim, ptx, docs (default); bench (on demand)."""
+"""nox sessions: lint, tests, tests_xp, tests_cudasim, ptx, docs, build (default); bench (on demand)."""
 
 import pathlib
 import shutil
 
 import nox
 
-nox.options.sessions = ["lint", "tests", "tests_xp", "tests_cudasim", "ptx", "docs"]
+nox.options.sessions = ["lint", "tests", "tests_xp", "tests_cudasim", "ptx", "docs", "build"]
 nox.options.default_venv_backend = "venv"
 
 ROOT = pathlib.Path(__file__).parent
@@ -19,9 +19,11 @@ def _clear_numba_cache() -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    session.install("ruff==0.17.6")
-    session.run("ruff", "check", "src", "tests", "benchmarks", "tools", "noxfile.py", "conftest.py")
-    session.run("ruff", "format", "--check", "src", "tests", "benchmarks", "tools", "noxfile.py", "conftest.py")
+    session.install("ruff==0.17.6", "mypy==2.4.1", "numpy")
+    paths = ["src", "tests", "benchmarks", "tools", "noxfile.py", "conftest.py"]
+    session.run("ruff", "check", *paths)
+    session.run("ruff", "format", "--check", *paths)
+    session.run("mypy")
 
 
 @nox.session
@@ -82,6 +84,19 @@ def docs(session: nox.Session) -> None:
     """The documentation site (mkdocs-material + mkdocstrings), warnings as errors."""
     session.install("-e", ".[docs]")
     session.run("mkdocs", "build", "--strict", "--site-dir", "site", env={"NO_MKDOCS_2_WARNING": "1"})
+
+
+@nox.session
+def build(session: nox.Session) -> None:
+    """The sdist and wheel, checked to contain the package data."""
+    session.install("build")
+    session.run("python", "-m", "build", "--outdir", "dist")
+    session.run(
+        "python",
+        "-c",
+        "import glob, zipfile; names = zipfile.ZipFile(glob.glob('dist/*.whl')[0]).namelist(); "
+        "assert 'arrayinit/py.typed' in names and 'arrayinit/_kernels/_ndtri_tails.py' in names, names",
+    )
 
 
 @nox.session(default=False)

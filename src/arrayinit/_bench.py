@@ -20,6 +20,8 @@ import platform
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -56,7 +58,7 @@ def numpy_truncnorm_resample(rng, n, dtype):
 
 def peers(n: int, dtype: str):
     """Peer callables for n values of dtype: name -> fn (or None when unavailable)."""
-    out = {}
+    out: dict[str, Callable[[], object] | None] = {}
     if dtype == "float32":
         rng = np.random.default_rng(0)
         buf = np.empty(n, np.float32)
@@ -241,7 +243,7 @@ def plot_rows(rows: list[dict], threads: int, path) -> bool:
     fig, axes = plt.subplots(1, 2, figsize=(14, 5.5), sharey=True)
     names = sorted({r["name"] for r in rows})
     colors = {name: plt.cm.tab20(i % 20) for i, name in enumerate(names)}
-    styles = {name: ("-" if name.startswith("arrayinit") else "--") for name in names}
+    styles: dict[str, Any] = {name: ("-" if name.startswith("arrayinit") else "--") for name in names}
     for ax, dtype in zip(axes, ["float32", "bfloat16"]):
         for name in names:
             pts = sorted((r["n"], r["gvals_per_s"]) for r in rows if r["dtype"] == dtype and r["name"] == name)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import sys
 
 import numpy as np
 
@@ -76,7 +75,7 @@ def _dtype_name(dtype: object, name: str) -> str:
             key = text[len("torch.") :]
         else:
             try:
-                key = np.dtype(dtype).name
+                key = np.dtype(dtype).name  # type: ignore[call-overload]  # TypeError for non-dtypes
             except TypeError:
                 key = getattr(dtype, "name", None) or getattr(dtype, "__name__", None)
                 if key is None and hasattr(dtype, "dtype"):
@@ -93,7 +92,7 @@ def _dtype_name(dtype: object, name: str) -> str:
     raise TypeError(f"Argument `{name}` must be a float dtype ({', '.join(FLOAT_NAMES)}). {received(name, dtype)}")
 
 
-_STORAGE = {
+_STORAGE: dict[str, np.dtype] = {
     "float16": np.dtype(np.uint16),
     "bfloat16": np.dtype(np.uint16),
     "float32": np.dtype(np.float32),
@@ -110,16 +109,14 @@ def storage_dtype(name: str) -> np.dtype:
 def numpy_dtype(name: str) -> np.dtype:
     """The numpy dtype of a user-visible numpy array of ``name``."""
     if name == "bfloat16":
-        ml_dtypes = sys.modules.get("ml_dtypes")
-        if ml_dtypes is None:
-            try:
-                import ml_dtypes
-            except ImportError:
-                raise TypeError(
-                    "A numpy array of dtype bfloat16 needs the ml_dtypes package "
-                    "(pip install ml_dtypes), or ask for another library (xp=torch, xp=jax.numpy). "
-                    "Received: dtype='bfloat16'"
-                ) from None
+        try:
+            import ml_dtypes
+        except ImportError:
+            raise TypeError(
+                "A numpy array of dtype bfloat16 needs the ml_dtypes package "
+                "(pip install ml_dtypes), or ask for another library (xp=torch, xp=jax.numpy). "
+                "Received: dtype='bfloat16'"
+            ) from None
         return np.dtype(ml_dtypes.bfloat16)
     return np.dtype(name)
 

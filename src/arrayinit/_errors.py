@@ -52,7 +52,7 @@ def check_int(name: str, value: object, *, lo: int | None = None, hi: int | None
     if isinstance(value, bool):
         raise TypeError(f"Argument `{name}` must be an integer. {received(name, value)}")
     try:
-        x = operator.index(value)
+        x = operator.index(value)  # type: ignore[arg-type]  # TypeError below for non-integers
     except TypeError:
         raise TypeError(f"Argument `{name}` must be an integer. {received(name, value)}") from None
     if (lo is not None and x < lo) or (hi is not None and x >= hi):
@@ -82,7 +82,7 @@ def check_shape(name: str, value: object) -> tuple[int, ...]:
         value = (value,)
     if isinstance(value, (str, bytes)) or not isinstance(value, (Sequence, tuple)):
         try:
-            value = tuple(value)  # e.g. torch.Size, numpy arrays of ints
+            value = tuple(value)  # type: ignore[arg-type]  # e.g. torch.Size, numpy arrays of ints
         except TypeError:
             raise TypeError(
                 f"Argument `{name}` must be a tuple of non-negative integers. {received(name, value)}"

@@ -86,9 +86,9 @@ def compute_fans(shape, in_axis=None, out_axis=None, batch_axis=None) -> tuple[i
         receptive = math.prod(shape[:-2])
         return shape[-2] * receptive, shape[-1] * receptive
     rank = len(shape)
-    ins = _axes("in_axis", -2 if in_axis is None else in_axis)
-    outs = _axes("out_axis", -1 if out_axis is None else out_axis)
-    batch = _axes("batch_axis", () if batch_axis is None else batch_axis)
+    ins = _axes("in_axis", -2 if in_axis is None else in_axis) or ()
+    outs = _axes("out_axis", -1 if out_axis is None else out_axis) or ()
+    batch = _axes("batch_axis", () if batch_axis is None else batch_axis) or ()
     norm = []
     for name, group in (("in_axis", ins), ("out_axis", outs), ("batch_axis", batch)):
         fixed = []
@@ -477,7 +477,7 @@ class VarianceScaling(RandomInitializer):
         input_axes=None,
         output_axes=None,
     ):
-        if isinstance(scale, bool) or not isinstance(scale, numbers.Real) or not scale > 0:
+        if isinstance(scale, bool) or not isinstance(scale, numbers.Real) or not float(scale) > 0:
             raise ValueError(f"Argument `scale` must be positive float. {received('scale', scale)}")
         if mode not in _MODES:
             raise ValueError(

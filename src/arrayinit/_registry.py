@@ -14,7 +14,7 @@ from arrayinit._errors import received
 
 __all__ = ["deserialize", "get", "register", "registered_names", "serialize"]
 
-_REGISTRY: dict[str, type] = {}
+_REGISTRY: dict[str, type[I.Initializer]] = {}
 
 
 def _snake(name: str) -> str:

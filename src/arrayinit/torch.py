@@ -384,7 +384,7 @@ def init_module(
                 and param.dim() >= 2
             ):
                 # torch layout (out, in, *k): fans from axis 1 (in) and 0 (out)
-                _I.VarianceScaling(init.scale, init.mode, init.distribution, seed=pseed, in_axis=1, out_axis=0).fill_(
+                _I.VarianceScaling(init.scale, init.mode, init.distribution, seed=pseed, in_axis=1, out_axis=0).fill_(  # type: ignore[arg-type]
                     param
                 )
             else:
