@@ -172,3 +172,22 @@ def test_invalid_json_and_yaml_specs(tmp_path, capsys):
     y = tmp_path / "spec.yaml"
     y.write_text(yaml.safe_dump({"seed": 1, "parameters": {"w": {"shape": [8, 8], "initializer": "he_uniform"}}}))
     assert cli.main(["materialize", str(y), "--out", str(tmp_path / "m.safetensors"), "--quiet"]) == 0
+
+
+def test_materialize_keeps_explicit_config_seed_and_rejects_string_shapes(tmp_path, capsys):
+    cfg = {"class_name": "TruncatedNormal", "config": {"stddev": 0.1, "seed": 3}}
+    spec = {
+        "seed": 1,
+        "parameters": {"w": {"shape": [16, 8], "initializer": cfg}, "z": {"shape": [0, 4], "initializer": "he_normal"}},
+    }
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps(spec))
+    out = tmp_path / "m.safetensors"
+    assert cli.main(["materialize", str(path), "--out", str(out), "--quiet"]) == 0
+    _, tensors = _read_safetensors(out)
+    np.testing.assert_array_equal(tensors["w"][0], ai.TruncatedNormal(stddev=0.1, seed=3)((16, 8)))
+    assert tensors["z"][0].shape == (0, 4)
+    spec["parameters"]["w"]["shape"] = "64"
+    path.write_text(json.dumps(spec))
+    assert cli.main(["materialize", str(path), "--out", str(tmp_path / "n.safetensors")]) == 2
+    assert "list of non-negative integers" in capsys.readouterr().err

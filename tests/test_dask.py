@@ -49,3 +49,10 @@ def test_to_zarr_round_trip(tmp_path):
     z = zarr.open_array(str(path), mode="r")
     assert z.chunks == (128, 96)
     np.testing.assert_array_equal(z[:], init((1000, 96)))
+
+
+def test_numpy_computed_initializers_are_chunked_too():
+    for init in (ai.Zeros(), ai.Constant(0.5), ai.Identity(gain=2.0), ai.Orthogonal(seed=3)):
+        x = aid.array(init, (64, 48), chunks=(16, 48))
+        assert x.numblocks == (4, 1)
+        np.testing.assert_array_equal(x.compute(scheduler="synchronous"), init((64, 48)))

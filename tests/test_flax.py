@@ -61,3 +61,10 @@ def test_flax_linen_module_init_eager_and_jit():
     k0 = np.asarray(p1["params"]["Dense_0"]["kernel"])
     assert np.abs(k0).max() <= 2 * np.sqrt(2 / 16) / 0.87962566103423978
     assert not np.array_equal(k0[:4, :4], np.asarray(p1["params"]["Dense_1"]["kernel"])[:4, :4])
+
+
+def test_float64_without_x64_is_an_error():
+    if jax.config.read("jax_enable_x64"):
+        pytest.skip("x64 is enabled in this process")
+    with pytest.raises(ValueError, match="jax_enable_x64"):
+        aif.he_normal()(jax.random.key(0), (4, 4), jnp.float64)

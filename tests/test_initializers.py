@@ -164,13 +164,16 @@ def test_serialization_round_trip_is_bit_identical(cls):
 
 
 def test_get_config_is_exactly_the_constructor_arguments():
-    assert ai.HeNormal(seed=3).get_config() == {"seed": 3}
-    assert ai.GlorotUniform().get_config() == {"seed": None}
+    # Keras 3.15 configs: the fixed-variance classes keep seed and the axis arguments
+    assert ai.HeNormal(seed=3).get_config() == {"seed": 3, "input_axes": None, "output_axes": None}
+    assert ai.GlorotUniform().get_config() == {"seed": None, "input_axes": None, "output_axes": None}
     assert ai.VarianceScaling(2.0, "fan_avg", "uniform", seed=1).get_config() == {
         "scale": 2.0,
         "mode": "fan_avg",
         "distribution": "uniform",
         "seed": 1,
+        "input_axes": None,
+        "output_axes": None,
     }
     assert ai.TruncatedNormal(stddev=0.02).get_config() == {"mean": 0.0, "stddev": 0.02, "seed": None}
     assert ai.Identity(gain=2.0).get_config() == {"gain": 2.0}
@@ -249,7 +252,7 @@ def test_seed_semantics():
     np.testing.assert_array_equal(a((64, 32)), a((64, 32)))
     np.testing.assert_array_equal(a((64, 32)), ai.HeNormal(seed=5)((64, 32)))
     u = ai.HeNormal()
-    assert u.get_config() == {"seed": None}
+    assert u.get_config() == {"seed": None, "input_axes": None, "output_axes": None}
     np.testing.assert_array_equal(u((64, 32)), u((64, 32)))  # drawn once, at construction
     assert (u((64, 32)) != ai.HeNormal()((64, 32))).mean() > 0.99
     assert (ai.HeNormal(seed=5)((64, 32)) != ai.HeNormal(seed=6)((64, 32))).mean() > 0.99
@@ -287,8 +290,14 @@ def test_jax_axes_and_fan_geo_avg():
     assert abs(keras_layout.std() - torch_layout.std()) < 2e-3 * keras_layout.std() + 1e-4
     assert ai.compute_fans((128, 64, 3, 3), in_axis=1, out_axis=0) == (576, 1152)
     assert ai.compute_fans((8, 3, 3, 64, 128), batch_axis=0) == (576, 1152)
-    same = ai.VarianceScaling(seed=1, input_axes=1, output_axes=0)((128, 64, 3, 3))
-    np.testing.assert_array_equal(same, ai.VarianceScaling(seed=1, in_axis=1, out_axis=0)((128, 64, 3, 3)))
+    # Keras 3.15: input_axes/output_axes are plain products of those axes, and only count together
+    assert ai.compute_fans((3, 3, 64, 128), input_axes=[2], output_axes=[3]) == (64, 128)
+    assert ai.VarianceScaling(input_axes=[2], output_axes=[3]).fans((3, 3, 64, 128)) == (64, 128)
+    assert ai.VarianceScaling(input_axes=[2]).fans((3, 3, 64, 128)) == (576, 1152)
+    np.testing.assert_array_equal(
+        ai.HeNormal(seed=1, input_axes=[0, 1, 2], output_axes=[3])((3, 3, 64, 128)),
+        ai.VarianceScaling(2.0, seed=1, in_axis=(0, 1, 2), out_axis=3, batch_axis=())((3, 3, 64, 128)),
+    )
     g = ai.VarianceScaling(1.0, "fan_geo_avg", "untruncated_normal", seed=2)((400, 100)).astype(np.float64)
     assert abs(g.std() - math.sqrt(1 / 200)) < 3e-3 * math.sqrt(1 / 200) * 3
     with pytest.raises(ValueError, match="in_axis"):
@@ -299,6 +308,8 @@ def test_jax_axes_and_fan_geo_avg():
     ("call", "exc", "match"),
     [
         (lambda: ai.VarianceScaling(scale=0.0), ValueError, r"`scale` must be positive float. Received: scale=0.0"),
+        (lambda: ai.VarianceScaling(scale=float("inf")), ValueError, "scale"),
+        (lambda: ai.VarianceScaling(scale="2"), TypeError, "scale"),
         (lambda: ai.VarianceScaling(scale=-1), ValueError, r"Received: scale=-1"),
         (lambda: ai.VarianceScaling(mode="fan_up"), ValueError, r"Invalid `mode` argument: 'fan_up'"),
         (lambda: ai.VarianceScaling(distribution="cauchy"), ValueError, r"Invalid `distribution` argument: 'cauchy'"),
@@ -381,3 +392,39 @@ def test_v1_partition_info_returns_the_block_with_full_fans():
     assert np.abs(part).max() < limit
     assert info.single_offset((25, 40)) == 60
     assert ai.HeUniform(seed=7)((100, 40)).shape == (100, 40)
+
+
+def test_keras_3_15_configs_deserialize():
+    # configs as keras.initializers.serialize writes them (Keras 3.15)
+    he = {
+        "module": "keras.initializers",
+        "class_name": "HeNormal",
+        "config": {"seed": 1, "input_axes": None, "output_axes": None},
+        "registered_name": None,
+    }
+    np.testing.assert_array_equal(ai.deserialize(he)((8, 8)), ai.HeNormal(seed=1)((8, 8)))
+    vs = {
+        "class_name": "VarianceScaling",
+        "config": {
+            "scale": 2.0,
+            "mode": "fan_out",
+            "distribution": "uniform",
+            "seed": 4,
+            "input_axes": [2],
+            "output_axes": [3],
+        },
+    }
+    init = ai.deserialize(vs)
+    assert init.fans((3, 3, 16, 32)) == (16, 32)
+    assert init.get_config() == vs["config"]
+
+
+def test_constant_config_is_json_safe_for_numpy_scalars():
+    assert json.dumps(ai.Constant(np.float32(0.5)).get_config()) == '{"value": 0.5}'
+    assert ai.Constant(3).get_config() == {"value": 3}
+
+
+def test_v1_initializer_aliases_take_dtype():
+    init = v1.glorot_uniform_initializer(seed=1, dtype="float64")
+    assert init((4, 4)).dtype == np.float64
+    assert v1.glorot_normal_initializer(seed=1)((4, 4)).dtype == np.float32

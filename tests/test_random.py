@@ -303,3 +303,29 @@ def test_16bit_chi_square_against_the_rounded_distribution(dtype, kind):
     exp *= obs.sum() / exp.sum()
     res = st.chisquare(obs, exp)
     assert res.pvalue > KS_P_MIN, (res, len(obs))
+
+
+def test_review_edge_cases():
+    # big-endian arrays cannot be filled with native bytes
+    with pytest.raises(ValueError, match="byte order"):
+        ar.normal((6,), seed=1, out=np.zeros(6, ">f4"))
+    # element indices are 64-bit signed: full shapes of 2**63 elements or more are refused
+    with pytest.raises(ValueError, match=r"2\*\*63"):
+        ar.bits((1, 2), seed=0, full_shape=(2**62, 3), offset=(2**62 - 1, 1))
+    g = (2**61 - 1) * 3 + 1
+    got = ar.bits((1, 2), seed=0, full_shape=(2**61, 3), offset=(2**61 - 1, 1))
+    assert got.tolist() == [[reference.word(0, g), reference.word(0, g + 1)]]
+    # read-only out for bits
+    ro = np.zeros(4, np.uint32)
+    ro.flags.writeable = False
+    with pytest.raises(ValueError, match="writeable"):
+        ar.bits((4,), seed=0, out=ro)
+    # uniform ranges whose width overflows the dtype
+    with pytest.raises(ValueError, match="finite"):
+        ar.uniform((4,), seed=0, minval=-3e38, maxval=3e38)
+    with pytest.raises(ValueError, match="float16"):
+        ar.uniform((4,), seed=0, minval=0.0, maxval=1e5, dtype="float16")
+    # -0.0 and 0.0 are the same parameter (same values whatever the call history)
+    a = ar.normal((16,), seed=2, mean=-0.0, stddev=0.0)
+    b = ar.normal((16,), seed=2, mean=0.0, stddev=0.0)
+    np.testing.assert_array_equal(a.view(np.uint32), b.view(np.uint32))

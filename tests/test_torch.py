@@ -215,7 +215,11 @@ def test_dtensor_shards_equal_single_process(tmp_path):
             _, err = p.communicate(timeout=240)
             assert p.returncode == 0, err
     single = {"he_normal": ai.HeNormal(seed=3)((10, 7)), "orthogonal": ai.Orthogonal(seed=4)((10, 7))}
-    plain = ait.init_module(torch.nn.Sequential(torch.nn.Linear(7, 10), torch.nn.Linear(10, 3)), seed=21)
+    plain = ait.init_module(
+        torch.nn.Sequential(torch.nn.Linear(7, 10), torch.nn.Linear(10, 3)), seed=21, rules={"1.weight": "he_uniform"}
+    )
+    # torch fans (out, in): he_uniform on Linear(10, 3) has fan_in 10
+    assert float(plain[1].weight.detach().abs().max()) <= (6 / 10) ** 0.5
     for world in (1, 2):
         np.testing.assert_array_equal(np.load(tmp_path / f"module0-w{world}.npy"), plain[0].weight.detach().numpy())
         np.testing.assert_array_equal(np.load(tmp_path / f"module1-w{world}.npy"), plain[1].weight.detach().numpy())
@@ -224,3 +228,12 @@ def test_dtensor_shards_equal_single_process(tmp_path):
     for f in files:
         init_name = f.stem.split("-")[1]
         np.testing.assert_array_equal(np.load(f), single[init_name], err_msg=f.name)
+
+
+def test_kaiming_on_zero_element_tensors_is_a_no_op_with_a_warning():
+    with pytest.warns(UserWarning, match="zero-element"):
+        ait.kaiming_uniform_(torch.empty(0, 4), seed=0)
+    with pytest.warns(UserWarning, match="zero-element"):
+        ait.kaiming_normal_(torch.empty(4, 0), mode="FAN_OUT", seed=0)
+    w = ait.kaiming_normal_(torch.empty(8, 4), mode="Fan_Out", seed=0)
+    assert w.shape == (8, 4)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import math
 import os
 import threading
 
@@ -53,10 +54,18 @@ def _cpu():
 
 
 @functools.lru_cache(maxsize=512)
-def _layout(shape, full_shape, offset):
+def _small_layout(shape, full_shape, offset):
     starts, row_len = block_rows(shape, full_shape, offset)
     starts.flags.writeable = False
     return starts, row_len
+
+
+def _layout(shape, full_shape, offset):
+    """Run starts and length of a block; layouts of up to 4096 runs are cached (small calls repeat)."""
+    runs = math.prod(shape[:-1]) if len(shape) > 1 else 1
+    if runs <= 4096:
+        return _small_layout(shape, full_shape, offset)
+    return block_rows(shape, full_shape, offset)
 
 
 @functools.lru_cache(maxsize=512)

@@ -32,7 +32,7 @@ def check_float(
 ) -> float:
     """``value`` as a Python float, or a TypeError/ValueError naming ``name``."""
     if type(value) is float and math.isfinite(value) and not positive and not nonnegative:
-        return value  # fast path
+        return value + 0.0  # fast path; + 0.0 turns -0.0 into 0.0 (one cache key, one stream of values)
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"Argument `{name}` must be a float. {received(name, value)}")
     x = float(value)
@@ -44,7 +44,7 @@ def check_float(
         raise ValueError(f"Argument `{name}` must be a positive float. {received(name, value)}")
     if nonnegative and not x >= 0:
         raise ValueError(f"Argument `{name}` must be a non-negative float. {received(name, value)}")
-    return x
+    return x + 0.0
 
 
 def check_int(name: str, value: object, *, lo: int | None = None, hi: int | None = None) -> int:

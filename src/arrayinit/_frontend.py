@@ -322,6 +322,25 @@ def wrap_bits(storage, target):
     return target.xp.asarray(storage)
 
 
+def dask_from_blocks(make_block, shape, offset, name: str, chunks):
+    """A lazy dask array whose every block is ``make_block(block_shape, block_offset)`` (a numpy array).
+
+    ``block_offset`` is the block's offset in the full tensor (``offset`` plus
+    the block's location), so each block is generated independently.
+    """
+    da = sys.modules["dask.array"]
+    np_dtype = _dtypes.numpy_dtype(name)
+    normalized = da.core.normalize_chunks("auto" if chunks is None else chunks, shape, dtype=np_dtype)
+
+    def block(block_info=None):
+        loc = block_info[None]["array-location"]
+        bshape = tuple(stop - start for start, stop in loc)
+        boff = tuple(o + start for o, (start, _) in zip(offset, loc))
+        return make_block(bshape, boff)
+
+    return da.map_blocks(block, chunks=normalized, dtype=np_dtype, meta=np.empty((0,) * len(shape), np_dtype))
+
+
 def _dask_array(plan: FillPlan, target: Target, chunks):
     da = sys.modules["dask.array"]
     np_dtype = np.dtype(np.uint32) if plan.dtype == "uint32" else _dtypes.numpy_dtype(plan.dtype)
@@ -354,8 +373,11 @@ def check_fill_target(x) -> tuple[str, str, tuple[int, ...]]:
         )
     if lib == "dask":
         raise TypeError("dask arrays cannot be filled in place: call the initializer with xp=dask.array")
-    if lib == "numpy" and not x.flags.writeable:
-        raise ValueError("The array to fill must be writeable. Received: a read-only numpy array")
+    if lib == "numpy":
+        if not x.flags.writeable:
+            raise ValueError("The array to fill must be writeable. Received: a read-only numpy array")
+        if not x.dtype.isnative:
+            raise ValueError(f"The array to fill must have native byte order. Received: out.dtype={x.dtype.str!r}")
     name = _dtypes.dtype_name(x.dtype, "dtype of the array to fill")
     return lib, name, tuple(int(d) for d in x.shape)
 

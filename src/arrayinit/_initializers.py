@@ -61,14 +61,18 @@ def _axes(name: str, value) -> tuple[int, ...] | None:
     return tuple(int(a) for a in axes)
 
 
-def compute_fans(shape, in_axis=None, out_axis=None, batch_axis=None) -> tuple[int, int]:
+def compute_fans(
+    shape, in_axis=None, out_axis=None, batch_axis=None, *, input_axes=None, output_axes=None
+) -> tuple[int, int]:
     """``(fan_in, fan_out)`` of a weight shape.
 
     Without axes, the Keras rule: rank 0 gives ``(1, 1)``, rank 1 ``(n, n)``,
     rank 2 ``(in, out)``, higher ranks ``(..., in, out)`` with the product of the
     leading axes as receptive field. With ``in_axis``/``out_axis`` (ints or
     tuples; ``batch_axis`` optional), the JAX rule: axes that are neither
-    input, output nor batch form the receptive field.
+    input, output nor batch form the receptive field. With both
+    ``input_axes`` and ``output_axes``, the Keras 3.15 rule: the fans are the
+    plain products of those axes (one of them alone is ignored, as in Keras).
 
     Examples
     --------
@@ -76,8 +80,24 @@ def compute_fans(shape, in_axis=None, out_axis=None, batch_axis=None) -> tuple[i
     (576, 1152)
     >>> compute_fans((128, 64, 3, 3), in_axis=1, out_axis=0)
     (576, 1152)
+    >>> compute_fans((3, 3, 64, 128), input_axes=[2], output_axes=[3])
+    (64, 128)
     """
     shape = tuple(int(d) for d in shape)
+    rank = len(shape)
+    if input_axes is not None and output_axes is not None:
+        fans = []
+        for name, axes in (
+            ("input_axes", _axes("input_axes", input_axes) or ()),
+            ("output_axes", _axes("output_axes", output_axes) or ()),
+        ):
+            for a in axes:
+                if not -rank <= a < rank:
+                    raise ValueError(
+                        f"Argument `{name}` is out of range for a shape of rank {rank}. {received(name, a)}"
+                    )
+            fans.append(math.prod(shape[a] for a in axes))
+        return fans[0], fans[1]
     if in_axis is None and out_axis is None and batch_axis is None:
         if len(shape) == 0:
             return 1, 1
@@ -85,7 +105,6 @@ def compute_fans(shape, in_axis=None, out_axis=None, batch_axis=None) -> tuple[i
             return shape[0], shape[0]
         receptive = math.prod(shape[:-2])
         return shape[-2] * receptive, shape[-1] * receptive
-    rank = len(shape)
     ins = _axes("in_axis", -2 if in_axis is None else in_axis) or ()
     outs = _axes("out_axis", -1 if out_axis is None else out_axis) or ()
     batch = _axes("batch_axis", () if batch_axis is None else batch_axis) or ()
@@ -143,7 +162,18 @@ class Initializer:
         """
         shape, full, off = resolve_block(shape, full_shape, offset)
         name, target = _frontend.resolve_output(shape, dtype, out, xp, device, like)
-        return self._generate(shape, full, off, name, _Dest(target, out, None if out is not None else chunks))
+        if target is not None and target.lib == "dask":
+            # every block generated independently from its offset (constants and Orthogonal included)
+            return _frontend.dask_from_blocks(
+                lambda bshape, boff: self._generate(
+                    bshape, full, boff, name, _Dest(_frontend.NUMPY_TARGET, None, None)
+                ),
+                shape,
+                off,
+                name,
+                chunks,
+            )
+        return self._generate(shape, full, off, name, _Dest(target, out, None))
 
     def fill_(self, x, *, full_shape=None, offset=None):
         """Fill the existing array ``x`` in place and return it.
@@ -270,8 +300,8 @@ class Constant(_Constant):
     """
 
     def __init__(self, value=0.0):
-        self.value = value
         self._value = check_float("value", value)
+        self.value = int(value) if isinstance(value, numbers.Integral) else self._value  # JSON-safe
 
     def get_config(self):
         return {"value": self.value}
@@ -470,14 +500,16 @@ class VarianceScaling(RandomInitializer):
         mode: Mode = "fan_in",
         distribution: Distribution = "truncated_normal",
         seed=None,
+        input_axes=None,
+        output_axes=None,
         *,
         in_axis=None,
         out_axis=None,
         batch_axis=None,
-        input_axes=None,
-        output_axes=None,
     ):
-        if isinstance(scale, bool) or not isinstance(scale, numbers.Real) or not float(scale) > 0:
+        if isinstance(scale, bool) or not isinstance(scale, numbers.Real):
+            raise TypeError(f"Argument `scale` must be positive float. {received('scale', scale)}")
+        if not (math.isfinite(float(scale)) and float(scale) > 0):
             raise ValueError(f"Argument `scale` must be positive float. {received('scale', scale)}")
         if mode not in _MODES:
             raise ValueError(
@@ -504,25 +536,29 @@ class VarianceScaling(RandomInitializer):
         self.scale = float(scale)
         self.mode = mode
         self.distribution = dist
-        self._axes_config = {}
-        for key, val in (
-            ("in_axis", in_axis),
-            ("out_axis", out_axis),
-            ("batch_axis", batch_axis),
-            ("input_axes", input_axes),
-            ("output_axes", output_axes),
-        ):
+        # Keras 3.15: lists of ints (or None), always in the config
+        self.input_axes = None if input_axes is None else list(_axes("input_axes", input_axes) or ())
+        self.output_axes = None if output_axes is None else list(_axes("output_axes", output_axes) or ())
+        self._jax_axes_config = {}
+        for key, val in (("in_axis", in_axis), ("out_axis", out_axis), ("batch_axis", batch_axis)):
             axes = _axes(key, val)
             if axes is not None:
-                self._axes_config[key] = list(axes) if not isinstance(val, numbers.Integral) else int(val)
-        self._in = _axes("in_axis", in_axis if in_axis is not None else input_axes)
-        self._out = _axes("out_axis", out_axis if out_axis is not None else output_axes)
+                self._jax_axes_config[key] = list(axes) if not isinstance(val, numbers.Integral) else int(val)
+        self._in = _axes("in_axis", in_axis)
+        self._out = _axes("out_axis", out_axis)
         self._batch = _axes("batch_axis", batch_axis)
         super().__init__(seed)
 
     def fans(self, full_shape) -> tuple[int, int]:
         """``(fan_in, fan_out)`` for ``full_shape`` under this initializer's axis rule."""
-        return compute_fans(full_shape, self._in, self._out, self._batch)
+        return compute_fans(
+            full_shape, self._in, self._out, self._batch, input_axes=self.input_axes, output_axes=self.output_axes
+        )
+
+    @property
+    def has_axes(self) -> bool:
+        """Whether an explicit axis rule (JAX or Keras 3.15 names) replaces the default fan rule."""
+        return bool(self._jax_axes_config) or (self.input_axes is not None and self.output_axes is not None)
 
     def _generate(self, shape, full_shape, offset, dtype, dest):
         fan_in, fan_out = self.fans(full_shape)
@@ -548,7 +584,9 @@ class VarianceScaling(RandomInitializer):
             "mode": self.mode,
             "distribution": self.distribution,
             **self._seed_config(),
-            **self._axes_config,
+            "input_axes": self.input_axes,
+            "output_axes": self.output_axes,
+            **self._jax_axes_config,
         }
 
 
@@ -557,11 +595,11 @@ class _FixedVarianceScaling(VarianceScaling):
     _mode = "fan_in"
     _distribution = "truncated_normal"
 
-    def __init__(self, seed=None):
-        super().__init__(scale=self._scale, mode=self._mode, distribution=self._distribution, seed=seed)
+    def __init__(self, seed=None, input_axes=None, output_axes=None):
+        super().__init__(self._scale, self._mode, self._distribution, seed, input_axes, output_axes)
 
     def get_config(self):
-        return self._seed_config()
+        return {**self._seed_config(), "input_axes": self.input_axes, "output_axes": self.output_axes}
 
 
 class GlorotNormal(_FixedVarianceScaling):

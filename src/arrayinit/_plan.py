@@ -51,7 +51,7 @@ class FillPlan:
 def resolve_block(shape, full_shape, offset) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
     """Validate a block of a logical tensor; defaults: the whole tensor."""
     shape = check_shape("shape", shape)
-    if full_shape is None and offset is None:
+    if full_shape is None and offset is None and math.prod(shape) < 2**63:
         return shape, shape, (0,) * len(shape)
     full = shape if full_shape is None else check_shape("full_shape", full_shape)
     if offset is None:
@@ -65,6 +65,11 @@ def resolve_block(shape, full_shape, offset) -> tuple[tuple[int, ...], tuple[int
     if len(off) != len(shape):
         raise ValueError(
             f"Argument `offset` must have the rank of `shape` ({len(shape)}). {received('offset', offset)}"
+        )
+    if math.prod(full) >= 2**63:
+        raise ValueError(
+            f"Argument `full_shape` has {math.prod(full)} elements; element indices are 64-bit and must stay "
+            f"below 2**63. Received: full_shape={full}"
         )
     for s, f, o in zip(shape, full, off):
         if o + s > f:

@@ -103,7 +103,7 @@ def serialize(initializer) -> dict[str, Any]:
     --------
     >>> import arrayinit as ai
     >>> ai.serialize(ai.HeNormal(seed=1))
-    {'class_name': 'HeNormal', 'config': {'seed': 1}}
+    {'class_name': 'HeNormal', 'config': {'seed': 1, 'input_axes': None, 'output_axes': None}}
     """
     if not isinstance(initializer, I.Initializer):
         raise TypeError(

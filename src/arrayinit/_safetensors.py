@@ -58,7 +58,10 @@ def write(
                 expected = header[name]["data_offsets"][1] - header[name]["data_offsets"][0]
                 if arr.nbytes != expected or tuple(arr.shape) != tuple(shape):
                     raise ValueError(f"Tensor {name!r} has shape {arr.shape} and {arr.nbytes} bytes; expected {shape}")
-                fh.write(arr.tobytes() if arr.ndim == 0 else memoryview(arr).cast("B"))  # type: ignore[arg-type]
+                if arr.ndim == 0 or arr.size == 0:
+                    fh.write(arr.tobytes())
+                else:
+                    fh.write(memoryview(arr).cast("B"))  # type: ignore[arg-type]
                 if progress is not None:
                     progress(i + 1, len(entries), name)
         os.replace(tmp, path)

@@ -275,6 +275,8 @@ def plan_spec(spec) -> list[tuple[str, tuple[int, ...], str, Initializer]]:
         if "shape" not in p or "initializer" not in p:
             raise ValueError(f"{where}: 'shape' and 'initializer' are required")
         try:
+            if not isinstance(p["shape"], (list, tuple)):
+                raise ValueError
             shape = tuple(int(d) for d in p["shape"])
             if any(d < 0 for d in shape):
                 raise ValueError
@@ -285,7 +287,8 @@ def plan_spec(spec) -> list[tuple[str, tuple[int, ...], str, Initializer]]:
         try:
             dtype = _dtypes.dtype_name(p.get("dtype", default_dtype))
             init = get(p["initializer"])
-            seed = p.get("seed", derive_seed(root, name))
+            explicit = init.get_config().get("seed") if isinstance(p["initializer"], dict) else None
+            seed = p.get("seed", explicit if explicit is not None else derive_seed(root, name))
             init = _with_seed(init, seed)
         except (TypeError, ValueError) as e:
             raise ValueError(f"{where}: {e}") from None

@@ -68,6 +68,11 @@ def initializer(init):
     def init_fn(key, shape, dtype=jnp.float32):
         shape = tuple(int(d) for d in shape)
         name = _dtypes.dtype_name(dtype)
+        if name == "float64" and not jax.config.read("jax_enable_x64"):
+            raise ValueError(
+                "float64 needs jax_enable_x64 (jax.config.update('jax_enable_x64', True)); arrayinit does not "
+                "downcast silently. Received: dtype=float64"
+            )
         if jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
             key = jax.random.key_data(key)
         np_dtype = _dtypes.numpy_dtype(name)

@@ -103,6 +103,8 @@ def bits(
             raise TypeError(f"Argument `out` must be a numpy.ndarray of uint32. {received('out', out)}")
         if out.shape != shape:
             raise ValueError(f"Argument `out` must have shape {shape}. Received: out.shape={out.shape}")
+        if not out.flags.writeable or not out.dtype.isnative:
+            raise ValueError("Argument `out` must be a writeable uint32 array in native byte order.")
         if out.flags.c_contiguous:
             _engine.run_cpu(plan, out.reshape(-1))
         else:
@@ -149,6 +151,12 @@ def uniform(
     hi = check_float("maxval", maxval)
     if hi < lo:
         raise ValueError(f"Argument `maxval` must be >= `minval`. Received: minval={minval!r}, maxval={maxval!r}")
+    largest = {"float16": 65504.0, "bfloat16": 3.3895313892515355e38, "float32": 3.4028234663852886e38}.get(name)
+    if not math.isfinite(hi - lo) or (largest is not None and (max(abs(lo), abs(hi)) > largest or hi - lo > largest)):
+        raise ValueError(
+            f"The range [minval, maxval) must be finite and its width representable in {name}. "
+            f"Received: minval={minval!r}, maxval={maxval!r}"
+        )
     dist, c64, params = uniform_params(lo, hi, name)
     return _emit(FillPlan(shape, full, off, dist, name, seed, stream, c64, params), target, out, chunks)
 

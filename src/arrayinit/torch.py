@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import fnmatch
 import math
+import warnings
 from collections.abc import Callable, Mapping
 
 import numpy as np
@@ -206,6 +207,7 @@ def xavier_normal_(tensor, gain: float = 1.0, *, seed=None):
 
 
 def _kaiming_std(tensor, a, mode, nonlinearity):
+    mode = mode.lower()
     if mode not in ("fan_in", "fan_out"):
         raise ValueError(f"Mode {mode} not supported, please use one of fan_in, fan_out")
     fan_in, fan_out = _fans(tensor)
@@ -223,12 +225,18 @@ def kaiming_uniform_(tensor, a: float = 0, mode: str = "fan_in", nonlinearity: s
     >>> bool(w.abs().max() <= 1 / 128 ** 0.5)
     True
     """
+    if tensor.numel() == 0:
+        warnings.warn("Initializing zero-element tensors is a no-op", stacklevel=2)
+        return tensor
     bound = math.sqrt(3.0) * _kaiming_std(tensor, a, mode, nonlinearity)
     return uniform_(tensor, -bound, bound, seed=seed)
 
 
 def kaiming_normal_(tensor, a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu", *, seed=None):
     """He normal with torch's fans: ``N(0, std)``, ``std = gain / sqrt(fan)``."""
+    if tensor.numel() == 0:
+        warnings.warn("Initializing zero-element tensors is a no-op", stacklevel=2)
+        return tensor
     return normal_(tensor, 0.0, _kaiming_std(tensor, a, mode, nonlinearity), seed=seed)
 
 
@@ -375,18 +383,19 @@ def init_module(
             cfg = init.get_config()
             if "seed" in cfg:
                 init = type(init).from_config({**cfg, "seed": pseed})
+            if isinstance(init, _I.VarianceScaling) and not init.has_axes and param.dim() >= 2:
+                # torch layout (out, in, *k): fans from axis 1 (in) and 0 (out), for plain and DTensor parameters
+                init = _I.VarianceScaling(
+                    init.scale,
+                    init.mode,
+                    init.distribution,  # type: ignore[arg-type]
+                    pseed,
+                    in_axis=1,
+                    out_axis=0,
+                )
             dt = _dtensor_types()
             if dt is not None and isinstance(param, dt):
                 init_dtensor_(param, init)
-            elif (
-                isinstance(init, _I.VarianceScaling)
-                and not {"in_axis", "out_axis", "input_axes", "output_axes"} & set(cfg)
-                and param.dim() >= 2
-            ):
-                # torch layout (out, in, *k): fans from axis 1 (in) and 0 (out)
-                _I.VarianceScaling(init.scale, init.mode, init.distribution, seed=pseed, in_axis=1, out_axis=0).fill_(  # type: ignore[arg-type]
-                    param
-                )
             else:
                 init.fill_(param)
         elif callable(init):

@@ -40,7 +40,7 @@ def main(rank: int, world: int, port: int, outdir: pathlib.Path) -> None:
         net = torch.nn.Sequential(torch.nn.Linear(7, 10), torch.nn.Linear(10, 3))
         net[0].weight = torch.nn.Parameter(distribute_tensor(torch.zeros(10, 7), mesh1, [Shard(0)]))
         net[1].weight = torch.nn.Parameter(distribute_tensor(torch.zeros(3, 10), mesh1, [Shard(1)]))
-        init_module(net, seed=21)
+        init_module(net, seed=21, rules={"1.weight": "he_uniform"})
         w0 = net[0].weight.full_tensor().detach()  # collectives: every rank gathers
         w1 = net[1].weight.full_tensor().detach()
         if rank == 0:

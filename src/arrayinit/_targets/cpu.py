@@ -9,6 +9,7 @@ vectorises, and the buffers are O(threads * CHUNK): no full-size temporary.
 Thread safety and fork safety are handled in ``arrayinit._engine``.
 """
 
+import sys
 import types
 import warnings
 
@@ -63,7 +64,9 @@ def _serial_jit(fn):
     is a copy of the function with a ``_serial`` suffix.
     """
     name = fn.__name__ + "_serial"
-    code = fn.__code__.replace(co_name=name, co_qualname=name)
+    code = fn.__code__.replace(co_name=name)
+    if sys.version_info >= (3, 11):
+        code = code.replace(co_qualname=name)
     twin = types.FunctionType(code, fn.__globals__, name, fn.__defaults__, fn.__closure__)
     twin.__qualname__ = name
     return _jit(twin, parallel=False)

@@ -168,5 +168,13 @@ glorot_normal = _factory(
     1.0, "fan_avg", "truncated_normal", "Glorot normal: ``VarianceScaling(1.0, 'fan_avg', 'truncated_normal')``."
 )
 glorot_uniform = _factory(1.0, "fan_avg", "uniform", "Glorot uniform: ``VarianceScaling(1.0, 'fan_avg', 'uniform')``.")
-glorot_normal_initializer = glorot_normal
-glorot_uniform_initializer = glorot_uniform
+
+
+def glorot_uniform_initializer(seed=None, dtype="float32"):
+    """``tf.compat.v1.glorot_uniform_initializer(seed=None, dtype=tf.float32)``."""
+    return VarianceScaling(1.0, "fan_avg", "uniform", seed, dtype)
+
+
+def glorot_normal_initializer(seed=None, dtype="float32"):
+    """``tf.compat.v1.glorot_normal_initializer(seed=None, dtype=tf.float32)``."""
+    return VarianceScaling(1.0, "fan_avg", "truncated_normal", seed, dtype)
