@@ -304,7 +304,7 @@ def _generate_cuda(plan: FillPlan, target: Target):
 def generate(plan: FillPlan, target: Target, chunks=None):
     """A new array of the target library holding ``plan``'s values."""
     if target.lib == "dask":
-        return _dask_array(plan, target, chunks)
+        return _dask_array(plan, chunks)
     if _on_cuda(target):
         return _generate_cuda(plan, target)
     storage = _dtypes.aligned_empty(plan.shape, _dtypes.storage_dtype(plan.dtype))
@@ -341,22 +341,13 @@ def dask_from_blocks(make_block, shape, offset, name: str, chunks):
     return da.map_blocks(block, chunks=normalized, dtype=np_dtype, meta=np.empty((0,) * len(shape), np_dtype))
 
 
-def _dask_array(plan: FillPlan, target: Target, chunks):
-    da = sys.modules["dask.array"]
-    np_dtype = np.dtype(np.uint32) if plan.dtype == "uint32" else _dtypes.numpy_dtype(plan.dtype)
-    normalized = da.core.normalize_chunks("auto" if chunks is None else chunks, plan.shape, dtype=np_dtype)
-
-    def block(block_info=None):
-        info = block_info[None]
-        loc = info["array-location"]
-        shape = tuple(stop - start for start, stop in loc)
-        offset = tuple(o + start for o, (start, _) in zip(plan.offset, loc))
-        sub = dataclasses.replace(plan, shape=shape, offset=offset)
+def _dask_array(plan: FillPlan, chunks):
+    def make_block(shape, offset):
         storage = _dtypes.aligned_empty(shape, _dtypes.storage_dtype(plan.dtype))
-        _engine.run_cpu(sub, storage.reshape(-1))
-        return storage.view(np_dtype)
+        _engine.run_cpu(dataclasses.replace(plan, shape=shape, offset=offset), storage.reshape(-1))
+        return storage.view(_dtypes.numpy_dtype(plan.dtype))
 
-    return da.map_blocks(block, chunks=normalized, dtype=np_dtype, meta=np.empty((0,) * len(plan.shape), np_dtype))
+    return dask_from_blocks(make_block, plan.shape, plan.offset, plan.dtype, chunks)
 
 
 def check_fill_target(x) -> tuple[str, str, tuple[int, ...]]:
@@ -444,7 +435,4 @@ def from_values(values: np.ndarray, name: str, target: Target, out=None):
         return fill_into(out, produce)
     storage = _dtypes.aligned_empty(values.shape, _dtypes.storage_dtype(name))
     produce(storage.reshape(-1))
-    if target.lib == "dask":
-        da = sys.modules["dask.array"]
-        return da.from_array(storage.view(_dtypes.numpy_dtype(name)))
     return wrap(storage, name, target)

@@ -165,15 +165,13 @@ class Initializer:
         if target is not None and target.lib == "dask":
             # every block generated independently from its offset (constants and Orthogonal included)
             return _frontend.dask_from_blocks(
-                lambda bshape, boff: self._generate(
-                    bshape, full, boff, name, _Dest(_frontend.NUMPY_TARGET, None, None)
-                ),
+                lambda bshape, boff: self._generate(bshape, full, boff, name, _Dest(_frontend.NUMPY_TARGET, None)),
                 shape,
                 off,
                 name,
                 chunks,
             )
-        return self._generate(shape, full, off, name, _Dest(target, out, None))
+        return self._generate(shape, full, off, name, _Dest(target, out))
 
     def fill_(self, x, *, full_shape=None, offset=None):
         """Fill the existing array ``x`` in place and return it.
@@ -231,19 +229,27 @@ class Initializer:
 
 
 class _Dest:
-    """Where a result goes: a new array of ``target`` (with dask ``chunks``) or ``out``."""
+    """Where a result goes: a new array of ``target`` or ``out`` (dask is handled per block in ``__call__``)."""
 
-    __slots__ = ("chunks", "out", "target")
+    __slots__ = ("out", "target")
 
-    def __init__(self, target, out, chunks):
-        self.target, self.out, self.chunks = target, out, chunks
+    def __init__(self, target, out):
+        self.target, self.out = target, out
 
     def kwargs(self) -> dict:
         if self.out is not None:
             return {"out": self.out}
         if self.target is _frontend.NUMPY_TARGET:
             return {}
-        return {"xp": self.target.xp, "device": self.target.device, "chunks": self.chunks}
+        return {"xp": self.target.xp, "device": self.target.device}
+
+
+def reseeded(init, seed: int | None):
+    """``init`` with its seed replaced by ``seed`` (unchanged when ``seed`` is None or it takes no seed)."""
+    cfg = init.get_config()
+    if seed is None or "seed" not in cfg:
+        return init
+    return type(init).from_config({**cfg, "seed": seed})
 
 
 def _to_out(values: np.ndarray, dtype: str, dest: _Dest):

@@ -26,6 +26,7 @@ from arrayinit._initializers import (
     Initializer,
     TruncatedNormal,
     compute_fans,
+    reseeded,
 )
 from arrayinit._registry import get
 from arrayinit._seeds import derive_seed
@@ -176,13 +177,6 @@ def _parse_shape(text: str) -> tuple[int, ...]:
     return dims
 
 
-def _with_seed(init: Initializer, seed: int | None) -> Initializer:
-    cfg = init.get_config()
-    if seed is None or "seed" not in cfg:
-        return init
-    return type(init).from_config({**cfg, "seed": seed})
-
-
 def _save(path: str, x: np.ndarray, dtype: str, name: str = "x") -> None:
     from arrayinit import _safetensors
 
@@ -203,7 +197,7 @@ def _save(path: str, x: np.ndarray, dtype: str, name: str = "x") -> None:
 
 
 def cmd_sample(args) -> int:
-    init = _with_seed(_parse_initializer(args.init), args.seed)
+    init = reseeded(_parse_initializer(args.init), args.seed)
     shape = _parse_shape(args.shape)
     dtype = _dtypes.dtype_name(args.dtype)
     if args.device and args.device != "cpu":
@@ -289,7 +283,7 @@ def plan_spec(spec) -> list[tuple[str, tuple[int, ...], str, Initializer]]:
             init = get(p["initializer"])
             explicit = init.get_config().get("seed") if isinstance(p["initializer"], dict) else None
             seed = p.get("seed", explicit if explicit is not None else derive_seed(root, name))
-            init = _with_seed(init, seed)
+            init = reseeded(init, seed)
         except (TypeError, ValueError) as e:
             raise ValueError(f"{where}: {e}") from None
         if not isinstance(init, Initializer):

@@ -56,11 +56,6 @@ def seed_from_key(key_data) -> int:
     return int.from_bytes(hashlib.blake2b(words.tobytes(), digest_size=8).digest(), "little")
 
 
-def _with_seed(init, seed: int):
-    cfg = init.get_config()
-    return type(init).from_config({**cfg, "seed": seed}) if "seed" in cfg else init
-
-
 def initializer(init):
     """A ``(key, shape, dtype=jnp.float32) -> jax.Array`` function from an arrayinit initializer or name."""
     base = get(init)
@@ -78,7 +73,7 @@ def initializer(init):
         np_dtype = _dtypes.numpy_dtype(name)
 
         def host(kd):
-            return np.asarray(_with_seed(base, seed_from_key(kd))(shape, name), dtype=np_dtype)
+            return np.asarray(_I.reseeded(base, seed_from_key(kd))(shape, name), dtype=np_dtype)
 
         if isinstance(key, jax.core.Tracer):
             return jax.pure_callback(host, jax.ShapeDtypeStruct(shape, np_dtype), key, vmap_method="sequential")

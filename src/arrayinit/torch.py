@@ -380,9 +380,7 @@ def init_module(
         pseed = derive_seed(seed, name)
         init = get(chosen) if isinstance(chosen, (str, dict)) else chosen
         if isinstance(init, _I.Initializer):
-            cfg = init.get_config()
-            if "seed" in cfg:
-                init = type(init).from_config({**cfg, "seed": pseed})
+            init = _I.reseeded(init, pseed)
             if isinstance(init, _I.VarianceScaling) and not init.has_axes and param.dim() >= 2:
                 # torch layout (out, in, *k): fans from axis 1 (in) and 0 (out), for plain and DTensor parameters
                 init = _I.VarianceScaling(

@@ -173,28 +173,6 @@ def _giles32_central(w):
 
 
 @njit
-def _giles32_tail(w):
-    t = sub(np.float32(math.sqrt(w)), _F32_3)
-    p = _G32_B[0]
-    p = fma(p, t, _G32_B[1])
-    p = fma(p, t, _G32_B[2])
-    p = fma(p, t, _G32_B[3])
-    p = fma(p, t, _G32_B[4])
-    p = fma(p, t, _G32_B[5])
-    p = fma(p, t, _G32_B[6])
-    p = fma(p, t, _G32_B[7])
-    return fma(p, t, _G32_B[8])
-
-
-@njit
-def _horner32(coeffs, t):
-    p = coeffs[0]
-    for i in range(1, len(coeffs)):
-        p = fma(p, t, coeffs[i])
-    return p
-
-
-@njit
 def _pick(in_a, in_c, a, b, c):
     return a if in_a else (c if in_c else b)
 
