@@ -132,6 +132,12 @@ def main() -> int:
             lambda plan=plan, dev=dev: _engine.run_cuda(plan, dev),
             big * storage(dtype).itemsize,
         )
+        if dtype == "float32":  # the same fill by the flat kernel (512 threads: no tiles), stores uncoalesced
+            timed(
+                "arrayinit truncated_normal float32 (flat kernel)",
+                lambda plan=plan, dev=dev: _engine.run_cuda(plan, dev, threads=512),
+                big * 4,
+            )
         del dev
 
     def copy_bound():

@@ -20,6 +20,7 @@ if os.environ.get("NUMBA_ENABLE_CUDASIM") != "1":
 
 from arrayinit import _engine, _plan
 from arrayinit._plan import BITS, FillPlan
+from arrayinit._targets import cuda as cuda_target
 
 
 def _plan_for(kind, dtype, shape, full, off, seed=123, stream=0):
@@ -58,11 +59,25 @@ KINDS = ["uniform", "normal", "truncated_normal", "truncated_wide", "far_tail"]
 DTYPES = ["float32", "float64", "bfloat16", "float16"]
 
 
+# (block, full shape, offset, threads): runs of 11 < 4 * 16 elements take the flat
+# kernel; runs of 80 >= 4 * 8 the tiled one (three tiles a run, unaligned starts,
+# the middle tile wholly inside the run);
+# a single run of 70 passes its start as a tuple
+LAYOUTS = {
+    "flat": ((3, 11), (5, 40), (1, 7), 16),
+    "tiled": ((2, 80), (4, 90), (1, 3), 8),
+    "tiled_one_run": ((70,), (100,), (5,), 8),
+}
+
+
+@pytest.mark.parametrize("layout", list(LAYOUTS))
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("kind", KINDS)
-def test_cuda_equals_cpu_for_every_distribution_and_dtype(kind, dtype):
-    plan = _plan_for(kind, dtype, (3, 11), (5, 40), (1, 7))
-    cpu, gpu = _both(plan, threads=16, max_blocks=2)
+def test_cuda_equals_cpu_for_every_distribution_and_dtype(kind, dtype, layout):
+    shape, full, off, threads = LAYOUTS[layout]
+    assert cuda_target.use_tiled(shape[-1], threads) == layout.startswith("tiled")
+    plan = _plan_for(kind, dtype, shape, full, off)
+    cpu, gpu = _both(plan, threads=threads, max_blocks=2)
     np.testing.assert_array_equal(gpu.view(np.uint8), cpu.view(np.uint8))
 
 

@@ -4,11 +4,15 @@ CPU/GPU float equality needs the GPU to round exactly where the CPU does.
 NVVM and ptxas may fuse a plain ``mul`` feeding an ``add`` into an ``fma``;
 instructions with an explicit rounding mode (``mul.rn``, ``add.rn``,
 ``fma.rn``) are never fused. So the check is: no plain float add/sub/mul in
-the PTX at all, every multiply-add an explicit ``fma.rn``.
+the PTX at all, every multiply-add an explicit ``fma.rn``. ptxas then
+assembles each kernel for sm_90: no register spills, no stack frame.
 """
 
 import os
+import pathlib
 import re
+import shutil
+import subprocess
 import types as pytypes
 
 import pytest
@@ -54,48 +58,104 @@ def monkeypatch_module():
 
 
 u64, i64, f32, f64, u16, u32 = types.uint64, types.int64, types.float32, types.float64, types.uint16, types.uint32
-STARTS = types.Array(i64, 1, "C", readonly=True)
+STARTS = types.Array(i64, 1, "C", readonly=True)  # a block of several runs
+ONE_RUN = types.UniTuple(i64, 1)  # a block that is one run
 
 
-def _sig32(out):
-    return (types.Array(out, 1, "C"), i64, STARTS, i64, i64, u64, u64, u64, u64, i64, types.UniTuple(f32, 8))
+def _sig(out, params, starts):
+    return (types.Array(out, 1, "C"), starts, i64, i64, i64, u64, u64, u64, u64, types.boolean, i64, params)
 
 
-def _sig64(out):
-    return (
-        types.Array(out, 1, "C"),
-        i64,
-        STARTS,
-        i64,
-        i64,
-        u64,
-        u64,
-        u64,
-        u64,
-        types.boolean,
-        i64,
-        types.UniTuple(f64, 8),
-    )
-
-
+P32, P64 = types.UniTuple(f32, 8), types.UniTuple(f64, 8)
+NATIVE, BF16, F16 = 0, 1, 2
+FORMATS = [  # (family, store kind, output storage, parameter tuple)
+    ("fill32", NATIVE, f32, P32),
+    ("fill32", BF16, u16, P32),
+    ("fill32", F16, u16, P32),
+    ("fill64", NATIVE, f64, P64),
+    ("fill64", NATIVE, f32, P64),
+    ("fill64", BF16, u16, P64),
+    ("fill64", F16, u16, P64),
+    ("bits", NATIVE, u32, P32),
+]
+STORE_TYPE = {f32: "f32", f64: "f64", u16: "u16", u32: "u32"}
 CASES = [
-    ("fill32", _sig32(f32)),
-    ("fill32", _sig32(u16)),
-    ("fill64", _sig64(f64)),
-    ("fill64", _sig64(f32)),
-    ("fill64", _sig64(u16)),
-    ("bits", (types.Array(u32, 1, "C"), STARTS, i64, i64, u64, u64, u64, u64)),
+    (family, kind, style, _sig(out, params, starts))
+    for style in [0, 1]  # tiled, flat
+    for starts in [ONE_RUN, STARTS]
+    for family, kind, out, params in FORMATS
+    if starts is ONE_RUN or (family, kind) == ("fill32", NATIVE)  # several runs: other indexing, same arithmetic
+]
+RUNS = {True: "one_run", False: "runs"}
+IDS = [
+    "-".join([f, ["native", "bf16", "f16"][k], str(sig[0].dtype), ["tiled", "flat"][st], RUNS[sig[1] is ONE_RUN]])
+    for f, k, st, sig in CASES
 ]
 
 
-@pytest.mark.parametrize(("name", "sig"), CASES, ids=[f"{n}-{s[0].dtype}" for n, s in CASES])
-def test_kernel_compiles_to_sm90_ptx_with_explicit_rounding(kernels, name, sig):
-    kernel = getattr(kernels, name)
-    ptx, _ = cuda.compile_ptx(kernel.py_func, sig, cc=CC)
+def _ptxas():
+    """ptxas from the nvidia-cuda-nvcc wheel numba-cuda[cu12] installs, else one on PATH."""
+    try:
+        import nvidia.cuda_nvcc as nvcc
+
+        exe = pathlib.Path(next(iter(nvcc.__path__))) / "bin" / "ptxas"
+        if exe.exists():
+            return str(exe)
+    except ImportError:
+        pass
+    return shutil.which("ptxas")
+
+
+@pytest.fixture(scope="module")
+def compiled(kernels):
+    cache = {}
+
+    def get(family, kind, style, sig):
+        key = (family, kind, style, sig)
+        if key not in cache:
+            cache[key] = cuda.compile_ptx(kernels.KERNELS[family, kind][style].py_func, sig, cc=CC)[0]
+        return cache[key]
+
+    return get
+
+
+@pytest.mark.parametrize(("family", "kind", "style", "sig"), CASES, ids=IDS)
+def test_kernel_compiles_to_sm90_ptx_with_explicit_rounding(compiled, family, kind, style, sig):
+    ptx = compiled(family, kind, style, sig)
     assert ".target sm_90" in ptx
     plain = PLAIN_FLOAT_OP.findall(ptx)
-    assert plain == [], f"plain (fusable) float instructions in {name}: {plain}"
+    assert plain == [], f"plain (fusable) float instructions: {plain}"
     assert "mul.hi.u32" in ptx  # Philox multiplies as 32-bit hi/lo, not emulated 64-bit
-    if name != "bits":
+    if family != "bits":
         assert "fma.rn.f" in ptx
         assert ("mul.rn.f32" in ptx) or ("mul.rn.f64" in ptx)
+    # one kind of global store, of the output's width: the format is compiled in, not branched on
+    assert set(re.findall(r"st\.global\.[\w.]+", ptx)) == {f"st.global.{STORE_TYPE[sig[0].dtype]}"}
+    if style == 0:
+        # the tile goes through shared memory
+        assert "bar.sync" in ptx
+        assert ".shared" in ptx
+
+
+@pytest.mark.parametrize(("family", "kind", "style", "sig"), CASES, ids=IDS)
+def test_kernel_assembles_for_sm90_without_local_memory(compiled, family, kind, style, sig, tmp_path):
+    """ptxas: no spills, no stack frame (Philox state and samples stay in registers)."""
+    exe = _ptxas()
+    if exe is None:
+        pytest.skip("no ptxas: the ptx session installs numba-cuda[cu12], whose nvcc wheel has it")
+    src = tmp_path / "k.ptx"
+    src.write_text(compiled(family, kind, style, sig))
+    r = subprocess.run(
+        [exe, "-arch=sm_90", "-O3", "-v", str(src), "-o", str(tmp_path / "k.cubin")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert r.returncode == 0, r.stderr
+    usage = re.search(r"(\d+) bytes stack frame, (\d+) bytes spill stores, (\d+) bytes spill loads", r.stderr)
+    regs = re.search(r"Used (\d+) registers", r.stderr)
+    assert usage, r.stderr
+    assert regs, r.stderr
+    assert usage.groups() == ("0", "0", "0"), r.stderr
+    # <= 64 registers: an SM (65,536 registers) keeps 1,024 threads resident, half its maximum
+    assert int(regs.group(1)) <= 64, r.stderr

@@ -124,21 +124,30 @@ def run_cuda(plan: FillPlan, out, *, stream=0, threads: int = 256, max_blocks: i
     from numba import cuda
 
     starts_host, row_len = _layout(plan.shape, plan.full_shape, plan.offset)
-    starts = cuda.to_device(np.ascontiguousarray(starts_host), stream=stream)
+    n_rows = starts_host.shape[0]
+    if n_rows == 1:  # one run: its start travels as a kernel argument
+        starts = (np.int64(starts_host[0]),)
+    else:
+        starts = cuda.to_device(np.ascontiguousarray(starts_host), stream=stream)
     nb_row = cu.items_per_row(row_len)
-    blocks, threads = cu.launch_config(starts_host.shape[0] * nb_row, threads, max_blocks)
+    tiled = cu.use_tiled(row_len, threads)
+    if tiled:
+        tiles_row = -(-nb_row // threads)
+        blocks = cu.grid_blocks(n_rows * tiles_row, max_blocks)
+    else:
+        tiles_row = 0
+        blocks = cu.grid_blocks(-(-n_rows * nb_row // threads), max_blocks)
     k0, k1 = _words64(plan.seed)
     s0, s1 = _words64(plan.stream)
     kind = _STORE_KIND.get(plan.dtype, 0)
     if plan.dist == BITS:
-        cu.bits[blocks, threads, stream](out, starts, row_len, nb_row, k0, k1, s0, s1)
+        family, wide, dist, params = "bits", False, 0, _typed_params((0.0,) * 8, False)
     elif plan.compute64:
-        params = _typed_params(plan.params, True)
-        wide = plan.dtype == "float64"
-        cu.fill64[blocks, threads, stream](out, kind, starts, row_len, nb_row, k0, k1, s0, s1, wide, plan.dist, params)
+        family, wide, dist, params = "fill64", plan.dtype == "float64", plan.dist, _typed_params(plan.params, True)
     else:
-        params = _typed_params(plan.params, False)
-        cu.fill32[blocks, threads, stream](out, kind, starts, row_len, nb_row, k0, k1, s0, s1, plan.dist, params)
+        family, wide, dist, params = "fill32", False, plan.dist, _typed_params(plan.params, False)
+    kernel = cu.KERNELS[family, kind][0 if tiled else 1]
+    kernel[blocks, threads, stream](out, starts, row_len, nb_row, tiles_row, k0, k1, s0, s1, wide, dist, params)
 
 
 def run_cuda_library(plan: FillPlan, out, device_index: int | None, stream_ptr: int | None) -> None:
