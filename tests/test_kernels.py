@@ -199,3 +199,29 @@ def test_ndtri_is_monotone_and_finite_at_the_ends():
     assert (np.diff(z64) >= 0).all()
     assert z64[3] == 0.0
     assert z32[4] == 0.0
+
+
+@njit
+def _ndtri32_both_forms(q, split_out, select_out):
+    for i in range(q.shape[0]):
+        split_out[i] = special._ndtri_lower32(q[i], True)
+        select_out[i] = special._ndtri_lower32(q[i], False)
+
+
+def test_ndtri32_early_return_form_gives_the_same_floats():
+    """CUDA's form (central branch returns early) == the CPU's branch-free form, bit for bit."""
+    rng = np.random.default_rng(6)
+    q = np.exp(rng.uniform(math.log(1e-30), 0.0, 1_000_000)).astype(np.float32)
+    # every float32 around w = 5, where the central branch ends (q ~ 0.00169 and 1 - q)
+    edge = np.float32(0.0016889)
+    around = edge + np.arange(-4000, 4000, dtype=np.float32) * np.spacing(edge)
+    q = np.concatenate([q, around, np.float32(1) - around, [np.float32(0.5), np.float32(2.0**-33)]])
+    q = q[(q > 0) & (q < 1)].astype(np.float32)
+    split, select = np.empty_like(q), np.empty_like(q)
+    _ndtri32_both_forms(q, split, select)
+    w = -np.log(4 * q.astype(np.float64) * (1 - q.astype(np.float64)))
+    # all three branches are exercised
+    assert (w < 5).any()
+    assert (w >= 5).any()
+    assert (w >= 16).any()
+    np.testing.assert_array_equal(split.view(np.uint32), select.view(np.uint32))

@@ -76,6 +76,20 @@ sub.__doc__ = "``a - b``, correctly rounded, never fused."
 
 
 @intrinsic
+def on_cuda(typingctx):
+    """A compile-time constant: True in code compiled for CUDA, False on the CPU.
+
+    For choosing between two evaluation orders of the same operations (the
+    same floats either way) that suit one target better than the other.
+    """
+
+    def codegen(context, builder, signature, args):
+        return context.get_constant(types.boolean, _is_cuda(context))
+
+    return types.boolean(), codegen
+
+
+@intrinsic
 def mulhilo32(typingctx, a, b):
     """``(hi, lo)`` 32-bit halves of the 64-bit product of two 32-bit values held in uint64.
 

@@ -25,7 +25,7 @@ from numba import njit
 
 from arrayinit._kernels import _ndtri_tails as T
 from arrayinit._kernels.floats import f32_bits, f32_from_bits, f64_bits, f64_from_bits
-from arrayinit._kernels.ops import add, fma, mul, sub
+from arrayinit._kernels.ops import add, fma, mul, on_cuda, sub
 
 # --- float32 log (Cephes logf) ---------------------------------------------
 _F32_SQRTHF = np.float32(0.707106781186547524)
@@ -178,20 +178,17 @@ def _pick(in_a, in_c, a, b, c):
 
 
 @njit
-def ndtri_lower32(q):
-    """Inverse normal CDF of a float32 probability ``0 < q < 1`` (negative for ``q < 1/2``).
+def _ndtri_lower32(q, split):
+    """``ndtri_lower32``; ``split``: the central branch (``w < 5``) returns early.
 
-    Accurate to a few float32 ulps for ``q >= 1e-21`` (``w < 50``); below that
-    the result is still finite and monotone but less accurate.
-
-    Branch-free: the three polynomials (``w < 5``, ``5 <= w < 16``,
-    ``w >= 16``) share one Horner loop whose argument and coefficients are
-    selected per element (the shorter tables padded with leading zeros, which
-    leaves their values unchanged), so the loop vectorises and a GPU warp
-    does not diverge.
+    Either way the operations on each element are the same, so are the floats:
+    in the branch-free form the central polynomial starts from
+    ``fma(0, t, A[0]) == A[0]``, exactly its first coefficient.
     """
     w = -log32(mul(_F32_FOUR, mul(q, sub(_F32_ONE, q))))
     x = sub(_F32_ONE, mul(_F32_TWO, q))
+    if split and w < _F32_FIVE:
+        return mul(_F32_MSQRT2, mul(_giles32_central(w), x))
     s = np.float32(math.sqrt(w))
     in_a = w < _F32_FIVE
     in_c = w >= _F32_16
@@ -207,6 +204,24 @@ def ndtri_lower32(q):
     p = fma(p, t, _pick(in_a, in_c, _G32_A[7], _G32_B[7], _G32_C[8]))
     p = fma(p, t, _pick(in_a, in_c, _G32_A[8], _G32_B[8], _G32_C[9]))
     return mul(_F32_MSQRT2, mul(p, x))
+
+
+@njit
+def ndtri_lower32(q):
+    """Inverse normal CDF of a float32 probability ``0 < q < 1`` (negative for ``q < 1/2``).
+
+    Accurate to a few float32 ulps for ``q >= 1e-21`` (``w < 50``); below that
+    the result is still finite and monotone but less accurate.
+
+    On the CPU, branch-free: the three polynomials (``w < 5``, ``5 <= w < 16``,
+    ``w >= 16``) share one Horner loop whose argument and coefficients are
+    selected per element (the shorter tables padded with leading zeros, which
+    leaves their values unchanged), so the loop vectorises. On CUDA the central
+    branch (99.7% of normal samples) returns early and skips the square root
+    and the selections; a warp runs the tail code only when one of its
+    threads needs it.
+    """
+    return _ndtri_lower32(q, on_cuda())
 
 
 @njit
