@@ -116,3 +116,25 @@ def test_library_entry_point_runs_in_the_device_context():
         warnings.simplefilter("ignore", RuntimeWarning)
         _engine.run_cuda_library(plan, gpu, 0, None)
     np.testing.assert_array_equal(gpu, cpu)
+
+
+def test_gpu_check_script_runs_end_to_end(tmp_path, monkeypatch):
+    """benchmarks/gpu_check.py at tiny sizes: the script a GPU machine runs works, and reports equality."""
+    import importlib.util
+    import json
+    import pathlib
+
+    path = pathlib.Path(__file__).parents[1] / "benchmarks" / "gpu_check.py"
+    spec = importlib.util.spec_from_file_location("gpu_check", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    monkeypatch.setenv("OUT", str(tmp_path))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        assert module.main(["--smoke"]) == 0
+    res = json.loads((tmp_path / "gpu_check.json").read_text())
+    assert res["all_equal"] is True
+    assert len(res["equality"]) == 21  # 5 distributions x 4 dtypes, and the raw bits
+    assert all(v["equal"] for v in res["equality"].values())
+    names = {r["name"] for r in res["throughput"]}
+    assert {"arrayinit truncated_normal float32", "arrayinit truncated_normal bfloat16"} <= names

@@ -101,6 +101,28 @@ def test_jax_module_accepted_and_float64_needs_x64():
             ai.HeNormal(seed=1)((8, 8), "float64", xp=jnp)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16", "float16"])
+def test_jax_placement_follows_jax_rules(dtype):
+    # no device: uncommitted on jax's default device (as jnp.asarray places arrays),
+    # so the array moves freely to where a computation runs; a device: committed to it
+    free = ai.HeNormal(seed=2)((64, 32), dtype, xp=jnp)
+    assert not free.committed
+    assert free.devices() == {jax.devices()[0]}
+    cpu0 = jax.devices("cpu")[0]
+    pinned = ai.HeNormal(seed=2)((64, 32), dtype, xp=jnp, device=cpu0)
+    assert pinned.committed
+    assert pinned.devices() == {cpu0}
+    assert str(free.dtype) == str(pinned.dtype) == dtype
+    ref = _bits(ai.HeNormal(seed=2)((64, 32), dtype))
+    np.testing.assert_array_equal(_bits(free), ref)
+    np.testing.assert_array_equal(_bits(pinned), ref)
+    like = ai.HeNormal(seed=2)((64, 32), dtype, like=pinned)
+    assert like.committed  # like= carries the device
+    bits = ai.random.bits((16,), seed=5, xp=jnp)
+    assert not bits.committed
+    np.testing.assert_array_equal(np.asarray(bits), ai.random.bits((16,), seed=5))
+
+
 def test_dask_is_lazy_and_chunk_invariant():
     import dask
 

@@ -6,11 +6,13 @@ cupy. A library is recognised from objects the caller passes (namespaces,
 arrays, dtypes) through ``sys.modules`` and ``array_api_compat``'s name checks,
 so nothing here imports torch, jax, dask or cupy by itself.
 
-Every path generates into numpy storage (64-byte aligned, 16-bit formats as
-uint16 bit patterns) and hands the buffer over without a copy where the
-library allows it: ``torch.from_numpy``, ``jax.numpy.from_dlpack``,
-``array_api_strict.asarray``. Devices other than the CPU are reached by a
-transfer of that buffer: the values are the same bits on every device.
+CPU paths generate into numpy storage (64-byte aligned, 16-bit formats as
+uint16 bit patterns) and hand the buffer over without a copy where the
+library allows it: ``torch.from_numpy``, ``jax.device_put``,
+``array_api_strict.asarray``. torch CUDA tensors, cupy arrays and (with cupy
+installed) jax GPU arrays are generated on their device by the CUDA target;
+other devices are reached by a transfer of the host buffer. The values are the
+same bits on every device.
 """
 
 from __future__ import annotations
@@ -252,15 +254,9 @@ def wrap(storage: np.ndarray, name: str, target: Target):
             t = t.to(target.device)
         return t
     if lib == "jax":
-        jax = sys.modules["jax"]
-        jnp = sys.modules["jax.numpy"]
-        if name in ("bfloat16", "float16"):
-            arr = jnp.asarray(storage.view(_dtypes.numpy_dtype(name)))
-        else:
-            arr = jnp.from_dlpack(storage)
-        if target.device is not None:
-            arr = jax.device_put(arr, target.device)
-        return arr
+        # zero-copy on the CPU (the storage is 64-byte aligned); without a device the
+        # array is uncommitted on jax's default device, where jnp.asarray would put it
+        return sys.modules["jax"].device_put(storage.view(_dtypes.numpy_dtype(name)), target.device)
     if lib == "array_api_strict":
         aas = target.xp
         arr = aas.asarray(storage)
@@ -278,26 +274,69 @@ def wrap(storage: np.ndarray, name: str, target: Target):
 def _on_cuda(target: Target) -> bool:
     if target.lib == "torch":
         return target.device is not None and target.device.type == "cuda"
+    if target.lib == "jax":
+        return _jax_cuda_ordinal(target.device) is not None
     return target.lib == "cupy"
 
 
+def _jax_cuda_ordinal(device) -> int | None:
+    """The CUDA device number of a jax GPU device the CUDA target can fill through cupy, else None.
+
+    jax imports device buffers by DLPack, which numba's arrays lack: the values
+    are generated into a cupy array (cupy comes with the ``cuda`` extra) and
+    handed over. Without cupy, jax GPU arrays are generated on the host and
+    transferred.
+    """
+    if device is None or getattr(device, "platform", None) != "gpu":
+        return None
+    if "rocm" in str(getattr(getattr(device, "client", None), "platform_version", "")).lower():
+        return None
+    try:
+        import cupy  # noqa: F401
+    except ImportError:
+        return None
+    ordinal = getattr(device, "local_hardware_id", None)
+    return device.id if ordinal is None else ordinal
+
+
+def _cuda_into(plan: FillPlan, lib: str, buf) -> None:
+    """Run the CUDA target into ``buf``: a C-contiguous torch CUDA tensor or cupy array of the
+    storage dtype, on its device and on its library's current stream."""
+    if lib == "torch":
+        torch = sys.modules["torch"]
+        dev = buf.device
+        _engine.run_cuda_library(plan, buf.reshape(-1), dev.index, torch.cuda.current_stream(dev).cuda_stream)
+    else:
+        cp = sys.modules["cupy"]
+        with buf.device:
+            _engine.run_cuda_library(plan, buf.reshape(-1), buf.device.id, cp.cuda.get_current_stream().ptr)
+
+
 def _generate_cuda(plan: FillPlan, target: Target):
-    """Generate straight into a new torch CUDA tensor or cupy array with the CUDA target."""
+    """Generate straight into a new torch CUDA tensor, cupy array or jax GPU array with the CUDA target."""
     name = plan.dtype
     if target.lib == "torch":
         torch = target.xp
-        dev = target.device
         dt = torch.uint32 if name == "uint32" else _torch_dtype(torch, name)
-        out = torch.empty(plan.shape, dtype=dt, device=dev)
-        buf = out.view(torch.uint16) if name in ("bfloat16", "float16") else out
-        ptr = torch.cuda.current_stream(dev).cuda_stream
-        _engine.run_cuda_library(plan, buf.reshape(-1), dev.index, ptr)
+        out = torch.empty(plan.shape, dtype=dt, device=target.device)
+        _cuda_into(plan, "torch", out.view(torch.uint16) if name in ("bfloat16", "float16") else out)
         return out
-    cp = target.xp
-    dev_id = getattr(target.device, "id", target.device)
+    import cupy as cp
+
+    if target.lib == "jax":
+        dev_id = _jax_cuda_ordinal(target.device)
+    else:
+        dev_id = getattr(target.device, "id", target.device)
     with cp.cuda.Device(dev_id if dev_id is not None else cp.cuda.runtime.getDevice()):
         out = cp.empty(plan.shape, dtype=_dtypes.storage_dtype(name))
-        _engine.run_cuda_library(plan, out.reshape(-1), out.device.id, cp.cuda.get_current_stream().ptr)
+        _cuda_into(plan, "cupy", out)
+    if target.lib == "jax":
+        jax = sys.modules["jax"]
+        # DLPack hands the buffer over without a copy, ordered after cupy's stream
+        arr = sys.modules["jax.numpy"].from_dlpack(out.view(cp.float16) if name == "float16" else out)
+        if name == "bfloat16":  # cupy has no bfloat16: reinterpret the bits on the device
+            arr = jax.lax.bitcast_convert_type(arr, sys.modules["jax.numpy"].bfloat16)
+        return jax.device_put(arr, target.device)
     return out.view(cp.float16) if name == "float16" else out
 
 
@@ -318,7 +357,7 @@ def wrap_bits(storage, target):
     if target.lib == "torch":
         return target.xp.from_numpy(storage)
     if target.lib == "jax":
-        return sys.modules["jax.numpy"].from_dlpack(storage)
+        return sys.modules["jax"].device_put(storage, target.device)
     return target.xp.asarray(storage)
 
 
@@ -396,13 +435,18 @@ def fill_into(x, produce, plan: FillPlan | None = None):
             produce(view.numpy().reshape(-1))
             return x
         if t.device.type == "cuda" and plan is not None:
-            target = Target("torch", torch, t.device)
-            src = _generate_cuda(plan, target)
+            if t.is_contiguous():  # written in place
+                _cuda_into(plan, "torch", t.view(torch.uint16) if name in ("bfloat16", "float16") else t)
+                return x
+            src = _generate_cuda(plan, Target("torch", torch, t.device))
             with torch.no_grad():
                 t.copy_(src)  # same device: no host transfer
             return x
     if lib == "cupy" and plan is not None:
         cp = sys.modules["cupy"]
+        if x.flags.c_contiguous:  # written in place
+            _cuda_into(plan, "cupy", x.view(cp.uint16) if name == "float16" else x)
+            return x
         x[...] = _generate_cuda(plan, Target("cupy", cp, x.device))
         return x
     tmp = _dtypes.aligned_empty(shape, storage_dtype)
