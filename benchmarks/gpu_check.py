@@ -1,14 +1,21 @@
 """One short check to run wherever a CUDA GPU is available (under 5 minutes).
 
 1. Bit-equality of the CUDA target with the CPU target for every distribution
-   x dtype at 2**20 elements (a block at an offset, so indexing is covered).
-2. Throughput at 2**28 elements: float32 truncated normal and bfloat16, against
-   ``torch.nn.init.trunc_normal_`` on CUDA, ``cupy.random.standard_normal`` and
-   a device-to-device copy of the same bytes (the bandwidth bound).
+   x dtype at 2**20 elements (a block at an offset), by the tiled and the flat
+   kernels, and of column shards (blocks of many runs) by both; then the
+   library paths: new torch CUDA tensors, ``fill_`` of contiguous and strided
+   torch tensors, cupy arrays, jax GPU arrays.
+2. Throughput at 2**28 elements: float32 truncated normal (tiled and flat
+   kernels) and bfloat16, against ``torch.nn.init.trunc_normal_`` on CUDA,
+   ``cupy.random.standard_normal`` and a device-to-device copy of the same
+   bytes (the bandwidth bound).
 3. First-launch time (JIT compile included) of the CUDA kernel.
 
 Writes ``$OUT/gpu_check.json`` (or ``benchmarks/results/``) and prints a table.
-Run: ``python benchmarks/gpu_check.py`` (needs ``pip install -e '.[cuda]'``).
+Run: ``python benchmarks/gpu_check.py`` (needs numba-cuda, e.g. ``pip install -e
+'.[cuda]'``; where numba-cuda, torch and cupy are installed already,
+``PYTHONPATH=src python benchmarks/gpu_check.py`` from the repository root).
+``--smoke``: tiny sizes, for checking the script in the CUDA simulator.
 """
 
 from __future__ import annotations
@@ -24,20 +31,36 @@ import numpy as np
 from arrayinit import _engine, _plan
 from arrayinit._plan import BITS, FillPlan
 
+CASES = {
+    "uniform": lambda d: _plan.uniform_params(-0.5, 0.5, d),
+    "normal": lambda d: _plan.normal_params(0.0, 0.02, d),
+    "truncated_normal": lambda d: _plan.truncnorm_params(0.0, 0.02, -2.0, 2.0, -0.04, 0.04, d),
+    "truncated_wide": lambda d: _plan.truncnorm_params(0.0, 1.0, -4.0, 3.0, -4.0, 3.0, d),
+    "far_tail": lambda d: _plan.truncnorm_params(0.0, 1.0, 9.0, 12.0, 9.0, 12.0, d),
+}
 
-def plans(n_full: int, n: int, off: int):
-    cases = {
-        "uniform": lambda d: _plan.uniform_params(-0.5, 0.5, d),
-        "normal": lambda d: _plan.normal_params(0.0, 0.02, d),
-        "truncated_normal": lambda d: _plan.truncnorm_params(0.0, 0.02, -2.0, 2.0, -0.04, 0.04, d),
-        "truncated_wide": lambda d: _plan.truncnorm_params(0.0, 1.0, -4.0, 3.0, -4.0, 3.0, d),
-        "far_tail": lambda d: _plan.truncnorm_params(0.0, 1.0, 9.0, 12.0, 9.0, 12.0, d),
-    }
-    for name, make in cases.items():
-        for dtype in ["float32", "float64", "bfloat16", "float16"]:
-            dist, c64, params = make(dtype)
-            yield name, dtype, FillPlan((n,), (n_full,), (off,), dist, dtype, 1234, 0, c64, params)
-    yield "bits", "uint32", FillPlan((n,), (n_full,), (off,), BITS, "uint32", 1234, 0)
+
+def plan_for(name: str, dtype: str, shape, full, off) -> FillPlan:
+    if name == "bits":
+        return FillPlan(shape, full, off, BITS, "uint32", 1234, 0)
+    dist, c64, params = CASES[name](dtype)
+    return FillPlan(shape, full, off, dist, dtype, 1234, 0, c64, params)
+
+
+def plans(smoke: bool):
+    """(label, dtype, plan, threads): every distribution x dtype as one run by the tiled and the flat
+    kernel; three of them as a block of many runs (a column shard) by both kernels."""
+    n = 2**8 if smoke else 2**20
+    tiled, flat = (8, 512) if smoke else (256, 512)  # the flat kernel: over 256 threads a block
+    one_run = ((n,), (n + 12345,), (12345,))
+    runs = ((4, 40), (5, 61), (1, 3)) if smoke else ((64, 2048), (65, 3072), (1, 3))
+    for name in [*CASES, "bits"]:
+        for dtype in ["uint32"] if name == "bits" else ["float32", "float64", "bfloat16", "float16"]:
+            for kernel, threads in [("tiled", tiled), ("flat", flat)]:
+                yield f"{name}/{dtype}/{kernel}", dtype, plan_for(name, dtype, *one_run), threads
+    for name, dtype in [("truncated_normal", "float32"), ("normal", "bfloat16"), ("uniform", "float64")]:
+        for kernel, threads in [("tiled", tiled), ("flat", flat)]:
+            yield f"{name}/{dtype}/{kernel}/runs", dtype, plan_for(name, dtype, *runs), threads
 
 
 def storage(dtype):
@@ -60,15 +83,14 @@ def main(argv: list[str] | None = None) -> int:
     res: dict = {"device": device_name, "equality": {}, "throughput": {}}
 
     # 1. first launch (compile) and equality
-    n = 2**8 if args.smoke else 2**20
     first = True
     all_equal = True
-    for name, dtype, plan in plans(n + 12345, n, 12345):
-        host = np.empty(n, storage(dtype))
+    for label, dtype, plan, threads in plans(args.smoke):
+        host = np.empty(plan.size, storage(dtype))
         _engine.run_cpu(plan, host)
-        dev = cuda.device_array(n, storage(dtype))
+        dev = cuda.device_array(plan.size, storage(dtype))
         t0 = time.perf_counter()
-        _engine.run_cuda(plan, dev)
+        _engine.run_cuda(plan, dev, threads=threads)
         cuda.synchronize()
         if first:
             res["first_launch_s"] = time.perf_counter() - t0
@@ -76,9 +98,9 @@ def main(argv: list[str] | None = None) -> int:
         got = dev.copy_to_host()
         equal = bool(np.array_equal(got.view(np.uint8), host.view(np.uint8)))
         mism = int((got != host).sum())
-        res["equality"][f"{name}/{dtype}"] = {"equal": equal, "mismatches": mism}
+        res["equality"][label] = {"equal": equal, "mismatches": mism}
         all_equal &= equal
-        print(f"{name:<18}{dtype:<10} equal={equal} mismatches={mism}")
+        print(f"{label:<40} equal={equal} mismatches={mism}")
 
     # 1b. the library paths: torch CUDA tensors and cupy arrays, on their own streams
     import arrayinit as ai

@@ -134,7 +134,19 @@ def test_gpu_check_script_runs_end_to_end(tmp_path, monkeypatch):
         assert module.main(["--smoke"]) == 0
     res = json.loads((tmp_path / "gpu_check.json").read_text())
     assert res["all_equal"] is True
-    assert len(res["equality"]) == 21  # 5 distributions x 4 dtypes, and the raw bits
+    assert len(res["equality"]) == 48  # (5 distributions x 4 dtypes + bits) x 2 kernels, 3 blocks of runs x 2
     assert all(v["equal"] for v in res["equality"].values())
     names = {r["name"] for r in res["throughput"]}
     assert {"arrayinit truncated_normal float32", "arrayinit truncated_normal bfloat16"} <= names
+
+
+def test_tile_choice_and_items_per_row():
+    assert cuda_target.use_tiled(1024, 256)
+    assert not cuda_target.use_tiled(1023, 256)
+    assert not cuda_target.use_tiled(10**6, cuda_target.MAX_THREADS + 1)  # the shared tile holds 256 threads
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        row_len = int(rng.integers(1, 3000))
+        starts = rng.integers(0, 10**6, size=int(rng.integers(1, 5)))
+        touched = max(len({(s + j) >> 2 for j in range(row_len)}) for s in starts)
+        assert cuda_target.items_per_row(starts, row_len) == touched

@@ -202,26 +202,27 @@ def test_ndtri_is_monotone_and_finite_at_the_ends():
 
 
 @njit
-def _ndtri32_both_forms(q, split_out, select_out):
+def _ndtri32_both_forms(q, split_out, select_out, w_out):
     for i in range(q.shape[0]):
         split_out[i] = special._ndtri_lower32(q[i], True)
         select_out[i] = special._ndtri_lower32(q[i], False)
+        # the w both forms branch on, in the same float32 operations
+        w_out[i] = -special.log32(np.float32(4.0) * (q[i] * (np.float32(1.0) - q[i])))
 
 
 def test_ndtri32_early_return_form_gives_the_same_floats():
     """CUDA's form (central branch returns early) == the CPU's branch-free form, bit for bit."""
     rng = np.random.default_rng(6)
-    q = np.exp(rng.uniform(math.log(1e-30), 0.0, 1_000_000)).astype(np.float32)
-    # every float32 around w = 5, where the central branch ends (q ~ 0.00169 and 1 - q)
-    edge = np.float32(0.0016889)
+    # every float32 around w = 5, where the central branch ends: 4 q (1 - q) = exp(-5)
+    edge = np.float32((1 - math.sqrt(1 - math.exp(-5))) / 2)
     around = edge + np.arange(-4000, 4000, dtype=np.float32) * np.spacing(edge)
-    q = np.concatenate([q, around, np.float32(1) - around, [np.float32(0.5), np.float32(2.0**-33)]])
-    q = q[(q > 0) & (q < 1)].astype(np.float32)
-    split, select = np.empty_like(q), np.empty_like(q)
-    _ndtri32_both_forms(q, split, select)
-    w = -np.log(4 * q.astype(np.float64) * (1 - q.astype(np.float64)))
-    # all three branches are exercised
-    assert (w < 5).any()
-    assert (w >= 5).any()
-    assert (w >= 16).any()
+    q_rand = np.exp(rng.uniform(math.log(1e-30), 0.0, 1_000_000)).astype(np.float32)
+    q_rand = q_rand[q_rand < 1]
+    q = np.concatenate([around, np.float32(1) - around, q_rand, [np.float32(0.5), np.float32(2.0**-33)]])
+    split, select, w = np.empty_like(q), np.empty_like(q), np.empty_like(q)
+    _ndtri32_both_forms(q, split, select, w)
+    edge_w = w[: 2 * around.size]
+    assert (edge_w < 5).sum() > 1000  # the probes straddle the boundary
+    assert (edge_w >= 5).sum() > 1000
+    assert (w >= 16).any()  # and the far branch is exercised
     np.testing.assert_array_equal(split.view(np.uint32), select.view(np.uint32))

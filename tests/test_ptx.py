@@ -58,7 +58,7 @@ def monkeypatch_module():
 
 
 u64, i64, f32, f64, u16, u32 = types.uint64, types.int64, types.float32, types.float64, types.uint16, types.uint32
-STARTS = types.Array(i64, 1, "C", readonly=True)  # a block of several runs
+STARTS = types.Array(i64, 1, "C")  # a block of several runs (a numba device array)
 ONE_RUN = types.UniTuple(i64, 1)  # a block that is one run
 
 
@@ -159,3 +159,23 @@ def test_kernel_assembles_for_sm90_without_local_memory(compiled, family, kind, 
     assert usage.groups() == ("0", "0", "0"), r.stderr
     # <= 64 registers: an SM (65,536 registers) keeps 1,024 threads resident, half its maximum
     assert int(regs.group(1)) <= 64, r.stderr
+
+
+def test_on_cuda_is_true_in_cuda_code(kernels):
+    """The CUDA-specific evaluation orders (e.g. ndtri's early return) are the ones compiled for CUDA."""
+    from numba import njit
+
+    from arrayinit._kernels.ops import on_cuda
+
+    @njit
+    def which():
+        return 7 if on_cuda() else 3
+
+    def probe(out):
+        out[0] = which()
+
+    ptx, _ = cuda.compile_ptx(probe, (types.Array(types.int64, 1, "C"),), cc=CC)
+    constants = re.findall(r"mov\.[bsu]64\s+%rd\d+,\s*(\d+);", ptx)
+    assert "7" in constants, ptx
+    assert "3" not in constants, ptx
+    assert which() == 3  # the CPU compilation

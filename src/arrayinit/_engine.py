@@ -129,7 +129,7 @@ def run_cuda(plan: FillPlan, out, *, stream=0, threads: int = 256, max_blocks: i
         starts = (np.int64(starts_host[0]),)
     else:
         starts = cuda.to_device(np.ascontiguousarray(starts_host), stream=stream)
-    nb_row = cu.items_per_row(row_len)
+    nb_row = cu.items_per_row(starts_host, row_len)
     tiled = cu.use_tiled(row_len, threads)
     if tiled:
         tiles_row = -(-nb_row // threads)
@@ -148,6 +148,10 @@ def run_cuda(plan: FillPlan, out, *, stream=0, threads: int = 256, max_blocks: i
         family, wide, dist, params = "fill32", False, plan.dist, _typed_params(plan.params, False)
     kernel = cu.KERNELS[family, kind][0 if tiled else 1]
     kernel[blocks, threads, stream](out, starts, row_len, nb_row, tiles_row, k0, k1, s0, s1, wide, dist, params)
+    if n_rows > 1 and stream != 0:
+        # ``starts`` is freed when this returns; an allocator other than numba's
+        # (a pool) could hand its memory out while a library's stream still runs
+        stream.synchronize()
 
 
 def run_cuda_library(plan: FillPlan, out, device_index: int | None, stream_ptr: int | None) -> None:

@@ -80,7 +80,10 @@ def on_cuda(typingctx):
     """A compile-time constant: True in code compiled for CUDA, False on the CPU.
 
     For choosing between two evaluation orders of the same operations (the
-    same floats either way) that suit one target better than the other.
+    same floats either way) that suit one target better than the other. In
+    the CUDA simulator, ``njit`` functions run their CPU compilation, so it is
+    False there; it cannot be called from plain Python (nor from a
+    ``cuda.jit`` device function run by the simulator).
     """
 
     def codegen(context, builder, signature, args):

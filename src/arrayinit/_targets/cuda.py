@@ -43,8 +43,6 @@ STORE_NATIVE, STORE_BF16, STORE_F16 = 0, 1, 2
 _STREAM_HI_FLIP = np.uint64(0x80000000)  # stream s ^ 2**63, on the high counter word
 
 MAX_THREADS = 256  # tiled kernels: threads per block at most (the shared tile's size)
-_PAD = 8  # tile row padding: 32-bit tiles, threads a multiple of 32: neither pass has bank conflicts
-_TILE_SLOTS = 4 * (MAX_THREADS + _PAD)
 MAX_BLOCKS = 1 << 20  # grid-stride loops: no need for more blocks (and gridDim.x < 2**31)
 
 
@@ -123,14 +121,22 @@ def _kernels(values, tile_dtype, store):
 
     Element indices are unsigned where they index ``out``: numba adds a
     negative-index wraparound to every signed index.
+
+    The tile holds four rows (one per lane) of ``threads`` values, each row
+    padded by 32 bytes: with threads a multiple of 32, neither the write pass
+    (consecutive threads, one row) nor the read pass (consecutive slots, lanes
+    interleaved) has shared-memory bank conflicts. The tiled kernel must be
+    launched with at most ``MAX_THREADS`` threads per block (``use_tiled``).
     """
+    pad = 32 // np.dtype(tile_dtype).itemsize
+    slots = 4 * (MAX_THREADS + pad)
 
     @cuda.jit
     def tiled(out, starts, row_len, nb_row, tiles_row, k0, k1, s0, s1, wide, dist, p):
-        tile_buf = cuda.shared.array(_TILE_SLOTS, tile_dtype)
+        tile_buf = cuda.shared.array(slots, tile_dtype)
         t = np.uint32(cuda.threadIdx.x)
         nt = np.uint32(cuda.blockDim.x)
-        pitch = np.uint32(nt + _PAD)
+        pitch = np.uint32(nt + pad)
         n_rows = len(starts)
         tile = np.int64(cuda.blockIdx.x)
         while tile < n_rows * tiles_row:  # the same trip count for every thread of the block
@@ -196,9 +202,9 @@ KERNELS = {
 }
 
 
-def items_per_row(row_len: int) -> int:
-    """Philox blocks a run of ``row_len`` elements can touch (one more when it starts unaligned)."""
-    return (row_len + 3) // 4 + 1
+def items_per_row(starts: np.ndarray, row_len: int) -> int:
+    """Philox blocks the runs of ``row_len`` elements starting at ``starts`` touch, at most."""
+    return int((((starts & 3) + row_len + 3) >> 2).max())
 
 
 def use_tiled(row_len: int, threads: int) -> bool:
