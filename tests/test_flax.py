@@ -1,5 +1,8 @@
 """arrayinit.flax: initializers for JAX and Flax, equal eagerly and under jit."""
 
+import inspect
+import math
+
 import numpy as np
 import pytest
 
@@ -25,7 +28,10 @@ def test_eager_equals_jit(dtype):
         aif.glorot_uniform,
         aif.lecun_normal,
         lambda: aif.truncated_normal(0.02),
+        lambda: aif.truncated_normal(0.02, None, -1.0, 3.0),
         aif.orthogonal,
+        lambda: aif.orthogonal(column_axis=0),
+        lambda: aif.variance_scaling(1.0, "fan_avg", "normal", in_axis=1),
     ):
         init = make()
         eager = init(key, (48, 40), dtype)
@@ -68,3 +74,253 @@ def test_float64_without_x64_is_an_error():
         pytest.skip("x64 is enabled in this process")
     with pytest.raises(ValueError, match="jax_enable_x64"):
         aif.he_normal()(jax.random.key(0), (4, 4), jnp.float64)
+
+
+# --- parity with jax.nn.initializers ---------------------------------------------------------------
+
+J = jax.nn.initializers
+FACTORIES = [
+    "variance_scaling",
+    "glorot_uniform",
+    "glorot_normal",
+    "he_uniform",
+    "he_normal",
+    "lecun_uniform",
+    "lecun_normal",
+    "normal",
+    "truncated_normal",
+    "uniform",
+    "orthogonal",
+]
+# (name, positional args): one row per factory, as jax's nn_test.py INITIALIZER_RECS
+RECS = [
+    ("glorot_uniform", ()),
+    ("glorot_normal", ()),
+    ("he_uniform", ()),
+    ("he_normal", ()),
+    ("lecun_uniform", ()),
+    ("lecun_normal", ()),
+    ("variance_scaling", (3.0, "fan_geo_avg", "normal")),
+    ("normal", (0.5,)),
+    ("truncated_normal", (0.5,)),
+    ("uniform", (3.0,)),
+    ("orthogonal", (2.0,)),
+]
+
+
+def _f32(x):
+    return np.asarray(jnp.asarray(x).astype(jnp.float32))
+
+
+def _jax_compute_fans():
+    fans = getattr(pytest.importorskip("jax._src.nn.initializers"), "_compute_fans", None)
+    if fans is None:
+        pytest.skip("this jax has no _compute_fans")
+    return fans
+
+
+@pytest.mark.parametrize("name", FACTORIES)
+def test_signature_matches_jax(name):
+    def params(f):
+        return [(p.name, p.kind, p.default) for p in inspect.signature(f).parameters.values()]
+
+    assert name in aif.__all__
+    assert params(getattr(aif, name)) == params(getattr(J, name))
+    # the returned function: (key, shape, dtype=None) as jax's (jax's also takes out_sharding)
+    args = dict(RECS).get(name, (1.0, "fan_in", "uniform"))
+    assert params(getattr(aif, name)(*args)) == params(getattr(J, name)(*args))[:3]
+
+
+@pytest.mark.parametrize(("name", "args"), RECS)
+def test_factory_dtype_like_jax(name, args):
+    key, shape = jax.random.key(11), (24, 16)
+    ours, theirs = getattr(aif, name), getattr(J, name)
+    default = jax.dtypes.canonicalize_dtype(float)  # jax's default float dtype: float32 unless jax_enable_x64
+    assert ours(*args)(key, shape).dtype == theirs(*args)(key, shape).dtype == default
+    for dt in (jnp.bfloat16, jnp.float16):
+        init = ours(*args, dtype=dt)
+        w = init(key, shape)
+        assert w.dtype == dt
+        if name != "orthogonal":  # jax's orthogonal has no 16-bit QR on the CPU
+            assert theirs(*args, dtype=dt)(key, shape).dtype == dt
+        # the factory's dtype is the call's default: same values, eagerly and under jit
+        np.testing.assert_array_equal(_f32(w), _f32(ours(*args)(key, shape, dt)))
+        np.testing.assert_array_equal(_f32(w), _f32(jax.jit(init, static_argnums=1)(key, shape)))
+        w32 = init(key, shape, jnp.float32)  # a dtype given at the call wins
+        assert w32.dtype == jnp.float32
+        np.testing.assert_array_equal(np.asarray(w32), np.asarray(ours(*args)(key, shape, jnp.float32)))
+    with jax.enable_x64(True):  # jax's default float dtype follows jax_enable_x64
+        assert ours(*args)(key, shape).dtype == theirs(*args)(key, shape).dtype == jnp.float64
+
+
+def test_factory_dtype_is_checked_when_the_factory_is_made():
+    with pytest.raises(ValueError, match="dtype"):
+        aif.he_normal(dtype=jnp.int32)
+    with pytest.raises(ValueError, match="dtype"):
+        aif.normal(0.1, jnp.complex64)
+    if not jax.config.read("jax_enable_x64"):
+        init = aif.normal(0.1, jnp.float64)  # jax_enable_x64 may be switched on before the call
+        with pytest.raises(ValueError, match="jax_enable_x64"):
+            init(jax.random.key(0), (2, 2))
+
+
+@pytest.mark.parametrize(("name", "args"), [r for r in RECS if r[0] != "orthogonal"])
+def test_distribution_matches_jax(name, args):
+    """Two-sample KS test against jax's values (fixed keys), and the same support."""
+    stats = pytest.importorskip("scipy.stats")
+    shape = (256, 128)
+    ours = _f32(getattr(aif, name)(*args)(jax.random.key(5), shape)).ravel()
+    theirs = _f32(getattr(J, name)(*args)(jax.random.key(5), shape)).ravel()
+    assert stats.ks_2samp(ours, theirs).pvalue > 1e-3
+    assert abs(ours.std() / theirs.std() - 1) < 0.03
+    assert abs(ours.mean() - theirs.mean()) < 0.05 * theirs.std()
+    if name in ("uniform", "he_uniform", "glorot_uniform", "lecun_uniform", "truncated_normal"):
+        # bounded: both reach close to the same bounds
+        np.testing.assert_allclose([ours.min(), ours.max()], [theirs.min(), theirs.max()], rtol=0.02, atol=1e-3)
+
+
+FAN_CASES = [
+    ((6, 4), 1, -1, ()),  # the review's case: in and out overlap, jax gives fan_in = fan_out = 6
+    ((3, 5), -1, 1, ()),  # the same axis, one negative
+    ((3, 3, 64, 128), -2, -1, ()),  # HWIO
+    ((128, 64, 3, 3), 1, 0, ()),  # OIHW
+    ((2, 3, 5, 7), (0, 1), -1, ()),
+    ((4, 6, 5), -2, -1, 0),  # batch axis
+    ((3, 5, 7), (0, 1), 1, ()),  # partial overlap: (21, 7)
+    ((4, 6), 0, 0, 0),  # fractional fans: (1.5, 1.5)
+    ((5,), 0, 0, ()),  # rank 1 with an explicit in_axis
+    ((2, 3, 4), [0, 2], (1,), [0]),  # lists and tuples
+]
+
+
+@pytest.mark.parametrize(("shape", "in_axis", "out_axis", "batch_axis"), FAN_CASES)
+def test_fans_match_jax(shape, in_axis, out_axis, batch_axis):
+    jax_fans = _jax_compute_fans()
+    fans = jax_fans(shape, in_axis, out_axis, batch_axis)
+    assert aif._compute_fans(shape, in_axis, out_axis, batch_axis) == fans
+    # end to end: the uniform limit is sqrt(3 * scale / fan_in) with jax's fan_in, for the given key
+    w = aif.variance_scaling(2.0, "fan_in", "uniform", in_axis, out_axis, batch_axis)(jax.random.key(9), shape)
+    limit = np.sqrt(3 * 2.0 / fans[0])
+    np.testing.assert_array_equal(np.asarray(w), ai.random.uniform(shape, seed=9, minval=-limit, maxval=limit))
+
+
+def test_overlapping_axes_scale_like_jax():
+    """For (512, 64) with in_axis=1, jax's fan_in is 512 (not 64 * 512): the same standard deviation here."""
+    key, shape = jax.random.key(4), (512, 64)
+    for mode in ("fan_in", "fan_out", "fan_avg", "fan_geo_avg"):
+        ours = _f32(aif.variance_scaling(1.0, mode, "normal", in_axis=1)(key, shape))
+        theirs = _f32(J.variance_scaling(1.0, mode, "normal", in_axis=1)(key, shape))
+        assert abs(ours.std() / np.sqrt(1 / 512) - 1) < 0.02
+        assert abs(ours.std() / theirs.std() - 1) < 0.03
+
+
+def test_variance_scaling_errors():
+    key = jax.random.key(0)
+    with pytest.raises(ValueError, match="default in_axis"):
+        aif.he_normal()(key, (8,))  # as jax
+    with pytest.raises(ValueError, match="in_axis"):
+        aif.he_normal(in_axis=2)(key, (8, 4))
+    with pytest.raises(ValueError, match="batch_axis"):
+        aif.variance_scaling(1.0, "fan_in", "normal", batch_axis=(0, -3))(key, (8, 4))
+    with pytest.raises(TypeError, match="out_axis"):
+        aif.he_normal(out_axis=1.5)
+    with pytest.raises(ValueError, match="mode"):
+        aif.variance_scaling(1.0, "fan_max", "normal")
+    with pytest.raises(ValueError, match="distribution"):
+        aif.variance_scaling(1.0, "fan_in", "cauchy")
+    with pytest.raises(ValueError, match="scale"):
+        aif.variance_scaling(-1.0, "fan_in", "normal")
+
+
+def test_empty_shapes():
+    key = jax.random.key(0)
+    for init in (aif.he_normal(), aif.variance_scaling(1.0, "fan_out", "uniform", in_axis=0), aif.orthogonal()):
+        for f in (init, jax.jit(init, static_argnums=(1, 2))):
+            w = f(key, (0, 4), jnp.bfloat16)
+            assert w.shape == (0, 4)
+            assert w.dtype == jnp.bfloat16
+    assert aif.orthogonal()(key, (3, 0)).shape == J.orthogonal()(key, (3, 0)).shape == (3, 0)
+
+
+@pytest.mark.parametrize(("lower", "upper"), [(-2.0, 2.0), (-1.0, 3.0), (0.5, 2.5), (-np.inf, 1.0), (-4.0, -3.0)])
+def test_truncated_normal_bounds_like_jax(lower, upper):
+    """jax: ``stddev * X``, X a standard normal truncated to [lower, upper]; the stddev is not rescaled."""
+    stats = pytest.importorskip("scipy.stats")
+    sd, key, shape = 0.5, jax.random.key(2), (40000,)  # sd = 0.5: the bounds are exact in float32
+    init = aif.truncated_normal(sd, None, lower, upper)
+    w = _f32(init(key, shape))
+    theirs = _f32(J.truncated_normal(sd, None, lower, upper)(key, shape))
+    assert w.min() >= lower * sd
+    assert w.max() <= upper * sd
+    ref = stats.truncnorm(lower, upper, scale=sd)
+    assert stats.kstest(w, ref.cdf).pvalue > 1e-3
+    assert stats.ks_2samp(w, theirs).pvalue > 1e-3
+    assert abs(w.std() / ref.std() - 1) < 0.02
+    assert abs(w.mean() - ref.mean()) < 0.02 * ref.std()
+    # deterministic for a key, eager == jit, another key gives other values
+    np.testing.assert_array_equal(w, _f32(init(key, shape)))
+    np.testing.assert_array_equal(w, _f32(jax.jit(init, static_argnums=(1, 2))(key, shape, jnp.float32)))
+    np.testing.assert_array_equal(
+        w, ai.random.truncated_normal(shape, seed=2, stddev=sd, lower=lower, upper=upper, dtype="float32")
+    )
+    assert not np.array_equal(w[:64], _f32(init(jax.random.key(3), shape))[:64])
+
+
+def test_truncated_normal_positional_dtype_as_jax():
+    key = jax.random.key(0)
+    w = aif.truncated_normal(0.02, jnp.bfloat16)(key, (64, 64))
+    assert w.dtype == J.truncated_normal(0.02, jnp.bfloat16)(key, (64, 64)).dtype == jnp.bfloat16
+    assert float(jnp.abs(w).max()) <= 0.04
+    # the default bounds are Keras's: the values of arrayinit.TruncatedNormal for the key's seed
+    np.testing.assert_array_equal(_f32(w), _f32(ai.TruncatedNormal(stddev=0.02, seed=0)((64, 64), "bfloat16")))
+    w2 = aif.truncated_normal(0.02, jnp.float32, lower=0.0)(key, (1000,))
+    assert float(w2.min()) >= 0.0
+    assert float(w2.max()) <= 0.04
+    for lower, upper in ((2.0, 2.0), (3.0, -3.0)):
+        with pytest.raises(ValueError, match="lower"):
+            aif.truncated_normal(0.02, None, lower, upper)
+    with pytest.raises(ValueError, match="stddev"):
+        aif.truncated_normal(0.0)
+
+
+ORTHO_CASES = [((6, 4, 5), 0), ((6, 4, 5), 1), ((6, 4, 5), -1), ((3, 4, 20), 1), ((8, 8), 0), ((4, 10), -2)]
+
+
+@pytest.mark.parametrize(("shape", "column_axis"), ORTHO_CASES)
+def test_orthogonal_column_axis_like_jax(shape, column_axis):
+    key, scale = jax.random.key(6), 1.5
+    init = aif.orthogonal(scale, column_axis)
+    w = init(key, shape, jnp.float32)
+    theirs = J.orthogonal(scale, column_axis)(key, shape, jnp.float32)
+    assert w.shape == theirs.shape == shape
+    assert w.dtype == theirs.dtype
+    n_cols = shape[column_axis]
+
+    def gram(x):  # over the smaller side of the (rows, columns) matrix, columns along column_axis
+        m = np.moveaxis(np.asarray(x, np.float64), column_axis, -1).reshape(-1, n_cols) / scale
+        return m.T @ m if m.shape[0] >= n_cols else m @ m.T
+
+    eye = np.eye(min(math.prod(shape) // n_cols, n_cols))
+    np.testing.assert_allclose(gram(theirs), eye, atol=1e-5)  # jax's semantics ...
+    np.testing.assert_allclose(gram(w), eye, atol=1e-5)  # ... and ours
+    # the column axis moved to the end, the matrix drawn, the axis moved back
+    moved = (*(d for i, d in enumerate(shape) if i != column_axis % len(shape)), n_cols)
+    expect = np.moveaxis(ai.Orthogonal(gain=scale, seed=6)(moved, "float32"), -1, column_axis)
+    np.testing.assert_array_equal(np.asarray(w), expect)
+    # deterministic: eager == jit
+    np.testing.assert_array_equal(
+        np.asarray(w), np.asarray(jax.jit(init, static_argnums=(1, 2))(key, shape, jnp.float32))
+    )
+
+
+def test_orthogonal_default_column_axis_keeps_values_and_errors():
+    key = jax.random.key(8)
+    w = aif.orthogonal()(key, (5, 3, 7))
+    np.testing.assert_array_equal(np.asarray(w), ai.Orthogonal(seed=8)((5, 3, 7)))
+    np.testing.assert_array_equal(np.asarray(w), np.asarray(aif.orthogonal(1.0, 2)(key, (5, 3, 7))))
+    with pytest.raises(ValueError, match="column_axis"):
+        aif.orthogonal(column_axis=2)(key, (4, 4))
+    with pytest.raises(ValueError, match="rank"):
+        aif.orthogonal()(key, (4,))
+    with pytest.raises(TypeError, match="column_axis"):
+        aif.orthogonal(column_axis=1.0)

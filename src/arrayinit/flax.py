@@ -1,5 +1,10 @@
 """JAX / Flax integration: ``(key, shape, dtype)`` initializers drawing from the arrayinit stream.
 
+The factories have the signatures of ``jax.nn.initializers`` (argument names,
+order and defaults, ``dtype`` included) and its semantics: the same fans,
+scales, bounds and shapes; only the random values differ (they come from the
+arrayinit stream, not from ``jax.random``).
+
 The seed comes from the JAX key: ``seed = (w0 << 32) | w1`` of
 ``jax.random.key_data(key)`` (so ``jax.random.key(s)`` gives arrayinit seed ``s``:
 any ``s < 2**32``, or ``s < 2**64`` with ``jax_enable_x64``; keys of other
@@ -8,6 +13,12 @@ each parameter's path into its key, so every parameter gets its own stream.
 
 Eagerly the values are generated on the host and handed to jax; under
 ``jax.jit`` through ``jax.pure_callback``. Both give the same values.
+
+The dtype of the result is the ``dtype`` given to the initializer, else the
+factory's ``dtype``, else jax's default float dtype (float32; float64 with
+``jax_enable_x64``). float32, float64, bfloat16 and float16 are supported
+(complex dtypes are not); float64 without ``jax_enable_x64`` is an error,
+never a silent downcast.
 
 Examples
 --------
@@ -22,6 +33,10 @@ True
 from __future__ import annotations
 
 import hashlib
+import math
+import numbers
+from collections.abc import Callable, Sequence
+from typing import Any, Literal
 
 import jax
 import jax.numpy as jnp
@@ -29,6 +44,8 @@ import numpy as np
 
 from arrayinit import _dtypes
 from arrayinit import _initializers as _I
+from arrayinit import random as _random
+from arrayinit._errors import check_float, check_int, check_shape, received
 from arrayinit._registry import get
 
 __all__ = [
@@ -47,6 +64,25 @@ __all__ = [
     "variance_scaling",
 ]
 
+Axes = int | Sequence[int]
+Mode = Literal["fan_in", "fan_out", "fan_avg", "fan_geo_avg"]
+Distribution = Literal["truncated_normal", "normal", "uniform"]
+DTypeLike = Any
+#: ``init(key, shape, dtype=None) -> jax.Array``, as ``jax.nn.initializers.Initializer``.
+Initializer = Callable[..., jax.Array]
+
+# A sampler for one shape: ``draw(seed, dtype_name) -> numpy array of that shape``.
+_Draw = Callable[[int, str], np.ndarray]
+
+_MODES = ("fan_in", "fan_out", "fan_avg", "fan_geo_avg")
+# jax's names; "untruncated_normal" (arrayinit's name of jax's "normal") is accepted too
+_DISTRIBUTIONS = {
+    "truncated_normal": "truncated_normal",
+    "normal": "normal",
+    "untruncated_normal": "normal",
+    "uniform": "uniform",
+}
+
 
 def seed_from_key(key_data) -> int:
     """The arrayinit seed of a JAX key's data (uint32 words)."""
@@ -56,79 +92,428 @@ def seed_from_key(key_data) -> int:
     return int.from_bytes(hashlib.blake2b(words.tobytes(), digest_size=8).digest(), "little")
 
 
-def initializer(init):
-    """A ``(key, shape, dtype=jnp.float32) -> jax.Array`` function from an arrayinit initializer or name."""
-    base = get(init)
+def _check_dtype(dtype: DTypeLike) -> DTypeLike:
+    """A factory's default ``dtype``: None or a float dtype (float64 is checked at call time, x64 may change)."""
+    if dtype is not None:
+        _dtypes.dtype_name(dtype)
+    return dtype
 
-    def init_fn(key, shape, dtype=jnp.float32):
-        shape = tuple(int(d) for d in shape)
-        name = _dtypes.dtype_name(dtype)
-        if name == "float64" and not jax.config.read("jax_enable_x64"):
+
+def _check_axes(name: str, value: object) -> int | tuple[int, ...]:
+    """An int stays an int (jax tells ``in_axis=-2`` from ``(-2,)``); a sequence becomes a tuple of ints."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return int(value)
+    try:
+        axes: tuple[Any, ...] = tuple(value)  # type: ignore[arg-type]  # TypeError below for non-sequences
+    except TypeError:
+        raise TypeError(f"Argument `{name}` must be an int or a sequence of ints. {received(name, value)}") from None
+    if not all(isinstance(a, numbers.Integral) and not isinstance(a, bool) for a in axes):
+        raise TypeError(f"Argument `{name}` must be an int or a sequence of ints. {received(name, value)}")
+    return tuple(int(a) for a in axes)
+
+
+def _axes_size(name: str, axes: int | tuple[int, ...], shape: tuple[int, ...]) -> int:
+    rank = len(shape)
+    for a in (axes,) if isinstance(axes, int) else axes:
+        if not -rank <= a < rank:
+            raise ValueError(
+                f"Argument `{name}` is out of range for a shape of rank {rank}. {received(name, axes)}, shape={shape}"
+            )
+    return shape[axes] if isinstance(axes, int) else math.prod(shape[a] for a in axes)
+
+
+def _compute_fans(
+    shape: tuple[int, ...],
+    in_axis: int | tuple[int, ...] = -2,
+    out_axis: int | tuple[int, ...] = -1,
+    batch_axis: int | tuple[int, ...] = (),
+) -> tuple[float, float]:
+    """``(fan_in, fan_out)`` by ``jax.nn.initializers``' rule (``jax._src.nn.initializers._compute_fans``).
+
+    ``receptive = prod(shape) / (in_size * out_size * batch_size)``, ``fan_in =
+    in_size * receptive``, ``fan_out = out_size * receptive``, where each size is
+    the product of the dims of its axes. Without overlaps, ``receptive`` is the
+    product of the dims that are in no axis group; with overlaps it is not (for
+    ``(6, 4)`` with ``in_axis=1, out_axis=-1``, both fans are 6), and the fans
+    can be fractional, as in jax. An empty group size gives ``(0.0, 0.0)`` (jax
+    divides by zero); the fans of an empty shape are never used.
+    """
+    if isinstance(in_axis, int) and in_axis == -2 and len(shape) <= 1:
+        raise ValueError(
+            f"Can't compute input and output sizes of a {len(shape)}-dimensional weights tensor with default "
+            f"in_axis. Must be at least 2D or specify in_axis explicitly. Received: shape={shape}"
+        )
+    in_size = _axes_size("in_axis", in_axis, shape)
+    out_size = _axes_size("out_axis", out_axis, shape)
+    batch_size = _axes_size("batch_axis", batch_axis, shape)
+    if in_size * out_size * batch_size == 0:
+        return 0.0, 0.0
+    receptive = math.prod(shape) / in_size / out_size / batch_size
+    return in_size * receptive, out_size * receptive
+
+
+def _make(prepare: Callable[[tuple[int, ...]], _Draw], dtype: DTypeLike, name: str) -> Initializer:
+    """``init(key, shape, dtype=dtype)`` from ``prepare(shape) -> draw(seed, dtype_name)``.
+
+    ``prepare`` checks the shape and computes what depends on it when the
+    initializer is called (at trace time under jit, so errors are raised
+    there); ``draw`` runs on the host, eagerly or in the callback.
+    """
+
+    def init_fn(key, shape, dtype: DTypeLike = dtype) -> jax.Array:
+        shape = check_shape("shape", shape)
+        if dtype is None:
+            dtype = jax.dtypes.canonicalize_dtype(float)  # jax's default float dtype
+        dname = _dtypes.dtype_name(dtype)
+        if dname == "float64" and not jax.config.read("jax_enable_x64"):
             raise ValueError(
                 "float64 needs jax_enable_x64 (jax.config.update('jax_enable_x64', True)); arrayinit does not "
                 "downcast silently. Received: dtype=float64"
             )
+        draw = prepare(shape)
+        np_dtype = _dtypes.numpy_dtype(dname)
+        if math.prod(shape) == 0:
+            return jnp.zeros(shape, np_dtype)
         if jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
             key = jax.random.key_data(key)
-        np_dtype = _dtypes.numpy_dtype(name)
 
         def host(kd):
-            return np.asarray(_I.reseeded(base, seed_from_key(kd))(shape, name), dtype=np_dtype)
+            return np.ascontiguousarray(draw(seed_from_key(kd), dname), dtype=np_dtype)
 
         if isinstance(key, jax.core.Tracer):
             return jax.pure_callback(host, jax.ShapeDtypeStruct(shape, np_dtype), key, vmap_method="sequential")
         return jnp.asarray(host(np.asarray(key)))
 
-    init_fn.__name__ = f"arrayinit_{type(base).__name__}"
+    init_fn.__name__ = f"arrayinit_{name}"
     return init_fn
 
 
-def variance_scaling(scale, mode, distribution, in_axis=-2, out_axis=-1, batch_axis=()):
-    """``jax.nn.initializers.variance_scaling`` semantics: ``"normal"`` is the *untruncated* normal here."""
-    dist = {"normal": "untruncated_normal"}.get(distribution, distribution)
-    return initializer(
-        _I.VarianceScaling(scale, mode, dist, seed=0, in_axis=in_axis, out_axis=out_axis, batch_axis=batch_axis)
-    )
+def initializer(init, dtype: DTypeLike = None) -> Initializer:
+    """A ``(key, shape, dtype=dtype) -> jax.Array`` function from an arrayinit initializer or name.
+
+    Parameters
+    ----------
+    init : arrayinit initializer, name, config dict or class
+        Anything ``arrayinit.get`` takes; its seed is replaced by the key's.
+    dtype : dtype, optional
+        Default dtype of the result (default: jax's default float dtype).
+
+    Examples
+    --------
+    >>> import jax, jax.numpy as jnp
+    >>> import arrayinit as ai, arrayinit.flax as aif
+    >>> w = aif.initializer("glorot_uniform", jnp.bfloat16)(jax.random.key(0), (4, 3))
+    >>> w.dtype, bool((w.astype(jnp.float32) == ai.GlorotUniform(seed=0)((4, 3), "bfloat16").astype("f4")).all())
+    (dtype(bfloat16), True)
+    """
+    base = get(init)
+    dtype = _check_dtype(dtype)
+
+    def prepare(shape: tuple[int, ...]) -> _Draw:
+        return lambda seed, dname: _I.reseeded(base, seed)(shape, dname)
+
+    return _make(prepare, dtype, type(base).__name__)
 
 
-def glorot_uniform(in_axis=-2, out_axis=-1, batch_axis=()):
-    return variance_scaling(1.0, "fan_avg", "uniform", in_axis, out_axis, batch_axis)
+def variance_scaling(
+    scale: float,
+    mode: Mode,
+    distribution: Distribution,
+    in_axis: Axes = -2,
+    out_axis: Axes = -1,
+    batch_axis: Axes = (),
+    dtype: DTypeLike = None,
+) -> Initializer:
+    """Scale adapted to the fans of the shape (``jax.nn.initializers.variance_scaling``).
+
+    Parameters
+    ----------
+    scale : float
+        Positive scaling factor.
+    mode : {"fan_in", "fan_out", "fan_avg", "fan_geo_avg"}
+    distribution : {"truncated_normal", "normal", "uniform"}
+        ``"normal"`` is the *untruncated* normal, as in jax (arrayinit's
+        ``"untruncated_normal"`` is accepted too).
+    in_axis, out_axis, batch_axis : int or sequence of int
+        Axes of the input units, output units and batch (ignored); the others
+        form the receptive field, by jax's rule (see Notes).
+    dtype : dtype, optional
+        Default dtype of the result (default: jax's default float dtype).
+
+    Notes
+    -----
+    ``fan_in = in_size * r``, ``fan_out = out_size * r`` with ``r = prod(shape) /
+    (in_size * out_size * batch_size)``, exactly as jax computes them, overlapping
+    axes included (no clamp at 1). With ``n`` the fan of ``mode``:
+
+    - ``"truncated_normal"``: cut at two standard deviations, ``stddev =
+      sqrt(scale / n) / 0.87962566103423978`` before the cut (so ``sqrt(scale /
+      n)`` after);
+    - ``"normal"``: ``stddev = sqrt(scale / n)``;
+    - ``"uniform"``: ``[-limit, limit)`` with ``limit = sqrt(3 * scale / n)``.
+
+    Examples
+    --------
+    >>> import jax, arrayinit.flax as aif
+    >>> init = aif.variance_scaling(2.0, "fan_in", "normal", in_axis=1, out_axis=0)  # (out, in, *k)
+    >>> init(jax.random.key(0), (8, 4, 3, 3)).shape
+    (8, 4, 3, 3)
+    """
+    scale = check_float("scale", scale, positive=True)
+    if mode not in _MODES:
+        raise ValueError(
+            f"Invalid `mode` argument: {mode!r}. Please use one of {list(_MODES)}. {received('mode', mode)}"
+        )
+    if not isinstance(distribution, str) or distribution not in _DISTRIBUTIONS:
+        raise ValueError(
+            f"Invalid `distribution` argument: {distribution!r}. Please use one of "
+            f"{['truncated_normal', 'normal', 'uniform']}. {received('distribution', distribution)}"
+        )
+    dist = _DISTRIBUTIONS[distribution]
+    ins = _check_axes("in_axis", in_axis)
+    outs = _check_axes("out_axis", out_axis)
+    batch = _check_axes("batch_axis", batch_axis)
+    dtype = _check_dtype(dtype)
+
+    def prepare(shape: tuple[int, ...]) -> _Draw:
+        fan_in, fan_out = _compute_fans(shape, ins, outs, batch)
+        n = {
+            "fan_in": fan_in,
+            "fan_out": fan_out,
+            "fan_avg": (fan_in + fan_out) / 2.0,
+            "fan_geo_avg": math.sqrt(fan_in * fan_out),
+        }[mode]
+
+        def draw(seed: int, dname: str) -> np.ndarray:
+            variance = scale / n  # n > 0: draw is only called for a non-empty shape
+            if dist == "truncated_normal":
+                stddev = math.sqrt(variance) / _I.TRUNCATION_STD
+                return _random.truncated_normal(shape, seed=seed, stddev=stddev, lower=-2.0, upper=2.0, dtype=dname)
+            if dist == "normal":
+                return _random.normal(shape, seed=seed, stddev=math.sqrt(variance), dtype=dname)
+            limit = math.sqrt(3.0 * variance)
+            return _random.uniform(shape, seed=seed, minval=-limit, maxval=limit, dtype=dname)
+
+        return draw
+
+    return _make(prepare, dtype, "variance_scaling")
 
 
-def glorot_normal(in_axis=-2, out_axis=-1, batch_axis=()):
-    return variance_scaling(1.0, "fan_avg", "truncated_normal", in_axis, out_axis, batch_axis)
+def glorot_uniform(
+    in_axis: Axes = -2, out_axis: Axes = -1, batch_axis: Axes = (), dtype: DTypeLike = None
+) -> Initializer:
+    """Glorot uniform: ``variance_scaling(1.0, "fan_avg", "uniform", ...)``.
+
+    Examples
+    --------
+    >>> import jax, arrayinit.flax as aif
+    >>> w = aif.glorot_uniform()(jax.random.key(0), (300, 100))
+    >>> bool(abs(w).max() < (6 / 400) ** 0.5)
+    True
+    """
+    return variance_scaling(1.0, "fan_avg", "uniform", in_axis, out_axis, batch_axis, dtype)
 
 
-def he_uniform(in_axis=-2, out_axis=-1, batch_axis=()):
-    return variance_scaling(2.0, "fan_in", "uniform", in_axis, out_axis, batch_axis)
+def glorot_normal(
+    in_axis: Axes = -2, out_axis: Axes = -1, batch_axis: Axes = (), dtype: DTypeLike = None
+) -> Initializer:
+    """Glorot normal: ``variance_scaling(1.0, "fan_avg", "truncated_normal", ...)``.
+
+    Examples
+    --------
+    >>> import jax, jax.numpy as jnp, arrayinit.flax as aif
+    >>> aif.glorot_normal(dtype=jnp.bfloat16)(jax.random.key(0), (3, 2)).dtype
+    dtype(bfloat16)
+    """
+    return variance_scaling(1.0, "fan_avg", "truncated_normal", in_axis, out_axis, batch_axis, dtype)
 
 
-def he_normal(in_axis=-2, out_axis=-1, batch_axis=()):
-    return variance_scaling(2.0, "fan_in", "truncated_normal", in_axis, out_axis, batch_axis)
+def he_uniform(in_axis: Axes = -2, out_axis: Axes = -1, batch_axis: Axes = (), dtype: DTypeLike = None) -> Initializer:
+    """He (Kaiming) uniform: ``variance_scaling(2.0, "fan_in", "uniform", ...)``.
+
+    Examples
+    --------
+    >>> import jax, arrayinit.flax as aif
+    >>> w = aif.he_uniform()(jax.random.key(0), (600, 10))
+    >>> bool(abs(w).max() < 0.1)
+    True
+    """
+    return variance_scaling(2.0, "fan_in", "uniform", in_axis, out_axis, batch_axis, dtype)
 
 
-def lecun_uniform(in_axis=-2, out_axis=-1, batch_axis=()):
-    return variance_scaling(1.0, "fan_in", "uniform", in_axis, out_axis, batch_axis)
+def he_normal(in_axis: Axes = -2, out_axis: Axes = -1, batch_axis: Axes = (), dtype: DTypeLike = None) -> Initializer:
+    """He (Kaiming) normal: ``variance_scaling(2.0, "fan_in", "truncated_normal", ...)``.
+
+    Examples
+    --------
+    >>> import jax, jax.numpy as jnp, arrayinit.flax as aif
+    >>> aif.he_normal(dtype=jnp.bfloat16)(jax.random.key(0), (3, 3, 16, 32)).dtype
+    dtype(bfloat16)
+    """
+    return variance_scaling(2.0, "fan_in", "truncated_normal", in_axis, out_axis, batch_axis, dtype)
 
 
-def lecun_normal(in_axis=-2, out_axis=-1, batch_axis=()):
-    return variance_scaling(1.0, "fan_in", "truncated_normal", in_axis, out_axis, batch_axis)
+def lecun_uniform(
+    in_axis: Axes = -2, out_axis: Axes = -1, batch_axis: Axes = (), dtype: DTypeLike = None
+) -> Initializer:
+    """LeCun uniform: ``variance_scaling(1.0, "fan_in", "uniform", ...)``.
+
+    Examples
+    --------
+    >>> import jax, arrayinit.flax as aif
+    >>> w = aif.lecun_uniform()(jax.random.key(0), (300, 10))
+    >>> bool(abs(w).max() < 0.1)
+    True
+    """
+    return variance_scaling(1.0, "fan_in", "uniform", in_axis, out_axis, batch_axis, dtype)
 
 
-def normal(stddev=1e-2):
-    return initializer(_I.RandomNormal(stddev=stddev, seed=0))
+def lecun_normal(
+    in_axis: Axes = -2, out_axis: Axes = -1, batch_axis: Axes = (), dtype: DTypeLike = None
+) -> Initializer:
+    """LeCun normal: ``variance_scaling(1.0, "fan_in", "truncated_normal", ...)``.
+
+    Examples
+    --------
+    >>> import jax, arrayinit.flax as aif
+    >>> w = aif.lecun_normal()(jax.random.key(0), (400, 100))
+    >>> round(float(w.std()), 3)
+    0.05
+    """
+    return variance_scaling(1.0, "fan_in", "truncated_normal", in_axis, out_axis, batch_axis, dtype)
 
 
-def truncated_normal(stddev=1e-2, lower=-2.0, upper=2.0):
-    if (lower, upper) != (-2.0, 2.0):
-        raise ValueError(f"Only the Keras bounds (-2, 2) are supported. Received: lower={lower}, upper={upper}")
-    return initializer(_I.TruncatedNormal(stddev=stddev, seed=0))
+def normal(stddev: float = 1e-2, dtype: DTypeLike = None) -> Initializer:
+    """Normal values with mean 0 and standard deviation ``stddev`` (``jax.nn.initializers.normal``).
+
+    Examples
+    --------
+    >>> import jax, arrayinit.flax as aif
+    >>> w = aif.normal(2.0)(jax.random.key(0), (1000, 100))
+    >>> round(float(w.std()), 1)
+    2.0
+    """
+    stddev = check_float("stddev", stddev, nonnegative=True)
+    dtype = _check_dtype(dtype)
+
+    def prepare(shape: tuple[int, ...]) -> _Draw:
+        return lambda seed, dname: _random.normal(shape, seed=seed, stddev=stddev, dtype=dname)
+
+    return _make(prepare, dtype, "normal")
 
 
-def uniform(scale=1e-2):
-    """Uniform on ``[0, scale)`` (jax.nn.initializers.uniform)."""
-    return initializer(_I.RandomUniform(0.0, scale, seed=0))
+def truncated_normal(
+    stddev: float = 1e-2, dtype: DTypeLike = None, lower: float = -2.0, upper: float = 2.0
+) -> Initializer:
+    """``stddev`` times a standard normal truncated to ``[lower, upper]`` (``jax.nn.initializers.truncated_normal``).
+
+    Parameters
+    ----------
+    stddev : float
+        Standard deviation of the normal *before* truncation (positive). As in
+        jax, it is not corrected for the truncation: the result's standard
+        deviation is smaller (``0.8796 * stddev`` for the default bounds).
+    dtype : dtype, optional
+        Default dtype of the result (default: jax's default float dtype).
+    lower, upper : float
+        Bounds in standard deviations, ``lower < upper``; infinite bounds are
+        allowed. The values lie in ``[lower * stddev, upper * stddev]``.
+
+    Notes
+    -----
+    The sampler inverts the truncated CDF (``arrayinit.random.truncated_normal``),
+    so bounds far in a tail are exact and nothing is redrawn.
+
+    Examples
+    --------
+    >>> import jax, jax.numpy as jnp, arrayinit.flax as aif
+    >>> w = aif.truncated_normal(0.1, jnp.float32, lower=-1.0, upper=3.0)(jax.random.key(0), (1000,))
+    >>> bool(w.min() >= -0.1 and w.max() <= 0.3)
+    True
+    """
+    stddev = check_float("stddev", stddev, positive=True)
+    dtype = _check_dtype(dtype)
+    lo = check_float("lower", lower, finite=False)
+    hi = check_float("upper", upper, finite=False)
+    if not lo < hi:
+        raise ValueError(f"Argument `lower` must be smaller than `upper`. Received: lower={lower!r}, upper={upper!r}")
+
+    def prepare(shape: tuple[int, ...]) -> _Draw:
+        return lambda seed, dname: _random.truncated_normal(
+            shape, seed=seed, stddev=stddev, lower=lo, upper=hi, dtype=dname
+        )
+
+    return _make(prepare, dtype, "truncated_normal")
 
 
-def orthogonal(scale=1.0):
-    return initializer(_I.Orthogonal(gain=scale, seed=0))
+def uniform(scale: float = 1e-2, dtype: DTypeLike = None) -> Initializer:
+    """Uniform on ``[0, scale)`` (``jax.nn.initializers.uniform``).
+
+    Examples
+    --------
+    >>> import jax, arrayinit.flax as aif
+    >>> w = aif.uniform(10.0)(jax.random.key(0), (1000,))
+    >>> bool(w.min() >= 0.0 and w.max() < 10.0)
+    True
+    """
+    scale = check_float("scale", scale, nonnegative=True)
+    dtype = _check_dtype(dtype)
+
+    def prepare(shape: tuple[int, ...]) -> _Draw:
+        return lambda seed, dname: _random.uniform(shape, seed=seed, minval=0.0, maxval=scale, dtype=dname)
+
+    return _make(prepare, dtype, "uniform")
+
+
+def orthogonal(scale: float = 1.0, column_axis: int = -1, dtype: DTypeLike = None) -> Initializer:
+    """``scale`` times a (semi-)orthogonal matrix over ``column_axis`` (``jax.nn.initializers.orthogonal``).
+
+    Parameters
+    ----------
+    scale : float
+        Factor of the result.
+    column_axis : int
+        The axis of the columns. The shape is seen as a matrix of
+        ``prod(other dims)`` rows (in order) by ``shape[column_axis]`` columns;
+        its columns are orthonormal if it has at least as many rows as columns,
+        else its rows are.
+    dtype : dtype, optional
+        Default dtype of the result (default: jax's default float dtype).
+
+    Notes
+    -----
+    As jax: the column axis is moved to the end, the matrix is drawn
+    (``arrayinit.Orthogonal``: QR of a normal matrix from the arrayinit
+    stream, in float64), reshaped, and the column axis is moved back. With
+    ``column_axis=-1`` the values equal ``arrayinit.Orthogonal(gain=scale)``'s.
+
+    Examples
+    --------
+    >>> import jax, numpy as np, arrayinit.flax as aif
+    >>> w = np.asarray(aif.orthogonal(column_axis=0)(jax.random.key(0), (16, 4, 3)))
+    >>> m = np.moveaxis(w, 0, -1).reshape(-1, 16)  # 12 x 16: orthonormal rows
+    >>> bool(np.allclose(m @ m.T, np.eye(12), atol=1e-5))
+    True
+    """
+    gain = check_float("scale", scale)
+    column_axis = check_int("column_axis", column_axis)
+    dtype = _check_dtype(dtype)
+
+    def prepare(shape: tuple[int, ...]) -> _Draw:
+        rank = len(shape)
+        if rank < 2:
+            raise ValueError(f"The orthogonal initializer requires a shape of rank >= 2. Received: shape={shape}")
+        if not -rank <= column_axis < rank:
+            raise ValueError(
+                f"Argument `column_axis` is out of range for a shape of rank {rank}. "
+                f"{received('column_axis', column_axis)}, shape={shape}"
+            )
+        c = column_axis % rank
+        moved = shape[:c] + shape[c + 1 :] + (shape[c],)
+
+        def draw(seed: int, dname: str) -> np.ndarray:
+            return np.moveaxis(_I.Orthogonal(gain=gain, seed=seed)(moved, dname), -1, c)
+
+        return draw
+
+    return _make(prepare, dtype, "orthogonal")
