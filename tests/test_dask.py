@@ -51,6 +51,14 @@ def test_to_zarr_round_trip(tmp_path):
     np.testing.assert_array_equal(z[:], init((1000, 96)))
 
 
+def test_to_zarr_refuses_bfloat16_before_creating_the_store(tmp_path):
+    pytest.importorskip("zarr", reason="zarr is installed by the tests_xp session")
+    path = tmp_path / "w.zarr"
+    with pytest.raises(ValueError, match="zarr has no bfloat16"):
+        aid.to_zarr(ai.HeUniform(seed=8), (64, 8), str(path), chunks=(16, 8), dtype="bfloat16", progress=False)
+    assert not path.exists()
+
+
 def test_numpy_computed_initializers_are_chunked_too():
     for init in (ai.Zeros(), ai.Constant(0.5), ai.Identity(gain=2.0), ai.Orthogonal(seed=3)):
         x = aid.array(init, (64, 48), chunks=(16, 48))

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import scipy.stats as st
 
+import arrayinit as ai
 import arrayinit.random as ar
 from tests import reference
 from tests.conftest import as_f64
@@ -244,11 +245,29 @@ def test_out_argument_in_place_and_noncontiguous():
         (lambda: ar.normal((2, 3), seed=0, dtype="float64", out=np.zeros((2, 3), np.float32)), ValueError, "out"),
         (lambda: ar.normal((2, 3), seed=0, out=[[0.0] * 3] * 2), TypeError, "out"),
         (lambda: ar.bits((2, 3), seed=0, out=np.zeros((2, 3), np.float32)), TypeError, "out"),
+        # values that would round to infinity in the output dtype
+        (lambda: ar.normal((2, 3), seed=0, mean=1e39), ValueError, "overflow float32"),
+        (lambda: ar.normal((2, 3), seed=0, stddev=2e4, dtype="float16"), ValueError, "overflow float16"),
+        (lambda: ar.normal((2, 3), seed=0, stddev=1e308, dtype="float64"), ValueError, "overflow float64"),
+        (lambda: ar.truncated_normal((2, 3), seed=0, stddev=1e37, lower=0.0, upper=math.inf), ValueError, "overflow"),
+        (lambda: ar.truncated_normal((2, 3), seed=0, a=0.0, b=7e4, dtype="float16"), ValueError, "overflow"),
+        (lambda: ai.Constant(65520.0)((2,), "float16"), ValueError, "`value` overflows float16"),
+        (lambda: ai.Constant(1e300)((2,)), ValueError, "`value` overflows float32"),
     ],
 )
 def test_bad_arguments_raise_clear_errors(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+def test_large_but_finite_parameters_are_accepted():
+    # the largest spreads each dtype holds: values stay finite
+    x = ar.normal((10_000,), seed=0, stddev=1e4, dtype="bfloat16")  # bfloat16 reaches 3e38
+    assert np.isfinite(x.astype(np.float32)).all()
+    y = ar.normal((10_000,), seed=0, stddev=9000.0, dtype="float16")  # 6.5 * 9000 < 65504
+    assert np.isfinite(y).all()
+    z = ai.Constant(65504.0)((3,), "float16")
+    assert (z == 65504).all()
 
 
 def test_error_message_names_argument_and_value():

@@ -220,10 +220,12 @@ def test_dtensor_shards_equal_single_process(tmp_path):
     )
     # torch fans (out, in): he_uniform on Linear(10, 3) has fan_in 10
     assert float(plain[1].weight.detach().abs().max()) <= (6 / 10) ** 0.5
+    conv = ait.init_module(torch.nn.Conv1d(6, 8, 3), seed=5, rules={"weight": ai.Orthogonal(gain=1.5)})
     for world in (1, 2):
         np.testing.assert_array_equal(np.load(tmp_path / f"module0-w{world}.npy"), plain[0].weight.detach().numpy())
         np.testing.assert_array_equal(np.load(tmp_path / f"module1-w{world}.npy"), plain[1].weight.detach().numpy())
-    files = sorted(f for f in tmp_path.glob("*.npy") if not f.name.startswith("module"))
+        np.testing.assert_array_equal(np.load(tmp_path / f"conv-orthogonal-w{world}.npy"), conv.weight.detach().numpy())
+    files = sorted(f for f in tmp_path.glob("*.npy") if not f.name.startswith(("module", "conv")))
     assert len(files) == 2 * 3 + 2 * 5
     for f in files:
         init_name = f.stem.split("-")[1]
@@ -237,3 +239,78 @@ def test_kaiming_on_zero_element_tensors_is_a_no_op_with_a_warning():
         ait.kaiming_normal_(torch.empty(4, 0), mode="FAN_OUT", seed=0)
     w = ait.kaiming_normal_(torch.empty(8, 4), mode="Fan_Out", seed=0)
     assert w.shape == (8, 4)
+
+
+def test_unseeded_calls_follow_torch_generators():
+    torch.manual_seed(0)
+    a = ait.normal_(torch.empty(64))
+    b = ait.kaiming_uniform_(torch.empty(8, 8))
+    torch.manual_seed(0)
+    assert torch.equal(ait.normal_(torch.empty(64)), a)  # torch.manual_seed makes them repeatable
+    assert torch.equal(ait.kaiming_uniform_(torch.empty(8, 8)), b)
+    g1, g2 = torch.Generator().manual_seed(5), torch.Generator().manual_seed(5)
+    x = ait.trunc_normal_(torch.empty(32), 0.0, 1.0, -2.0, 2.0, g1)  # torch's positional generator
+    assert torch.equal(x, ait.trunc_normal_(torch.empty(32), generator=g2))
+    assert not torch.equal(x, ait.trunc_normal_(torch.empty(32), generator=g1))  # the generator advanced
+    with pytest.raises(ValueError, match="`seed` and `generator`"):
+        ait.uniform_(torch.empty(3), seed=1, generator=g1)
+    with pytest.raises(TypeError, match="generator"):
+        ait.normal_(torch.empty(3), generator=5)
+
+
+def test_in_place_fills_are_seen_by_autograd():
+    # as with torch.nn.init: overwriting a parameter that a graph saved makes backward refuse
+    w = torch.nn.Parameter(torch.ones(3))
+    x = torch.ones(3, requires_grad=True)
+    y = (x * w).sum()
+    before = w._version
+    ait.normal_(w, seed=0)
+    assert w._version > before
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.backward()
+    v = w._version
+    ai.HeNormal(seed=1).fill_(torch.nn.Parameter(torch.empty(4, 4)))  # fill_ on a fresh parameter works
+    ait.orthogonal_(w.view(1, 3), seed=2)  # through a temporary: torch's copy_ counts the update
+    assert w._version > v
+
+
+def test_inference_tensors_are_filled_only_in_inference_mode():
+    with torch.inference_mode():
+        t = torch.empty(4, 4)
+        ai.HeNormal(seed=0).fill_(t)  # allowed inside
+    expect = t.clone()
+    with pytest.raises(RuntimeError, match="inference tensor"):
+        ai.HeNormal(seed=1).fill_(t)
+    assert torch.equal(t, expect)  # nothing written
+
+
+def test_argument_errors_use_torch_names():
+    with pytest.raises(ValueError, match="`std`"):
+        ait.normal_(torch.empty(3), std=-1.0, seed=0)
+    with pytest.raises(ValueError, match="`b` must be >= `a`"):
+        ait.uniform_(torch.empty(3), 1.0, 0.0, seed=0)
+    with pytest.raises(ValueError, match="`std` must be positive"):
+        ait.trunc_normal_(torch.empty(3), std=0.0, seed=0)
+    with pytest.raises(ValueError, match=r"out\.dtype"):
+        ait.normal_(torch.empty(3, dtype=torch.int32), seed=0)
+
+
+@pytest.mark.parametrize("dtype", [torch.int32, torch.int64, torch.bool, torch.uint8])
+def test_constant_fills_take_any_dtype_like_torch(dtype):
+    for ours, theirs in [
+        (ait.zeros_, torch.nn.init.zeros_),
+        (ait.ones_, torch.nn.init.ones_),
+        (lambda t: ait.constant_(t, 1), lambda t: torch.nn.init.constant_(t, 1)),
+    ]:
+        a, b = torch.full((3, 2), 7).to(dtype), torch.full((3, 2), 7).to(dtype)
+        assert torch.equal(ours(a), theirs(b))
+        assert a.dtype == dtype
+
+
+def test_init_module_orthogonal_rule_uses_torch_flattening():
+    conv = torch.nn.Conv2d(64, 128, 3)
+    ait.init_module(conv, seed=0, rules={"weight": ai.Orthogonal(gain=2.0)})
+    w = conv.weight.detach().double().reshape(128, -1)  # (out, in * k * k) = (128, 576)
+    assert torch.allclose(w @ w.T, 4.0 * torch.eye(128, dtype=torch.float64), atol=1e-5)
+    ref = ait.orthogonal_(torch.empty(128, 64, 3, 3), gain=2.0, seed=ai.derive_seed(0, "weight"))
+    assert torch.equal(conv.weight.detach(), ref)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import math
 
 import numpy as np
 
@@ -99,6 +100,21 @@ _STORAGE: dict[str, np.dtype] = {
     "float64": np.dtype(np.float64),
     "uint32": np.dtype(np.uint32),
 }
+
+
+# magnitudes from which a float64 value rounds to infinity in each format: the
+# largest finite value plus half its unit in the last place (ties round to even: inf)
+_OVERFLOW = {
+    "float16": 65520.0,
+    "bfloat16": 3.3895313892515355e38 + 2.0**119,
+    "float32": 3.4028234663852886e38 + 2.0**103,
+    "float64": math.inf,
+}
+
+
+def overflows(magnitude: float, name: str) -> bool:
+    """Whether a value of this magnitude (or a non-finite one) is infinite once rounded to ``name``."""
+    return not magnitude < _OVERFLOW[name]
 
 
 def storage_dtype(name: str) -> np.dtype:

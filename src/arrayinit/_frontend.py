@@ -403,12 +403,17 @@ def check_fill_target(x) -> tuple[str, str, tuple[int, ...]]:
         )
     if lib == "dask":
         raise TypeError("dask arrays cannot be filled in place: call the initializer with xp=dask.array")
+    if lib == "torch" and x.is_inference() and not sys.modules["torch"].is_inference_mode_enabled():
+        raise RuntimeError(
+            "Cannot fill an inference tensor outside torch.inference_mode(): torch allows no in-place update "
+            "of it there. Fill it inside inference_mode, or fill a clone"
+        )
     if lib == "numpy":
         if not x.flags.writeable:
             raise ValueError("The array to fill must be writeable. Received: a read-only numpy array")
         if not x.dtype.isnative:
             raise ValueError(f"The array to fill must have native byte order. Received: out.dtype={x.dtype.str!r}")
-    name = _dtypes.dtype_name(x.dtype, "dtype of the array to fill")
+    name = _dtypes.dtype_name(x.dtype, "out.dtype")
     return lib, name, tuple(int(d) for d in x.shape)
 
 
@@ -433,10 +438,14 @@ def fill_into(x, produce, plan: FillPlan | None = None):
         if t.device.type == "cpu" and t.is_contiguous():
             view = t.view(torch.uint16) if name in ("bfloat16", "float16") else t
             produce(view.numpy().reshape(-1))
+            # written behind autograd's back: count it as the in-place update it is, as
+            # torch.nn.init's do, so a graph that saved the old values refuses to backpropagate
+            torch.autograd.graph.increment_version(t)
             return x
         if t.device.type == "cuda" and plan is not None:
             if t.is_contiguous():  # written in place
                 _cuda_into(plan, "torch", t.view(torch.uint16) if name in ("bfloat16", "float16") else t)
+                torch.autograd.graph.increment_version(t)
                 return x
             src = _generate_cuda(plan, Target("torch", torch, t.device))
             with torch.no_grad():

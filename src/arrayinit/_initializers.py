@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from arrayinit import _frontend
+from arrayinit import _dtypes, _frontend
 from arrayinit import random as _random
 from arrayinit._errors import check_float, check_seed, received
 from arrayinit._plan import resolve_block
@@ -261,6 +261,10 @@ class _Constant(Initializer):
     _value = 0.0
 
     def _generate(self, shape, full_shape, offset, dtype, dest):
+        if _dtypes.overflows(abs(self._value), dtype):
+            raise ValueError(
+                f"Argument `value` overflows {dtype} (it would round to infinity). Received: value={self._value!r}"
+            )
         return _to_out(np.full(shape, self._value, np.float64), dtype, dest)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dask.array as da
 
+from arrayinit import _dtypes
 from arrayinit._registry import get
 
 __all__ = ["array", "to_zarr"]
@@ -48,6 +49,12 @@ def to_zarr(initializer, shape, url, *, chunks, dtype=None, progress: bool = Tru
     >>> bool((z[:] == ai.TruncatedNormal(stddev=0.02, seed=1)((4096, 512))).all())
     True
     """
+    if dtype is not None and _dtypes.dtype_name(dtype) == "bfloat16":
+        # refused before the store is created: zarr would fail on it after making the folder
+        raise ValueError(
+            "zarr has no bfloat16 data type: write float32 or float16 (the same stream, rounded), or write "
+            "arrayinit.dask.array(...) as uint16 bit patterns yourself. Received: dtype='bfloat16'"
+        )
     x = array(initializer, shape, chunks=chunks, dtype=dtype)
     if progress:
         from dask.diagnostics import ProgressBar

@@ -161,6 +161,22 @@ def uniform(
     return _emit(FillPlan(shape, full, off, dist, name, seed, stream, c64, params), target, out, chunks)
 
 
+# |z| of the normal sampler stays below 6.4 in float32 arithmetic and 9.1 in float64;
+# a truncated normal with an infinite bound can reach further in its float64 far-tail
+# path (tail probabilities down to about 1e-300: |z| < 38)
+_Z_NORMAL = {"float64": 9.2}
+_Z_FAR = 38.5
+
+
+def _check_extent(extent: float, name: str, mean, stddev) -> None:
+    """Refuse parameters whose values could round to infinity in the output dtype."""
+    if _dtypes.overflows(extent, name):
+        raise ValueError(
+            f"The values would overflow {name}: mean and stddev must keep them (up to about "
+            f"{extent:.3g} in magnitude) finite. Received: mean={mean!r}, stddev={stddev!r}"
+        )
+
+
 def normal(
     shape=(),
     *,
@@ -198,6 +214,7 @@ def normal(
     )
     mu = check_float("mean", mean)
     sd = check_float("stddev", stddev, nonnegative=True)
+    _check_extent(abs(mu) + _Z_NORMAL.get(name, 6.5) * sd, name, mean, stddev)
     dist, c64, params = normal_params(mu, sd, name)
     return _emit(FillPlan(shape, full, off, dist, name, seed, stream, c64, params), target, out, chunks)
 
@@ -271,5 +288,9 @@ def truncated_normal(
                 f"Argument `lower` must be smaller than `upper`. Received: lower={lower!r}, upper={upper!r}"
             )
         lo_abs, hi_abs = mu + alpha * sd, mu + beta * sd
+    reach = abs(mu) + _Z_FAR * sd  # a bound at infinity: as far as the sampler goes
+    lo_reach = abs(lo_abs) if math.isfinite(lo_abs) else reach
+    hi_reach = abs(hi_abs) if math.isfinite(hi_abs) else reach
+    _check_extent(max(lo_reach, hi_reach), name, mean, stddev)
     dist, c64, params = truncnorm_params(mu, sd, alpha, beta, lo_abs, hi_abs, name)
     return _emit(FillPlan(shape, full, off, dist, name, seed, stream, c64, params), target, out, chunks)

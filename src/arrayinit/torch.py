@@ -1,9 +1,11 @@
 """``torch.nn.init``-compatible in-place initializers, module and DTensor initialization.
 
 Every function takes the signature of its ``torch.nn.init`` namesake plus a
-keyword ``seed`` (``None``: a fresh seed per call, like torch's global
-generator; an int: reproducible values on every library and device). Fans
-follow torch's convention: ``(out, in, *kernel)``.
+keyword ``seed``. An int seed gives reproducible values on every library and
+device. Without one, the seed is drawn from ``generator`` (or torch's default
+generator), as torch's own functions draw their values: ``torch.manual_seed``
+makes such calls repeatable, and each call consumes the generator. Fans follow
+torch's convention: ``(out, in, *kernel)``.
 
 ``init_module(module, seed)`` initializes every parameter with its own seed
 derived from its qualified name, and ``init_dtensor_`` fills each rank's
@@ -25,7 +27,7 @@ from arrayinit import _dtypes
 from arrayinit import _initializers as _I
 from arrayinit import random as _random
 from arrayinit._errors import check_float, received
-from arrayinit._seeds import derive_seed, fresh_seed
+from arrayinit._seeds import derive_seed
 
 __all__ = [
     "calculate_gain",
@@ -48,8 +50,25 @@ __all__ = [
 ]
 
 
-def _seed(seed):
-    return fresh_seed() if seed is None else seed
+def _seed(seed, generator=None) -> int:
+    """``seed``, or a 64-bit seed drawn from ``generator`` (torch's default generator when None)."""
+    if seed is not None:
+        if generator is not None:
+            raise ValueError(
+                "Arguments `seed` and `generator` exclude each other: the seed fixes the values. "
+                f"Received: seed={seed!r}, generator={generator!r}"
+            )
+        return seed
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(f"Argument `generator` must be a torch.Generator or None. {received('generator', generator)}")
+    device = generator.device if generator is not None else "cpu"
+    draw = torch.randint(-(2**63), 2**63 - 1, (), dtype=torch.int64, generator=generator, device=device)
+    return int(draw) % 2**64
+
+
+def _torch_float(name: str, value, *, nonnegative: bool = False) -> float:
+    """A float argument checked under torch's name for it."""
+    return check_float(name, value, nonnegative=nonnegative)
 
 
 def calculate_gain(nonlinearity: str, param=None) -> float:
@@ -88,7 +107,7 @@ def _fans(tensor) -> tuple[int, int]:
     return tensor.shape[1] * receptive, tensor.shape[0] * receptive
 
 
-def uniform_(tensor, a: float = 0.0, b: float = 1.0, *, seed=None, full_shape=None, offset=None):
+def uniform_(tensor, a: float = 0.0, b: float = 1.0, generator=None, *, seed=None, full_shape=None, offset=None):
     """Fill ``tensor`` with values uniform on ``[a, b)``.
 
     Examples
@@ -98,15 +117,31 @@ def uniform_(tensor, a: float = 0.0, b: float = 1.0, *, seed=None, full_shape=No
     >>> bool(w.abs().max() < 1)
     True
     """
+    lo, hi = _torch_float("a", a), _torch_float("b", b)
+    if hi < lo:
+        raise ValueError(f"Argument `b` must be >= `a`. Received: a={a!r}, b={b!r}")
     return _random.uniform(
-        tuple(tensor.shape), seed=_seed(seed), minval=a, maxval=b, out=tensor, full_shape=full_shape, offset=offset
+        tuple(tensor.shape),
+        seed=_seed(seed, generator),
+        minval=lo,
+        maxval=hi,
+        out=tensor,
+        full_shape=full_shape,
+        offset=offset,
     )
 
 
-def normal_(tensor, mean: float = 0.0, std: float = 1.0, *, seed=None, full_shape=None, offset=None):
+def normal_(tensor, mean: float = 0.0, std: float = 1.0, generator=None, *, seed=None, full_shape=None, offset=None):
     """Fill ``tensor`` with normal values (untruncated)."""
+    mean, std = _torch_float("mean", mean), _torch_float("std", std, nonnegative=True)
     return _random.normal(
-        tuple(tensor.shape), seed=_seed(seed), mean=mean, stddev=std, out=tensor, full_shape=full_shape, offset=offset
+        tuple(tensor.shape),
+        seed=_seed(seed, generator),
+        mean=mean,
+        stddev=std,
+        out=tensor,
+        full_shape=full_shape,
+        offset=offset,
     )
 
 
@@ -116,6 +151,7 @@ def trunc_normal_(
     std: float = 1.0,
     a: float = -2.0,
     b: float = 2.0,
+    generator=None,
     *,
     seed=None,
     full_shape=None,
@@ -134,9 +170,12 @@ def trunc_normal_(
     >>> bool(w.float().abs().max() <= 0.04)
     True
     """
+    mean = _torch_float("mean", mean)
+    if not _torch_float("std", std, nonnegative=True) > 0:
+        raise ValueError(f"Argument `std` must be positive. Received: std={std!r}")
     return _random.truncated_normal(
         tuple(tensor.shape),
-        seed=_seed(seed),
+        seed=_seed(seed, generator),
         mean=mean,
         stddev=std,
         a=a,
@@ -147,19 +186,30 @@ def trunc_normal_(
     )
 
 
+_FLOATS = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
+
+
+def _fill_constant(tensor, value, init):
+    if isinstance(tensor, torch.Tensor) and tensor.dtype not in _FLOATS:
+        # integer, bool, complex, float8 tensors: nothing random, torch's own fill (as torch.nn.init's)
+        with torch.no_grad():
+            return tensor.fill_(value)
+    return init.fill_(tensor)
+
+
 def constant_(tensor, val: float):
-    """Fill ``tensor`` with ``val``."""
-    return _I.Constant(val).fill_(tensor)
+    """Fill ``tensor`` with ``val`` (any dtype, as ``torch.nn.init.constant_``)."""
+    return _fill_constant(tensor, val, _I.Constant(val))
 
 
 def ones_(tensor):
-    """Fill ``tensor`` with ones."""
-    return _I.Ones().fill_(tensor)
+    """Fill ``tensor`` with ones (any dtype)."""
+    return _fill_constant(tensor, 1, _I.Ones())
 
 
 def zeros_(tensor):
-    """Fill ``tensor`` with zeros."""
-    return _I.Zeros().fill_(tensor)
+    """Fill ``tensor`` with zeros (any dtype)."""
+    return _fill_constant(tensor, 0, _I.Zeros())
 
 
 def eye_(tensor):
@@ -193,17 +243,18 @@ def _fill_values(tensor, values):
     return _frontend.from_values(values, _dtypes.dtype_name(tensor.dtype), None, out=tensor)
 
 
-def xavier_uniform_(tensor, gain: float = 1.0, *, seed=None):
+def xavier_uniform_(tensor, gain: float = 1.0, generator=None, *, seed=None):
     """Glorot uniform with torch's fans: ``U(-a, a)``, ``a = gain * sqrt(6 / (fan_in + fan_out))``."""
     fan_in, fan_out = _fans(tensor)
-    a = gain * math.sqrt(6.0 / (fan_in + fan_out))
-    return uniform_(tensor, -a, a, seed=seed)
+    a = _torch_float("gain", gain) * math.sqrt(6.0 / (fan_in + fan_out))
+    return uniform_(tensor, -a, a, seed=_seed(seed, generator))
 
 
-def xavier_normal_(tensor, gain: float = 1.0, *, seed=None):
+def xavier_normal_(tensor, gain: float = 1.0, generator=None, *, seed=None):
     """Glorot normal with torch's fans: ``N(0, std)``, ``std = gain * sqrt(2 / (fan_in + fan_out))``."""
     fan_in, fan_out = _fans(tensor)
-    return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)), seed=seed)
+    std = abs(_torch_float("gain", gain)) * math.sqrt(2.0 / (fan_in + fan_out))
+    return normal_(tensor, 0.0, std, seed=_seed(seed, generator))
 
 
 def _kaiming_std(tensor, a, mode, nonlinearity):
@@ -215,7 +266,9 @@ def _kaiming_std(tensor, a, mode, nonlinearity):
     return calculate_gain(nonlinearity, a) / math.sqrt(fan)
 
 
-def kaiming_uniform_(tensor, a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu", *, seed=None):
+def kaiming_uniform_(
+    tensor, a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu", generator=None, *, seed=None
+):
     """He uniform with torch's fans: ``U(-bound, bound)``, ``bound = gain * sqrt(3 / fan)``.
 
     Examples
@@ -229,18 +282,20 @@ def kaiming_uniform_(tensor, a: float = 0, mode: str = "fan_in", nonlinearity: s
         warnings.warn("Initializing zero-element tensors is a no-op", stacklevel=2)
         return tensor
     bound = math.sqrt(3.0) * _kaiming_std(tensor, a, mode, nonlinearity)
-    return uniform_(tensor, -bound, bound, seed=seed)
+    return uniform_(tensor, -bound, bound, seed=_seed(seed, generator))
 
 
-def kaiming_normal_(tensor, a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu", *, seed=None):
+def kaiming_normal_(
+    tensor, a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu", generator=None, *, seed=None
+):
     """He normal with torch's fans: ``N(0, std)``, ``std = gain / sqrt(fan)``."""
     if tensor.numel() == 0:
         warnings.warn("Initializing zero-element tensors is a no-op", stacklevel=2)
         return tensor
-    return normal_(tensor, 0.0, _kaiming_std(tensor, a, mode, nonlinearity), seed=seed)
+    return normal_(tensor, 0.0, _kaiming_std(tensor, a, mode, nonlinearity), seed=_seed(seed, generator))
 
 
-def orthogonal_(tensor, gain: float = 1, *, seed=None):
+def orthogonal_(tensor, gain: float = 1, generator=None, *, seed=None):
     """A (semi-)orthogonal matrix with torch's flattening ``(shape[0], numel // shape[0])``.
 
     Examples
@@ -252,9 +307,16 @@ def orthogonal_(tensor, gain: float = 1, *, seed=None):
     """
     if tensor.dim() < 2:
         raise ValueError("Only tensors with 2 or more dimensions are supported")
-    rows = tensor.shape[0]
-    cols = tensor.numel() // rows if rows else 0
-    flat = _random.normal((rows, cols), seed=_seed(seed), dtype="float64")
+    return _fill_values(
+        tensor, _orthogonal_values(tuple(tensor.shape), _torch_float("gain", gain), _seed(seed, generator))
+    )
+
+
+def _orthogonal_values(shape: tuple[int, ...], gain: float, seed: int) -> np.ndarray:
+    """float64 values of ``orthogonal_``: QR of a normal ``(shape[0], rest)`` matrix, signs fixed."""
+    rows = shape[0]
+    cols = math.prod(shape) // rows if rows else 0
+    flat = _random.normal((rows, cols), seed=seed, dtype="float64")
     if rows < cols:
         flat = flat.T
     q, r = np.linalg.qr(flat)
@@ -263,10 +325,10 @@ def orthogonal_(tensor, gain: float = 1, *, seed=None):
     q = q * d[None, :]
     if rows < cols:
         q = q.T
-    return _fill_values(tensor, (gain * q).reshape(tuple(tensor.shape)))
+    return (gain * q).reshape(shape)
 
 
-def sparse_(tensor, sparsity: float, std: float = 0.01, *, seed=None):
+def sparse_(tensor, sparsity: float, std: float = 0.01, generator=None, *, seed=None):
     """2-D sparse normal matrix: in every column, ``ceil(sparsity * rows)`` entries are zero.
 
     The values come from stream 0 of the seed and the positions of the zeros
@@ -277,7 +339,7 @@ def sparse_(tensor, sparsity: float, std: float = 0.01, *, seed=None):
     sparsity = check_float("sparsity", sparsity)
     rows, cols = tensor.shape
     num_zeros = math.ceil(sparsity * rows)
-    s = _seed(seed)
+    s = _seed(seed, generator)
     values = _random.normal((rows, cols), seed=s, stddev=std, dtype="float64")
     if num_zeros:
         order = np.argsort(_random.bits((rows, cols), seed=s, stream=1), axis=0, kind="stable")
@@ -392,7 +454,17 @@ def init_module(
                     out_axis=0,
                 )
             dt = _dtensor_types()
-            if dt is not None and isinstance(param, dt):
+            is_dtensor = dt is not None and isinstance(param, dt)
+            if isinstance(init, _I.Orthogonal) and param.dim() >= 2:
+                # torch layout: orthogonal over (out, in * k), as orthogonal_
+                values = _orthogonal_values(tuple(param.shape), init.gain, pseed)
+                if is_dtensor:
+                    local_shape, _global, off = local_block(param)
+                    block = values[tuple(slice(o, o + n) for o, n in zip(off, local_shape))]
+                    _fill_values(param.to_local().detach(), np.ascontiguousarray(block))
+                else:
+                    _fill_values(param, values)
+            elif is_dtensor:
                 init_dtensor_(param, init)
             else:
                 init.fill_(param)

@@ -43,9 +43,15 @@ def main(rank: int, world: int, port: int, outdir: pathlib.Path) -> None:
         init_module(net, seed=21, rules={"1.weight": "he_uniform"})
         w0 = net[0].weight.full_tensor().detach()  # collectives: every rank gathers
         w1 = net[1].weight.full_tensor().detach()
+        # an Orthogonal rule: torch's flattening over the global shape, each rank its block
+        conv = torch.nn.Conv1d(6, 8, 3)
+        conv.weight = torch.nn.Parameter(distribute_tensor(torch.zeros(8, 6, 3), mesh1, [Shard(1)]))
+        init_module(conv, seed=5, rules={"weight": ai.Orthogonal(gain=1.5)})
+        w2 = conv.weight.full_tensor().detach()
         if rank == 0:
             np.save(outdir / f"module0-w{world}.npy", w0.numpy())
             np.save(outdir / f"module1-w{world}.npy", w1.numpy())
+            np.save(outdir / f"conv-orthogonal-w{world}.npy", w2.numpy())
     finally:
         dist.destroy_process_group()
 
