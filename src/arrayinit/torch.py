@@ -66,11 +66,6 @@ def _seed(seed, generator=None) -> int:
     return int(draw) % 2**64
 
 
-def _torch_float(name: str, value, *, nonnegative: bool = False) -> float:
-    """A float argument checked under torch's name for it."""
-    return check_float(name, value, nonnegative=nonnegative)
-
-
 def calculate_gain(nonlinearity: str, param=None) -> float:
     """The recommended gain of ``torch.nn.init.calculate_gain``.
 
@@ -117,7 +112,7 @@ def uniform_(tensor, a: float = 0.0, b: float = 1.0, generator=None, *, seed=Non
     >>> bool(w.abs().max() < 1)
     True
     """
-    lo, hi = _torch_float("a", a), _torch_float("b", b)
+    lo, hi = check_float("a", a), check_float("b", b)
     if hi < lo:
         raise ValueError(f"Argument `b` must be >= `a`. Received: a={a!r}, b={b!r}")
     return _random.uniform(
@@ -133,7 +128,7 @@ def uniform_(tensor, a: float = 0.0, b: float = 1.0, generator=None, *, seed=Non
 
 def normal_(tensor, mean: float = 0.0, std: float = 1.0, generator=None, *, seed=None, full_shape=None, offset=None):
     """Fill ``tensor`` with normal values (untruncated)."""
-    mean, std = _torch_float("mean", mean), _torch_float("std", std, nonnegative=True)
+    mean, std = check_float("mean", mean), check_float("std", std, nonnegative=True)
     return _random.normal(
         tuple(tensor.shape),
         seed=_seed(seed, generator),
@@ -170,8 +165,8 @@ def trunc_normal_(
     >>> bool(w.float().abs().max() <= 0.04)
     True
     """
-    mean = _torch_float("mean", mean)
-    if not _torch_float("std", std, nonnegative=True) > 0:
+    mean = check_float("mean", mean)
+    if not check_float("std", std, nonnegative=True) > 0:
         raise ValueError(f"Argument `std` must be positive. Received: std={std!r}")
     return _random.truncated_normal(
         tuple(tensor.shape),
@@ -246,14 +241,14 @@ def _fill_values(tensor, values):
 def xavier_uniform_(tensor, gain: float = 1.0, generator=None, *, seed=None):
     """Glorot uniform with torch's fans: ``U(-a, a)``, ``a = gain * sqrt(6 / (fan_in + fan_out))``."""
     fan_in, fan_out = _fans(tensor)
-    a = _torch_float("gain", gain) * math.sqrt(6.0 / (fan_in + fan_out))
+    a = check_float("gain", gain) * math.sqrt(6.0 / (fan_in + fan_out))
     return uniform_(tensor, -a, a, seed=_seed(seed, generator))
 
 
 def xavier_normal_(tensor, gain: float = 1.0, generator=None, *, seed=None):
     """Glorot normal with torch's fans: ``N(0, std)``, ``std = gain * sqrt(2 / (fan_in + fan_out))``."""
     fan_in, fan_out = _fans(tensor)
-    std = abs(_torch_float("gain", gain)) * math.sqrt(2.0 / (fan_in + fan_out))
+    std = abs(check_float("gain", gain)) * math.sqrt(2.0 / (fan_in + fan_out))
     return normal_(tensor, 0.0, std, seed=_seed(seed, generator))
 
 
@@ -308,7 +303,7 @@ def orthogonal_(tensor, gain: float = 1, generator=None, *, seed=None):
     if tensor.dim() < 2:
         raise ValueError("Only tensors with 2 or more dimensions are supported")
     return _fill_values(
-        tensor, _orthogonal_values(tuple(tensor.shape), _torch_float("gain", gain), _seed(seed, generator))
+        tensor, _orthogonal_values(tuple(tensor.shape), check_float("gain", gain), _seed(seed, generator))
     )
 
 
