@@ -270,7 +270,7 @@ def test_plan_spec_runs_the_checks_without_generating(monkeypatch, generated):
     }
     plan = cli.plan_spec({"parameters": params})
     assert [name for name, *_ in plan] == list(params)
-    assert max(factored) <= 1  # Orthogonal's rank check ran on a tensor of ones, not a 512 x 256 QR
+    assert factored == []  # Orthogonal's rank check needs no factorization
     assert sum(generated) <= 1
     # the spies do see generation: materializing the same plan computes every value
     factored.clear()

@@ -64,3 +64,15 @@ def test_numpy_computed_initializers_are_chunked_too():
         x = aid.array(init, (64, 48), chunks=(16, 48))
         assert x.numblocks == (4, 1)
         np.testing.assert_array_equal(x.compute(scheduler="synchronous"), init((64, 48)))
+
+
+def test_dask_arrays_check_their_arguments_at_call_time():
+    # the errors come when the lazy array is made, not when a block is computed
+    with pytest.raises(ValueError, match="rank >= 2"):
+        aid.array(ai.Orthogonal(seed=0), (64,), chunks=(16,))
+    with pytest.raises(ValueError, match="2D matrices"):
+        aid.array(ai.Identity(), (4, 4, 4), chunks=(2, 4, 4))
+    with pytest.raises(ValueError, match="overflows float16"):
+        aid.array(ai.Constant(1e6), (8, 8), chunks=(4, 8), dtype="float16")
+    with pytest.raises(ValueError, match="rank"):  # a fan rule the shape cannot satisfy
+        aid.array(ai.VarianceScaling(seed=0, in_axis=3), (8, 8), chunks=(4, 8))

@@ -163,6 +163,7 @@ class Initializer:
         shape, full, off = resolve_block(shape, full_shape, offset)
         name, target = _frontend.resolve_output(shape, dtype, out, xp, device, like)
         if target is not None and target.lib == "dask":
+            self._check(full, name)  # errors now, not when a block is computed
             # every block generated independently from its offset (constants and Orthogonal included)
             return _frontend.dask_from_blocks(
                 lambda bshape, boff: self._generate(bshape, full, boff, name, _Dest(_frontend.NUMPY_TARGET, None)),
@@ -191,6 +192,20 @@ class Initializer:
 
     def _generate(self, shape, full_shape, offset, dtype, dest):  # pragma: no cover - abstract
         raise NotImplementedError(f"{type(self).__name__} must implement __call__ or _generate")
+
+    def _check(self, full_shape: tuple[int, ...], dtype: str) -> None:
+        """Run the checks of a call for a ``full_shape`` tensor of ``dtype`` without generating it.
+
+        Generates the empty block at the origin: ``_generate`` sees the real
+        full shape and dtype (rank, fans, element count, the dtype's range) and
+        computes no value. A scalar has no empty block: its one value is
+        computed. Initializers that implement ``__call__`` only are not checked.
+        """
+        if type(self)._generate is Initializer._generate:
+            return
+        rank = len(full_shape)
+        block = full_shape if rank == 0 else (0,) * rank
+        self._generate(block, full_shape, (0,) * rank, dtype, _Dest(_frontend.NUMPY_TARGET, None))
 
     def get_config(self) -> dict[str, Any]:
         """The constructor arguments, JSON-safe: ``type(self)(**get_config())`` recreates ``self``."""
@@ -723,9 +738,17 @@ class Orthogonal(RandomInitializer):
         self.gain = check_float("gain", gain)
         super().__init__(seed)
 
-    def _generate(self, shape, full_shape, offset, dtype, dest):
+    def _check(self, full_shape, dtype):
+        # the one shape check (generating any block factors the whole matrix)
+        self._check_rank(full_shape)
+
+    @staticmethod
+    def _check_rank(full_shape):
         if len(full_shape) < 2:
             raise ValueError(f"The Orthogonal initializer requires a shape of rank >= 2. Received: shape={full_shape}")
+
+    def _generate(self, shape, full_shape, offset, dtype, dest):
+        self._check_rank(full_shape)
         rows = math.prod(full_shape[:-1])
         cols = full_shape[-1]
         flat = (max(rows, cols), min(rows, cols))

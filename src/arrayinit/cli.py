@@ -29,7 +29,6 @@ from arrayinit._initializers import (
     GlorotUniform,
     HeNormal,
     Initializer,
-    Orthogonal,
     TruncatedNormal,
     compute_fans,
     reseeded,
@@ -321,22 +320,10 @@ def _spec_shape(where: str, value) -> tuple[int, ...]:
 
 
 def check_generates(init: Initializer, shape: tuple[int, ...], dtype: str) -> None:
-    """Run ``init``'s argument, shape and dtype checks for a ``shape`` tensor without generating it.
+    """Run ``init``'s argument, shape and dtype checks for a ``shape`` tensor without generating it."""
+    from arrayinit._plan import resolve_block
 
-    Asks for the empty block ``[0, 0)`` of every axis of the tensor: ``__call__``
-    and the initializer's ``_generate`` see the real ``full_shape`` and dtype
-    (fans, rank, element count, the range of the dtype), and no value is
-    computed. Orthogonal is the exception: it factors the whole matrix whatever
-    the block, and its one shape check is the rank, so a tensor of rank >= 2
-    is checked as the tensor of ones of that rank (a rank < 2 fails the check
-    before anything is computed).
-    """
-    rank = len(shape)
-    if rank == 0:  # a scalar: its one value is the cheapest check
-        init(shape, dtype)
-        return
-    full = (1,) * rank if isinstance(init, Orthogonal) and rank >= 2 else shape
-    init((0,) * rank, dtype, full_shape=full, offset=(0,) * rank)
+    init._check(resolve_block(shape, None, None)[1], dtype)
 
 
 _RESERVED_METADATA = ("generator", "seed")
