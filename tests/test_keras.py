@@ -35,3 +35,6 @@ def test_keras_model_builds_runs_saves_reloads(backend, tmp_path):
     assert report["reloaded_initializer"] == "KerasInitializer"
     assert report["reloaded_values_equal"]
     assert report["bf16"] == "bfloat16"
+    # integer and bool variables from the constant initializers, as Keras' own make them
+    assert report["int_variables"] == {"zeros/int32": [0, 0], "ones/bool": [True, True], "constant/uint8": [3, 3]}
+    assert report["int_random_refused"]

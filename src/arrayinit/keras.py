@@ -16,7 +16,10 @@ from __future__ import annotations
 
 import keras
 
+from arrayinit._initializers import Constant, Ones, Zeros
 from arrayinit._registry import deserialize, get, serialize
+
+_CONSTANTS = (Zeros, Ones, Constant)
 
 __all__ = ["KerasInitializer", "wrap"]
 
@@ -45,7 +48,11 @@ class KerasInitializer(keras.initializers.Initializer):
 
     def __call__(self, shape, dtype=None):
         dtype = keras.backend.standardize_dtype(dtype or keras.backend.floatx())
-        return self.initializer(tuple(int(d) for d in shape), dtype)
+        shape = tuple(int(d) for d in shape)
+        if not keras.backend.is_float_dtype(dtype) and isinstance(self.initializer, _CONSTANTS):
+            # integer and bool variables (counters, masks): constants only, as Keras' own
+            return keras.ops.full(shape, self.initializer._value, dtype=dtype)
+        return self.initializer(shape, dtype)
 
     def get_config(self):
         return {"initializer": serialize(self.initializer)}

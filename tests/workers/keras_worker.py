@@ -46,6 +46,23 @@ def main(outdir: pathlib.Path) -> None:
         "reloaded_values_equal": bool(np.array_equal(keras.ops.convert_to_numpy(fresh((3, 3, 3, 4))), expected)),
         "bf16": str(keras.ops.convert_to_numpy(KerasInitializer(ai.HeNormal(seed=1))((4, 4), "bfloat16")).dtype),
     }
+    ints = {}
+    for name, init, dtype in [
+        ("zeros", "zeros", "int32"),
+        ("ones", "ones", "bool"),
+        ("constant", {"class_name": "Constant", "config": {"value": 3}}, "uint8"),
+    ]:
+        v = keras.Variable(initializer=KerasInitializer(init), shape=(2,), dtype=dtype, trainable=False)
+        ref = keras.Variable(initializer=keras.initializers.get(init), shape=(2,), dtype=dtype, trainable=False)
+        assert v.dtype == ref.dtype == dtype, (v.dtype, ref.dtype)
+        assert np.array_equal(keras.ops.convert_to_numpy(v), keras.ops.convert_to_numpy(ref))
+        ints[f"{name}/{dtype}"] = keras.ops.convert_to_numpy(v).tolist()
+    report["int_variables"] = ints
+    try:
+        keras.Variable(initializer=KerasInitializer("he_normal"), shape=(2, 2), dtype="int32", trainable=False)
+        report["int_random_refused"] = False
+    except ValueError as e:
+        report["int_random_refused"] = "Only floating point" in str(e)
     print(json.dumps(report))
 
 
