@@ -483,10 +483,32 @@ def test_bench_writes_into_the_current_folder_by_default(tmp_path, monkeypatch, 
     assert cli.main(["bench", "--results", str(other)]) == 0
     assert os.path.samefile(seen[1].results, other)
     missing = tmp_path / "missing"
-    assert cli.main(["bench", "--results", str(missing)]) == 2
-    assert repr(str(missing)) in capsys.readouterr().err
-    assert len(seen) == 2  # refused before benchmarking
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["other"]  # no benchmarks/ nor missing/ created
+    assert cli.main(["bench", "--results", str(missing)]) == 0  # a folder the user names may be new
+    assert os.path.samefile(os.path.dirname(os.path.abspath(seen[2].results)), tmp_path)
+    a_file = tmp_path / "file.txt"
+    a_file.write_text("x")
+    assert cli.main(["bench", "--results", str(a_file)]) == 2
+    assert repr(str(a_file)) in capsys.readouterr().err
+    assert len(seen) == 3  # refused before benchmarking
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file.txt", "other"]  # no benchmarks/ created
     with pytest.raises(SystemExit):
         cli.main(["bench", "--help"])
     assert "current directory" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("param", "match"),
+    [
+        ({"shape": [2, 2], "initializer": {"class_name": "Constant", "config": {"value": 10**400}}}, "finite"),
+        ({"shape": [2, 2], "initializer": "he_normal", "seed": None}, "seed"),
+    ],
+)
+def test_materialize_reports_bad_values_without_a_traceback(tmp_path, capsys, param, match):
+    path = _write_spec(tmp_path, {"parameters": {"w": param}})
+    out = tmp_path / "m.safetensors"
+    assert cli.main(["materialize", str(path), "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "parameter 'w'" in err
+    assert match in err
+    assert "Traceback" not in err
+    assert not out.exists()

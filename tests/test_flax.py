@@ -126,9 +126,22 @@ def test_signature_matches_jax(name):
 
     assert name in aif.__all__
     assert params(getattr(aif, name)) == params(getattr(J, name))
-    # the returned function: (key, shape, dtype=None) as jax's (jax's also takes out_sharding)
+    # the returned function: (key, shape, dtype=None, out_sharding=None) as jax's
     args = dict(RECS).get(name, (1.0, "fan_in", "uniform"))
-    assert params(getattr(aif, name)(*args)) == params(getattr(J, name)(*args))[:3]
+    assert params(getattr(aif, name)(*args)) == params(getattr(J, name)(*args))
+    with pytest.raises(NotImplementedError, match="out_sharding"):
+        getattr(aif, name)(*args)(jax.random.key(0), (4, 4), None, object())
+
+
+def test_initializer_checks_at_trace_time_not_in_the_callback():
+    key = jax.random.key(0)
+    jitted = jax.jit(aif.initializer("orthogonal"), static_argnums=(1, 2))
+    with pytest.raises(ValueError, match="rank >= 2"):
+        jitted(key, (5,), jnp.float32)
+    with pytest.raises(ValueError, match="rank >= 2"):  # an empty shape is checked too
+        aif.initializer("orthogonal")(key, (0,))
+    with pytest.raises(ValueError, match="overflows float16"):
+        jax.jit(aif.initializer(ai.Constant(1e6)), static_argnums=(1, 2))(key, (2,), jnp.float16)
 
 
 @pytest.mark.parametrize(("name", "args"), RECS)

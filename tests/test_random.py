@@ -249,8 +249,9 @@ def test_out_argument_in_place_and_noncontiguous():
         (lambda: ar.normal((2, 3), seed=0, mean=1e39), ValueError, "overflow float32"),
         (lambda: ar.normal((2, 3), seed=0, stddev=2e4, dtype="float16"), ValueError, "overflow float16"),
         (lambda: ar.normal((2, 3), seed=0, stddev=1e308, dtype="float64"), ValueError, "overflow float64"),
-        (lambda: ar.truncated_normal((2, 3), seed=0, stddev=1e37, lower=0.0, upper=math.inf), ValueError, "overflow"),
-        (lambda: ar.truncated_normal((2, 3), seed=0, a=0.0, b=7e4, dtype="float16"), ValueError, "overflow"),
+        (lambda: ar.truncated_normal((2, 3), seed=0, stddev=1e38, lower=0.0, upper=math.inf), ValueError, "overflow"),
+        (lambda: ar.truncated_normal((2, 3), seed=0, a=1e5, b=2e5, dtype="float16"), ValueError, "overflow"),
+        (lambda: ai.Constant(65519.999999999)((2,), "float16"), ValueError, "overflows float16"),  # via float32
         (lambda: ai.Constant(65520.0)((2,), "float16"), ValueError, "`value` overflows float16"),
         (lambda: ai.Constant(1e300)((2,)), ValueError, "`value` overflows float32"),
     ],
@@ -268,6 +269,12 @@ def test_large_but_finite_parameters_are_accepted():
     assert np.isfinite(y).all()
     z = ai.Constant(65504.0)((3,), "float16")
     assert (z == 65504).all()
+    # bounds beyond the dtype's range are fine when the values stay inside it
+    t = ar.truncated_normal((10_000,), seed=0, a=0.0, b=1e5, dtype="float16")
+    assert t.min() >= 0
+    assert t.max() < 6
+    w = ar.truncated_normal((10_000,), seed=0, stddev=2000.0, lower=-math.inf, upper=math.inf, dtype="float16")
+    assert np.isfinite(w).all()
 
 
 def test_error_message_names_argument_and_value():

@@ -268,10 +268,11 @@ def test_in_place_fills_are_seen_by_autograd():
     assert w._version > before
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         y.backward()
-    v = w._version
     ai.HeNormal(seed=1).fill_(torch.nn.Parameter(torch.empty(4, 4)))  # fill_ on a fresh parameter works
-    ait.orthogonal_(w.view(1, 3), seed=2)  # through a temporary: torch's copy_ counts the update
-    assert w._version > v
+    m = torch.nn.Parameter(torch.ones(3, 4))
+    v = m._version
+    ait.orthogonal_(m.t(), seed=2)  # non-contiguous: through a temporary, torch's copy_ counts the update
+    assert m._version > v
 
 
 def test_inference_tensors_are_filled_only_in_inference_mode():
@@ -312,5 +313,8 @@ def test_init_module_orthogonal_rule_uses_torch_flattening():
     ait.init_module(conv, seed=0, rules={"weight": ai.Orthogonal(gain=2.0)})
     w = conv.weight.detach().double().reshape(128, -1)  # (out, in * k * k) = (128, 576)
     assert torch.allclose(w @ w.T, 4.0 * torch.eye(128, dtype=torch.float64), atol=1e-5)
-    ref = ait.orthogonal_(torch.empty(128, 64, 3, 3), gain=2.0, seed=ai.derive_seed(0, "weight"))
-    assert torch.equal(conv.weight.detach(), ref)
+    ref = ai.Orthogonal(gain=2.0, seed=ai.derive_seed(0, "weight"))((128, 576))
+    np.testing.assert_array_equal(conv.weight.detach().reshape(128, 576).numpy(), ref)
+    # 2-D weights: the torch and Keras flattenings agree, the values are Orthogonal's own
+    lin = ait.init_module(torch.nn.Linear(8, 4), seed=3, rules={"weight": ai.Orthogonal()})
+    np.testing.assert_array_equal(lin.weight.detach().numpy(), ai.Orthogonal(seed=ai.derive_seed(3, "weight"))((4, 8)))

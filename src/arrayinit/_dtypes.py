@@ -113,7 +113,13 @@ _OVERFLOW = {
 
 
 def overflows(magnitude: float, name: str) -> bool:
-    """Whether a value of this magnitude (or a non-finite one) is infinite once rounded to ``name``."""
+    """Whether a value of this magnitude (or a non-finite one) is infinite once rounded to ``name``.
+
+    16-bit formats are rounded from float32 (``float64_to_storage``, the
+    kernels), so the magnitude is rounded to float32 first, as they are.
+    """
+    if name in ("float16", "bfloat16") and magnitude < _OVERFLOW["float32"]:
+        magnitude = float(np.float32(magnitude))
     return not magnitude < _OVERFLOW[name]
 
 

@@ -35,7 +35,10 @@ def check_float(
         return value + 0.0  # fast path; + 0.0 turns -0.0 into 0.0 (one cache key, one stream of values)
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"Argument `{name}` must be a float. {received(name, value)}")
-    x = float(value)
+    try:
+        x = float(value)
+    except OverflowError:  # an int beyond the float range
+        raise ValueError(f"Argument `{name}` must be finite. {received(name, value)}") from None
     if math.isnan(x):
         raise ValueError(f"Argument `{name}` must not be NaN. {received(name, value)}")
     if finite and math.isinf(x):
@@ -62,12 +65,13 @@ def check_int(name: str, value: object, *, lo: int | None = None, hi: int | None
     return x
 
 
-def check_seed(value: object, name: str = "seed") -> int:
-    """A seed: an integer in ``[0, 2**64)``."""
+def check_seed(value: object, name: str = "seed", *, none_ok: bool = False) -> int:
+    """A seed: an integer in ``[0, 2**64)`` (``none_ok``: the caller also takes None, and says so)."""
     if type(value) is int and 0 <= value < 2**64:
         return value  # fast path
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"Argument `{name}` must be an integer in [0, 2**64) or None. {received(name, value)}")
+        alt = " or None" if none_ok else ""
+        raise TypeError(f"Argument `{name}` must be an integer in [0, 2**64){alt}. {received(name, value)}")
     x = int(value)
     if not 0 <= x < 2**64:
         raise ValueError(f"Argument `{name}` must be an integer in [0, 2**64). {received(name, value)}")

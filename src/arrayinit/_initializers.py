@@ -341,7 +341,7 @@ class RandomInitializer(Initializer):
 
     def __init__(self, seed=None):
         if seed is not None:
-            seed = check_seed(seed)
+            seed = check_seed(seed, none_ok=True)
         self._init_seed = seed
         self.seed = fresh_seed() if seed is None else seed
 

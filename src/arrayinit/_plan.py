@@ -125,10 +125,23 @@ def _bf16_down(x: float) -> float:
     return v
 
 
+_LARGEST = {
+    "float16": 65504.0,
+    "bfloat16": 3.3895313892515355e38,
+    "float32": 3.4028234663852886e38,
+    "float64": 1.7976931348623157e308,
+}
+
+
 def grid_down(x: float, dtype: str) -> float:
-    """Largest value of ``dtype`` that is <= x."""
+    """Largest value of ``dtype`` that is <= x (-inf below the dtype's range)."""
     if math.isinf(x):
         return x
+    largest = _LARGEST[dtype]
+    if x >= largest:
+        return largest
+    if x < -largest:
+        return -math.inf
     if dtype == "bfloat16":
         return _bf16_down(x)
     t = _grid_dtype(dtype)

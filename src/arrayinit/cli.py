@@ -410,6 +410,7 @@ def plan_spec(spec) -> list[tuple[str, tuple[int, ...], str, Initializer]]:
         try:
             explicit = init.get_config().get("seed") if isinstance(p["initializer"], dict) else None
             seed = p.get("seed", explicit if explicit is not None else derive_seed(root, name))
+            check_seed(seed)  # an explicit seed: null would draw a new one on every run
             init = reseeded(init, seed)
             check_generates(init, shape, dtype)
         except (TypeError, ValueError) as e:
@@ -466,10 +467,10 @@ def cmd_materialize(args) -> int:
 def cmd_bench(args) -> int:
     from arrayinit import _bench
 
-    if not os.path.isdir(args.results):
-        raise FileNotFoundError(
-            f"--results must be an existing folder (it receives bench_cpu.json and bench_cpu.png). "
-            f"Received: --results {args.results!r}"
+    if os.path.exists(args.results) and not os.path.isdir(args.results):
+        raise FileExistsError(
+            f"--results must be a folder (it receives bench_cpu.json and bench_cpu.png; a missing one is "
+            f"created). Received: --results {args.results!r}"
         )
     return _bench.run(args)
 
@@ -511,7 +512,7 @@ def main(argv: list[str] | None = None) -> int:
     p_bench.add_argument(  # replaces _bench's --results: the command writes into the current folder by default
         "--results",
         default=".",
-        help="existing folder that receives bench_cpu.json and bench_cpu.png (default: the current directory)",
+        help="folder for bench_cpu.json and bench_cpu.png, created if missing (default: the current directory)",
     )
 
     args = parser.parse_args(argv)

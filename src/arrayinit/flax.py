@@ -152,15 +152,23 @@ def _compute_fans(
     return in_size * receptive, out_size * receptive
 
 
-def _make(prepare: Callable[[tuple[int, ...]], _Draw], dtype: DTypeLike, name: str) -> Initializer:
+def _make(
+    prepare: Callable[[tuple[int, ...]], _Draw],
+    dtype: DTypeLike,
+    name: str,
+    check: Callable[[tuple[int, ...], str], None] | None = None,
+) -> Initializer:
     """``init(key, shape, dtype=dtype)`` from ``prepare(shape) -> draw(seed, dtype_name)``.
 
-    ``prepare`` checks the shape and computes what depends on it when the
-    initializer is called (at trace time under jit, so errors are raised
-    there); ``draw`` runs on the host, eagerly or in the callback.
+    ``prepare`` (and ``check(shape, dtype_name)``) check the shape and compute
+    what depends on it when the initializer is called (at trace time under
+    jit, so errors are raised there); ``draw`` runs on the host, eagerly or in
+    the callback.
     """
 
-    def init_fn(key, shape, dtype: DTypeLike = dtype) -> jax.Array:
+    def init_fn(key, shape, dtype: DTypeLike = dtype, out_sharding=None) -> jax.Array:
+        if out_sharding is not None:
+            raise NotImplementedError("arrayinit.flax initializers do not take `out_sharding`")
         shape = check_shape("shape", shape)
         if dtype is None:
             dtype = jax.dtypes.canonicalize_dtype(float)  # jax's default float dtype
@@ -170,6 +178,8 @@ def _make(prepare: Callable[[tuple[int, ...]], _Draw], dtype: DTypeLike, name: s
                 "float64 needs jax_enable_x64 (jax.config.update('jax_enable_x64', True)); arrayinit does not "
                 "downcast silently. Received: dtype=float64"
             )
+        if check is not None:
+            check(shape, dname)
         draw = prepare(shape)
         np_dtype = _dtypes.numpy_dtype(dname)
         if math.prod(shape) == 0:
@@ -212,7 +222,8 @@ def initializer(init, dtype: DTypeLike = None) -> Initializer:
     def prepare(shape: tuple[int, ...]) -> _Draw:
         return lambda seed, dname: _I.reseeded(base, seed)(shape, dname)
 
-    return _make(prepare, dtype, type(base).__name__)
+    # the initializer's own checks (rank, fans, dtype range) before any callback
+    return _make(prepare, dtype, type(base).__name__, check=base._check)
 
 
 def variance_scaling(

@@ -51,7 +51,8 @@ class KerasInitializer(keras.initializers.Initializer):
         shape = tuple(int(d) for d in shape)
         if not keras.backend.is_float_dtype(dtype) and isinstance(self.initializer, _CONSTANTS):
             # integer and bool variables (counters, masks): constants only, as Keras' own
-            return keras.ops.full(shape, self.initializer._value, dtype=dtype)
+            value = getattr(self.initializer, "value", self.initializer._value)  # Constant keeps an int exact
+            return keras.ops.full(shape, value, dtype=dtype)
         return self.initializer(shape, dtype)
 
     def get_config(self):

@@ -168,12 +168,12 @@ _Z_NORMAL = {"float64": 9.2}
 _Z_FAR = 38.5
 
 
-def _check_extent(extent: float, name: str, mean, stddev) -> None:
+def _check_extent(extent: float, name: str, mean, stddev, bounds: str = "") -> None:
     """Refuse parameters whose values could round to infinity in the output dtype."""
     if _dtypes.overflows(extent, name):
         raise ValueError(
-            f"The values would overflow {name}: mean and stddev must keep them (up to about "
-            f"{extent:.3g} in magnitude) finite. Received: mean={mean!r}, stddev={stddev!r}"
+            f"The values would overflow {name}: they reach about {extent:.3g} in magnitude. "
+            f"Received: mean={mean!r}, stddev={stddev!r}{bounds}"
         )
 
 
@@ -288,9 +288,9 @@ def truncated_normal(
                 f"Argument `lower` must be smaller than `upper`. Received: lower={lower!r}, upper={upper!r}"
             )
         lo_abs, hi_abs = mu + alpha * sd, mu + beta * sd
-    reach = abs(mu) + _Z_FAR * sd  # a bound at infinity: as far as the sampler goes
-    lo_reach = abs(lo_abs) if math.isfinite(lo_abs) else reach
-    hi_reach = abs(hi_abs) if math.isfinite(hi_abs) else reach
-    _check_extent(max(lo_reach, hi_reach), name, mean, stddev)
     dist, c64, params = truncnorm_params(mu, sd, alpha, beta, lo_abs, hi_abs, name)
+    # values are mean + stddev * z (|z| below what the arithmetic reaches), clamped to [a, b]
+    reach = (_Z_FAR if c64 else _Z_NORMAL.get(name, 6.5)) * sd
+    lo_v, hi_v = (min(max(v, lo_abs), hi_abs) for v in (mu - reach, mu + reach))
+    _check_extent(max(abs(lo_v), abs(hi_v)), name, mean, stddev, f", bounds [{lo_abs!r}, {hi_abs!r}]")
     return _emit(FillPlan(shape, full, off, dist, name, seed, stream, c64, params), target, out, chunks)

@@ -50,8 +50,8 @@ __all__ = [
 ]
 
 
-def _seed(seed, generator=None) -> int:
-    """``seed``, or a 64-bit seed drawn from ``generator`` (torch's default generator when None)."""
+def _seed(seed, generator=None, tensor=None) -> int:
+    """``seed``, or a 64-bit seed drawn from ``generator`` (else the default generator of ``tensor``'s device)."""
     if seed is not None:
         if generator is not None:
             raise ValueError(
@@ -61,7 +61,12 @@ def _seed(seed, generator=None) -> int:
         return seed
     if generator is not None and not isinstance(generator, torch.Generator):
         raise TypeError(f"Argument `generator` must be a torch.Generator or None. {received('generator', generator)}")
-    device = generator.device if generator is not None else "cpu"
+    if generator is not None:
+        device = generator.device
+    elif isinstance(tensor, torch.Tensor) and tensor.device.type == "cuda":
+        device = tensor.device  # as torch.nn.init: a CUDA tensor's values come from the CUDA generator
+    else:
+        device = torch.device("cpu")
     draw = torch.randint(-(2**63), 2**63 - 1, (), dtype=torch.int64, generator=generator, device=device)
     return int(draw) % 2**64
 
@@ -117,7 +122,7 @@ def uniform_(tensor, a: float = 0.0, b: float = 1.0, generator=None, *, seed=Non
         raise ValueError(f"Argument `b` must be >= `a`. Received: a={a!r}, b={b!r}")
     return _random.uniform(
         tuple(tensor.shape),
-        seed=_seed(seed, generator),
+        seed=_seed(seed, generator, tensor),
         minval=lo,
         maxval=hi,
         out=tensor,
@@ -131,7 +136,7 @@ def normal_(tensor, mean: float = 0.0, std: float = 1.0, generator=None, *, seed
     mean, std = check_float("mean", mean), check_float("std", std, nonnegative=True)
     return _random.normal(
         tuple(tensor.shape),
-        seed=_seed(seed, generator),
+        seed=_seed(seed, generator, tensor),
         mean=mean,
         stddev=std,
         out=tensor,
@@ -170,7 +175,7 @@ def trunc_normal_(
         raise ValueError(f"Argument `std` must be positive. Received: std={std!r}")
     return _random.truncated_normal(
         tuple(tensor.shape),
-        seed=_seed(seed, generator),
+        seed=_seed(seed, generator, tensor),
         mean=mean,
         stddev=std,
         a=a,
@@ -242,14 +247,14 @@ def xavier_uniform_(tensor, gain: float = 1.0, generator=None, *, seed=None):
     """Glorot uniform with torch's fans: ``U(-a, a)``, ``a = gain * sqrt(6 / (fan_in + fan_out))``."""
     fan_in, fan_out = _fans(tensor)
     a = check_float("gain", gain) * math.sqrt(6.0 / (fan_in + fan_out))
-    return uniform_(tensor, -a, a, seed=_seed(seed, generator))
+    return uniform_(tensor, -a, a, seed=_seed(seed, generator, tensor))
 
 
 def xavier_normal_(tensor, gain: float = 1.0, generator=None, *, seed=None):
     """Glorot normal with torch's fans: ``N(0, std)``, ``std = gain * sqrt(2 / (fan_in + fan_out))``."""
     fan_in, fan_out = _fans(tensor)
-    std = abs(check_float("gain", gain)) * math.sqrt(2.0 / (fan_in + fan_out))
-    return normal_(tensor, 0.0, std, seed=_seed(seed, generator))
+    std = check_float("gain", gain) * math.sqrt(2.0 / (fan_in + fan_out))
+    return normal_(tensor, 0.0, std, seed=_seed(seed, generator, tensor))
 
 
 def _kaiming_std(tensor, a, mode, nonlinearity):
@@ -277,7 +282,7 @@ def kaiming_uniform_(
         warnings.warn("Initializing zero-element tensors is a no-op", stacklevel=2)
         return tensor
     bound = math.sqrt(3.0) * _kaiming_std(tensor, a, mode, nonlinearity)
-    return uniform_(tensor, -bound, bound, seed=_seed(seed, generator))
+    return uniform_(tensor, -bound, bound, seed=_seed(seed, generator, tensor))
 
 
 def kaiming_normal_(
@@ -287,7 +292,7 @@ def kaiming_normal_(
     if tensor.numel() == 0:
         warnings.warn("Initializing zero-element tensors is a no-op", stacklevel=2)
         return tensor
-    return normal_(tensor, 0.0, _kaiming_std(tensor, a, mode, nonlinearity), seed=_seed(seed, generator))
+    return normal_(tensor, 0.0, _kaiming_std(tensor, a, mode, nonlinearity), seed=_seed(seed, generator, tensor))
 
 
 def orthogonal_(tensor, gain: float = 1, generator=None, *, seed=None):
@@ -303,7 +308,7 @@ def orthogonal_(tensor, gain: float = 1, generator=None, *, seed=None):
     if tensor.dim() < 2:
         raise ValueError("Only tensors with 2 or more dimensions are supported")
     return _fill_values(
-        tensor, _orthogonal_values(tuple(tensor.shape), check_float("gain", gain), _seed(seed, generator))
+        tensor, _orthogonal_values(tuple(tensor.shape), check_float("gain", gain), _seed(seed, generator, tensor))
     )
 
 
@@ -334,7 +339,7 @@ def sparse_(tensor, sparsity: float, std: float = 0.01, generator=None, *, seed=
     sparsity = check_float("sparsity", sparsity)
     rows, cols = tensor.shape
     num_zeros = math.ceil(sparsity * rows)
-    s = _seed(seed, generator)
+    s = _seed(seed, generator, tensor)
     values = _random.normal((rows, cols), seed=s, stddev=std, dtype="float64")
     if num_zeros:
         order = np.argsort(_random.bits((rows, cols), seed=s, stream=1), axis=0, kind="stable")
@@ -379,6 +384,7 @@ def init_dtensor_(dtensor, initializer):
         raise ValueError(f"Unexpected local shard shape {tuple(local.shape)} for expected {local_shape}")
     if local.numel():
         initializer(local_shape, out=local.detach(), full_shape=global_shape, offset=offset)
+    torch.autograd.graph.increment_version(dtensor)  # the DTensor keeps its own version counter
     return dtensor
 
 
@@ -450,13 +456,15 @@ def init_module(
                 )
             dt = _dtensor_types()
             is_dtensor = dt is not None and isinstance(param, dt)
-            if isinstance(init, _I.Orthogonal) and param.dim() >= 2:
-                # torch layout: orthogonal over (out, in * k), as orthogonal_
-                values = _orthogonal_values(tuple(param.shape), init.gain, pseed)
+            if isinstance(init, _I.Orthogonal) and param.dim() > 2:
+                # torch layout (out, in, *k): orthogonal over (out, in * k), not Keras' (out * in * ..., k[-1])
+                rows = param.shape[0]
+                values = init((rows, math.prod(param.shape[1:])), "float64").reshape(tuple(param.shape))
                 if is_dtensor:
                     local_shape, _global, off = local_block(param)
                     block = values[tuple(slice(o, o + n) for o, n in zip(off, local_shape))]
                     _fill_values(param.to_local().detach(), np.ascontiguousarray(block))
+                    torch.autograd.graph.increment_version(param)
                 else:
                     _fill_values(param, values)
             elif is_dtensor:

@@ -3,6 +3,7 @@
 Run by tests/test_torch.py as ``python tests/workers/dtensor_worker.py RANK WORLD PORT OUTDIR``.
 """
 
+import os
 import pathlib
 import sys
 
@@ -32,7 +33,9 @@ def main(rank: int, world: int, port: int, outdir: pathlib.Path) -> None:
         for name, (mesh, placements) in cases.items():
             for init_name, init in [("he_normal", ai.HeNormal(seed=3)), ("orthogonal", ai.Orthogonal(seed=4))]:
                 dt = distribute_tensor(torch.zeros(10, 7), mesh, placements)
+                version = dt._version
                 init_dtensor_(dt, init)
+                assert dt._version > version, "autograd must see the fill"
                 full = dt.full_tensor()
                 if rank == 0:
                     np.save(outdir / f"{name}-{init_name}-w{world}.npy", full.numpy())
@@ -52,6 +55,7 @@ def main(rank: int, world: int, port: int, outdir: pathlib.Path) -> None:
             np.save(outdir / f"module0-w{world}.npy", w0.numpy())
             np.save(outdir / f"module1-w{world}.npy", w1.numpy())
             np.save(outdir / f"conv-orthogonal-w{world}.npy", w2.numpy())
+        dist.barrier()  # no collective in flight when the group goes
     finally:
         dist.destroy_process_group()
 
@@ -59,3 +63,8 @@ def main(rank: int, world: int, port: int, outdir: pathlib.Path) -> None:
 if __name__ == "__main__":
     r, w, p, out = sys.argv[1:5]
     main(int(r), int(w), int(p), pathlib.Path(out))
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # the work is done and saved: skip the interpreter's teardown, where gloo's
+    # threads occasionally abort the process ("terminate called without an active exception")
+    os._exit(0)

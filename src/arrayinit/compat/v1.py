@@ -108,7 +108,7 @@ class VarianceScaling:
         self.scale = float(scale)
         self.mode = mode
         self.distribution = dist
-        self.seed = None if seed is None else check_seed(seed)
+        self.seed = None if seed is None else check_seed(seed, none_ok=True)
         self.dtype = _dtypes.dtype_name(dtype)
 
     def __call__(self, shape, dtype=None, partition_info=None):
