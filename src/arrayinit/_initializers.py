@@ -70,7 +70,9 @@ def compute_fans(
     rank 2 ``(in, out)``, higher ranks ``(..., in, out)`` with the product of the
     leading axes as receptive field. With ``in_axis``/``out_axis`` (ints or
     tuples; ``batch_axis`` optional), the JAX rule: axes that are neither
-    input, output nor batch form the receptive field. With both
+    input, output nor batch form the receptive field (integer fans; axes named
+    in two groups are counted in both, where jax divides them out and can give
+    fractional fans: ``arrayinit.flax`` follows jax exactly there). With both
     ``input_axes`` and ``output_axes``, the Keras 3.15 rule: the fans are the
     plain products of those axes (one of them alone is ignored, as in Keras).
 
