@@ -92,6 +92,7 @@ def main() -> int:
     dispatcher.get_current_device = lambda: pytypes.SimpleNamespace(compute_capability=CC)
     from numba import cuda, types
 
+    from arrayinit import _plan
     from arrayinit._targets import cuda as target
 
     ptxas = _tool("ptxas", "nvidia.cuda_nvcc", "bin")
@@ -106,10 +107,10 @@ def main() -> int:
 
     i64, u64 = types.int64, types.uint64
     cases = [
-        ("truncated normal (central)", "float32", target._values32, target.TRUNCNORM_CENTRAL, np.float32, "native"),
-        ("truncated normal (central)", "bfloat16", target._values32, target.TRUNCNORM_CENTRAL, np.uint16, "bf16"),
-        ("normal", "float32", target._values32, target.NORMAL, np.float32, "native"),
-        ("uniform", "float32", target._values32, target.UNIFORM, np.float32, "native"),
+        ("truncated normal (central)", "float32", target._values32, _plan.TRUNCNORM_CENTRAL, np.float32, "native"),
+        ("truncated normal (central)", "bfloat16", target._values32, _plan.TRUNCNORM_CENTRAL, np.uint16, "bf16"),
+        ("normal", "float32", target._values32, _plan.NORMAL, np.float32, "native"),
+        ("uniform", "float32", target._values32, _plan.UNIFORM, np.float32, "native"),
         ("bits", "uint32", target._values_bits, 0, np.uint32, "native"),
     ]
     stores = {"native": target._store_native, "bf16": target._store_bf16}

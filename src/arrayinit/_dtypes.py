@@ -102,12 +102,19 @@ _STORAGE: dict[str, np.dtype] = {
 }
 
 
+# the largest finite value of each format
+LARGEST = {
+    "float16": 65504.0,
+    "bfloat16": 3.3895313892515355e38,
+    "float32": 3.4028234663852886e38,
+    "float64": 1.7976931348623157e308,
+}
 # magnitudes from which a float64 value rounds to infinity in each format: the
 # largest finite value plus half its unit in the last place (ties round to even: inf)
 _OVERFLOW = {
-    "float16": 65520.0,
-    "bfloat16": 3.3895313892515355e38 + 2.0**119,
-    "float32": 3.4028234663852886e38 + 2.0**103,
+    "float16": LARGEST["float16"] + 2.0**4,
+    "bfloat16": LARGEST["bfloat16"] + 2.0**119,
+    "float32": LARGEST["float32"] + 2.0**103,
     "float64": math.inf,
 }
 

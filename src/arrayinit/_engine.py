@@ -19,10 +19,9 @@ import threading
 
 import numpy as np
 
-from arrayinit._plan import BITS, FillPlan, block_rows
+from arrayinit._plan import BITS, STORE_KIND, STORE_NATIVE, FillPlan, block_rows
 
 _MASK32 = 0xFFFFFFFF
-_STORE_KIND = {"bfloat16": 1, "float16": 2}
 # below this many elements the serial kernel is faster than a parallel launch
 SERIAL_BELOW = 1 << 14
 
@@ -88,7 +87,7 @@ def run_cpu(plan: FillPlan, out: np.ndarray) -> None:
     starts, row_len = _layout(plan.shape, plan.full_shape, plan.offset)
     k0, k1 = _words64(plan.seed)
     s0, s1 = _words64(plan.stream)
-    kind = _STORE_KIND.get(plan.dtype, 0)
+    kind = STORE_KIND.get(plan.dtype, STORE_NATIVE)
     with _lock:
         # a parallel launch costs a few microseconds: small blocks run on this thread
         serial = _state["serial"] or n < SERIAL_BELOW
@@ -139,7 +138,7 @@ def run_cuda(plan: FillPlan, out, *, stream=0, threads: int = 256, max_blocks: i
         blocks = cu.grid_blocks(-(-n_rows * nb_row // threads), max_blocks)
     k0, k1 = _words64(plan.seed)
     s0, s1 = _words64(plan.stream)
-    kind = _STORE_KIND.get(plan.dtype, 0)
+    kind = STORE_KIND.get(plan.dtype, STORE_NATIVE)
     if plan.dist == BITS:
         family, wide, dist, params = "bits", False, 0, _typed_params((0.0,) * 8, False)
     elif plan.compute64:

@@ -348,17 +348,7 @@ def generate(plan: FillPlan, target: Target, chunks=None):
         return _generate_cuda(plan, target)
     storage = _dtypes.aligned_empty(plan.shape, _dtypes.storage_dtype(plan.dtype))
     _engine.run_cpu(plan, storage.reshape(-1))
-    if plan.dtype == "uint32":
-        return storage if target.lib == "numpy" else wrap_bits(storage, target)
     return wrap(storage, plan.dtype, target)
-
-
-def wrap_bits(storage, target):
-    if target.lib == "torch":
-        return target.xp.from_numpy(storage)
-    if target.lib == "jax":
-        return sys.modules["jax"].device_put(storage, target.device)
-    return target.xp.asarray(storage)
 
 
 def dask_from_blocks(make_block, shape, offset, name: str, chunks):

@@ -713,6 +713,14 @@ class LecunUniform(_FixedVarianceScaling):
     _distribution = "uniform"
 
 
+def orthonormal_columns(a: np.ndarray) -> np.ndarray:
+    """The Q of ``a``'s QR decomposition, each column's sign fixed by ``R``'s diagonal (a unique Q)."""
+    q, r = np.linalg.qr(a)
+    d = np.sign(np.diag(r))
+    d[d == 0] = 1.0
+    return q * d[None, :]
+
+
 class Orthogonal(RandomInitializer):
     """A (semi-)orthogonal matrix, by QR decomposition of a normal matrix (Saxe et al., 2014).
 
@@ -754,11 +762,7 @@ class Orthogonal(RandomInitializer):
         rows = math.prod(full_shape[:-1])
         cols = full_shape[-1]
         flat = (max(rows, cols), min(rows, cols))
-        a = _random.normal(flat, seed=self.seed, dtype="float64")
-        q, r = np.linalg.qr(a)
-        d = np.sign(np.diag(r))
-        d[d == 0] = 1.0
-        q = q * d[None, :]
+        q = orthonormal_columns(_random.normal(flat, seed=self.seed, dtype="float64"))
         if rows < cols:
             q = q.T
         full = (self.gain * q).reshape(full_shape)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from arrayinit._dtypes import LARGEST
 from arrayinit._errors import check_shape, received
 
 # distribution ids shared with the targets
@@ -23,6 +24,12 @@ NORMAL = 1
 TRUNCNORM = 2
 TRUNCNORM_CENTRAL = 3
 BITS = 4
+
+# how the targets store a value: as it is computed, or as bfloat16 / float16 bit patterns
+STORE_NATIVE = 0
+STORE_BF16 = 1
+STORE_F16 = 2
+STORE_KIND = {"bfloat16": STORE_BF16, "float16": STORE_F16}  # other dtypes: STORE_NATIVE
 
 # Below this lower-tail probability the float32 inverse CDF loses accuracy
 # (w = -log(4q) > 50); such truncation bounds are computed in float64.
@@ -125,19 +132,11 @@ def _bf16_down(x: float) -> float:
     return v
 
 
-_LARGEST = {
-    "float16": 65504.0,
-    "bfloat16": 3.3895313892515355e38,
-    "float32": 3.4028234663852886e38,
-    "float64": 1.7976931348623157e308,
-}
-
-
 def grid_down(x: float, dtype: str) -> float:
     """Largest value of ``dtype`` that is <= x (-inf below the dtype's range)."""
     if math.isinf(x):
         return x
-    largest = _LARGEST[dtype]
+    largest = LARGEST[dtype]
     if x >= largest:
         return largest
     if x < -largest:

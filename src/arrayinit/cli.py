@@ -214,9 +214,9 @@ def check_out_path(path: str, dtype: str) -> None:
 
 
 def _save(path: str, x: np.ndarray, dtype: str, name: str = "x") -> None:
+    """Write ``x`` to ``path`` atomically (``path`` passed ``check_out_path`` before sampling)."""
     from arrayinit import _safetensors
 
-    check_out_path(path, dtype)
     if path.endswith(".npy"):
         with _safetensors.atomic_file(path) as fh:
             np.save(fh, x)

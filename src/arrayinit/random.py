@@ -151,8 +151,8 @@ def uniform(
     hi = check_float("maxval", maxval)
     if hi < lo:
         raise ValueError(f"Argument `maxval` must be >= `minval`. Received: minval={minval!r}, maxval={maxval!r}")
-    largest = {"float16": 65504.0, "bfloat16": 3.3895313892515355e38, "float32": 3.4028234663852886e38}.get(name)
-    if not math.isfinite(hi - lo) or (largest is not None and (max(abs(lo), abs(hi)) > largest or hi - lo > largest)):
+    largest = _dtypes.LARGEST[name]
+    if not math.isfinite(hi - lo) or max(abs(lo), abs(hi)) > largest or hi - lo > largest:
         raise ValueError(
             f"The range [minval, maxval) must be finite and its width representable in {name}. "
             f"Received: minval={minval!r}, maxval={maxval!r}"

@@ -319,10 +319,7 @@ def _orthogonal_values(shape: tuple[int, ...], gain: float, seed: int) -> np.nda
     flat = _random.normal((rows, cols), seed=seed, dtype="float64")
     if rows < cols:
         flat = flat.T
-    q, r = np.linalg.qr(flat)
-    d = np.sign(np.diag(r))
-    d[d == 0] = 1.0
-    q = q * d[None, :]
+    q = _I.orthonormal_columns(flat)
     if rows < cols:
         q = q.T
     return (gain * q).reshape(shape)

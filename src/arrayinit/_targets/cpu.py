@@ -27,19 +27,9 @@ from arrayinit._kernels.samplers import (
     uniform32,
     uniform64,
 )
+from arrayinit._plan import NORMAL, STORE_BF16, STORE_F16, TRUNCNORM_CENTRAL, UNIFORM
 
 CHUNK = 4096
-
-# distribution ids (see arrayinit._plan)
-UNIFORM = 0
-NORMAL = 1
-TRUNCNORM = 2
-TRUNCNORM_CENTRAL = 3
-
-# store kinds
-STORE_NATIVE = 0
-STORE_BF16 = 1
-STORE_F16 = 2
 
 
 def _jit(fn, parallel=True):

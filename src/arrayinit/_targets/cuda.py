@@ -37,9 +37,8 @@ from arrayinit._kernels.samplers import (
     uniform32,
     uniform64,
 )
+from arrayinit._plan import NORMAL, STORE_BF16, STORE_F16, STORE_NATIVE, TRUNCNORM_CENTRAL, UNIFORM
 
-UNIFORM, NORMAL, TRUNCNORM, TRUNCNORM_CENTRAL = 0, 1, 2, 3
-STORE_NATIVE, STORE_BF16, STORE_F16 = 0, 1, 2
 _STREAM_HI_FLIP = np.uint64(0x80000000)  # stream s ^ 2**63, on the high counter word
 
 MAX_THREADS = 256  # tiled kernels: threads per block at most (the shared tile's size)
