@@ -9,7 +9,8 @@ from __future__ import annotations
 import math
 import numbers
 import operator
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 
 __all__ = ["DeviceUnavailableError"]
 
@@ -84,7 +85,9 @@ def check_shape(name: str, value: object) -> tuple[int, ...]:
         return value  # fast path
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
         value = (value,)
-    if isinstance(value, (str, bytes)) or not isinstance(value, (Sequence, tuple)):
+    if isinstance(value, (str, bytes, AbstractSet, Mapping)):  # no order, or not dims
+        raise TypeError(f"Argument `{name}` must be a tuple of non-negative integers. {received(name, value)}")
+    if not isinstance(value, (Sequence, tuple)):
         try:
             value = tuple(value)  # type: ignore[arg-type]  # e.g. torch.Size, numpy arrays of ints
         except TypeError:

@@ -15,6 +15,7 @@ from typing import Any, Literal
 import numpy as np
 
 from arrayinit import _dtypes, _frontend
+from arrayinit import _variance as _V
 from arrayinit import random as _random
 from arrayinit._errors import check_float, check_seed, received
 from arrayinit._plan import resolve_block
@@ -40,8 +41,7 @@ __all__ = [
     "compute_fans",
 ]
 
-# Standard deviation of a standard normal truncated to [-2, 2] (Keras's constant).
-TRUNCATION_STD = 0.87962566103423978
+TRUNCATION_STD = _V.TRUNCATION_STD
 
 Mode = Literal["fan_in", "fan_out", "fan_avg", "fan_geo_avg"]
 Distribution = Literal["truncated_normal", "untruncated_normal", "uniform", "normal"]
@@ -50,31 +50,24 @@ Distribution = Literal["truncated_normal", "untruncated_normal", "uniform", "nor
 def _axes(name: str, value) -> tuple[int, ...] | None:
     if value is None:
         return None
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
-        return (int(value),)
-    try:
-        axes = tuple(value)
-    except TypeError:
-        raise TypeError(f"Argument `{name}` must be an int or a tuple of ints. {received(name, value)}") from None
-    if not all(isinstance(a, numbers.Integral) and not isinstance(a, bool) for a in axes):
-        raise TypeError(f"Argument `{name}` must be an int or a tuple of ints. {received(name, value)}")
-    return tuple(int(a) for a in axes)
+    axes = _V.check_axes(name, value)
+    return (axes,) if isinstance(axes, int) else axes
 
 
 def compute_fans(
     shape, in_axis=None, out_axis=None, batch_axis=None, *, input_axes=None, output_axes=None
-) -> tuple[int, int]:
+) -> tuple[float, float]:
     """``(fan_in, fan_out)`` of a weight shape.
 
     Without axes, the Keras rule: rank 0 gives ``(1, 1)``, rank 1 ``(n, n)``,
     rank 2 ``(in, out)``, higher ranks ``(..., in, out)`` with the product of the
-    leading axes as receptive field. With ``in_axis``/``out_axis`` (ints or
-    tuples; ``batch_axis`` optional), the JAX rule: axes that are neither
-    input, output nor batch form the receptive field (integer fans; axes named
-    in two groups are counted in both, where jax divides them out and can give
-    fractional fans: ``arrayinit.flax`` follows jax exactly there). With both
-    ``input_axes`` and ``output_axes``, the Keras 3.15 rule: the fans are the
-    plain products of those axes (one of them alone is ignored, as in Keras).
+    leading axes as receptive field. With ``in_axis``/``out_axis``/``batch_axis``
+    (ints or tuples; defaults ``-2``, ``-1``, ``()``), exactly the rule of
+    ``jax.nn.initializers``: ``receptive = prod(shape) / (in_size * out_size *
+    batch_size)``, so axes named in two groups can give fractional fans, as in
+    jax. With both ``input_axes`` and ``output_axes``, the Keras 3.15 rule: the
+    fans are the plain products of those axes (one of them alone is ignored, as
+    in Keras). Integral fans are returned as ints.
 
     Examples
     --------
@@ -84,44 +77,19 @@ def compute_fans(
     (576, 1152)
     >>> compute_fans((3, 3, 64, 128), input_axes=[2], output_axes=[3])
     (64, 128)
+    >>> compute_fans((6, 4), in_axis=1, out_axis=-1)  # overlapping axes: jax's rule
+    (6, 6)
     """
-    shape = tuple(int(d) for d in shape)
-    rank = len(shape)
     if input_axes is not None and output_axes is not None:
-        fans = []
-        for name, axes in (
-            ("input_axes", _axes("input_axes", input_axes) or ()),
-            ("output_axes", _axes("output_axes", output_axes) or ()),
-        ):
-            for a in axes:
-                if not -rank <= a < rank:
-                    raise ValueError(
-                        f"Argument `{name}` is out of range for a shape of rank {rank}. {received(name, a)}"
-                    )
-            fans.append(math.prod(shape[a] for a in axes))
-        return fans[0], fans[1]
+        return _V.keras_axes_fans(shape, input_axes, output_axes)
     if in_axis is None and out_axis is None and batch_axis is None:
-        if len(shape) == 0:
-            return 1, 1
-        if len(shape) == 1:
-            return shape[0], shape[0]
-        receptive = math.prod(shape[:-2])
-        return shape[-2] * receptive, shape[-1] * receptive
-    ins = _axes("in_axis", -2 if in_axis is None else in_axis) or ()
-    outs = _axes("out_axis", -1 if out_axis is None else out_axis) or ()
-    batch = _axes("batch_axis", () if batch_axis is None else batch_axis) or ()
-    norm = []
-    for name, group in (("in_axis", ins), ("out_axis", outs), ("batch_axis", batch)):
-        fixed = []
-        for a in group:
-            if not -rank <= a < rank:
-                raise ValueError(f"Argument `{name}` is out of range for a shape of rank {rank}. {received(name, a)}")
-            fixed.append(a % rank)
-        norm.append(fixed)
-    ins_n, outs_n, batch_n = norm
-    used = set(ins_n) | set(outs_n) | set(batch_n)
-    receptive = math.prod(shape[i] for i in range(rank) if i not in used)
-    return math.prod(shape[i] for i in ins_n) * receptive, math.prod(shape[i] for i in outs_n) * receptive
+        return _V.keras_fans(shape)
+    return _V.jax_fans(
+        shape,
+        -2 if in_axis is None else in_axis,
+        -1 if out_axis is None else out_axis,
+        () if batch_axis is None else batch_axis,
+    )
 
 
 class Initializer:
@@ -475,10 +443,6 @@ class TruncatedNormal(RandomInitializer):
         return {"mean": self.mean, "stddev": self.stddev, **self._seed_config()}
 
 
-_MODES = ("fan_in", "fan_out", "fan_avg", "fan_geo_avg")
-_DISTRIBUTIONS = ("truncated_normal", "untruncated_normal", "uniform")
-
-
 class VarianceScaling(RandomInitializer):
     """Scale adapted to the fans of the weight shape (Keras 3, plus JAX's modes and axes).
 
@@ -534,35 +498,19 @@ class VarianceScaling(RandomInitializer):
         out_axis=None,
         batch_axis=None,
     ):
-        if isinstance(scale, bool) or not isinstance(scale, numbers.Real):
-            raise TypeError(f"Argument `scale` must be positive float. {received('scale', scale)}")
-        if not (math.isfinite(float(scale)) and float(scale) > 0):
-            raise ValueError(f"Argument `scale` must be positive float. {received('scale', scale)}")
-        if mode not in _MODES:
-            raise ValueError(
-                f"Invalid `mode` argument: {mode!r}. Please use one of {list(_MODES)}. {received('mode', mode)}"
-            )
-        if not isinstance(distribution, str):
-            raise ValueError(
-                f"Invalid `distribution` argument: {distribution!r}. Please use one of {list(_DISTRIBUTIONS)}."
-            )
-        dist = distribution.lower()
-        if dist == "normal":
-            dist = "truncated_normal"
-        if dist not in _DISTRIBUTIONS:
-            raise ValueError(
-                f"Invalid `distribution` argument: {distribution!r}. Please use one of {list(_DISTRIBUTIONS)}. "
-                f"{received('distribution', distribution)}"
-            )
+        self.scale = _V.check_scale(scale)
+        self.mode = _V.check_mode(mode)
+        self._kind = _V.check_distribution(distribution, _V.KERAS_DISTRIBUTIONS)
+        # the config keeps the Keras 3 name; Keras' legacy "normal" is its truncated normal
+        self.distribution = {"truncated_normal": "truncated_normal", "normal": "untruncated_normal"}.get(
+            self._kind, "uniform"
+        )
         if (input_axes is not None or output_axes is not None) and (in_axis is not None or out_axis is not None):
             raise ValueError(
                 "Give the axes either as `in_axis`/`out_axis` or as `input_axes`/`output_axes`, not both. "
                 f"Received: in_axis={in_axis!r}, out_axis={out_axis!r}, input_axes={input_axes!r}, "
                 f"output_axes={output_axes!r}"
             )
-        self.scale = float(scale)
-        self.mode = mode
-        self.distribution = dist
         # Keras 3.15: lists of ints (or None), always in the config
         self.input_axes = None if input_axes is None else list(_axes("input_axes", input_axes) or ())
         self.output_axes = None if output_axes is None else list(_axes("output_axes", output_axes) or ())
@@ -587,23 +535,14 @@ class VarianceScaling(RandomInitializer):
         """Whether an explicit axis rule (JAX or Keras 3.15 names) replaces the default fan rule."""
         return bool(self._jax_axes_config) or (self.input_axes is not None and self.output_axes is not None)
 
-    def _generate(self, shape, full_shape, offset, dtype, dest):
+    def sampling(self, full_shape) -> _V.Sampling:
+        """What this initializer draws for a tensor of ``full_shape`` (distribution and its scale)."""
         fan_in, fan_out = self.fans(full_shape)
-        n = {
-            "fan_in": fan_in,
-            "fan_out": fan_out,
-            "fan_avg": (fan_in + fan_out) / 2.0,
-            "fan_geo_avg": math.sqrt(fan_in * fan_out),
-        }[self.mode]
-        scale = self.scale / max(1.0, n)
+        return _V.variance_scaling(self.scale, self.mode, self._kind, fan_in, fan_out)
+
+    def _generate(self, shape, full_shape, offset, dtype, dest):
         block = {"full_shape": full_shape, "offset": offset, "dtype": dtype, **dest.kwargs()}
-        if self.distribution == "truncated_normal":
-            stddev = math.sqrt(scale) / TRUNCATION_STD
-            return _random.truncated_normal(shape, seed=self.seed, stddev=stddev, lower=-2.0, upper=2.0, **block)
-        if self.distribution == "untruncated_normal":
-            return _random.normal(shape, seed=self.seed, stddev=math.sqrt(scale), **block)
-        limit = math.sqrt(3.0 * scale)
-        return _random.uniform(shape, seed=self.seed, minval=-limit, maxval=limit, **block)
+        return self.sampling(full_shape).draw(shape, seed=self.seed, **block)
 
     def get_config(self):
         return {

@@ -30,7 +30,6 @@ from arrayinit._initializers import (
     HeNormal,
     Initializer,
     TruncatedNormal,
-    compute_fans,
     reseeded,
 )
 from arrayinit._registry import get
@@ -53,18 +52,18 @@ def _phi(x: float) -> float:
 
 def sample(name: str, shape: tuple[int, ...], seed: int, dtype: str = "float32"):
     """Draw one demo tensor; returns (array, theoretical std, lower bound, upper bound, density)."""
-    fan_in, fan_out = compute_fans(shape)
-    if name == "he_normal":
-        stddev = math.sqrt(2.0 / fan_in) / TRUNCATION_STD
-        density = _truncnorm_pdf(stddev, 2.0)
-        return HeNormal(seed=seed)(shape, dtype), math.sqrt(2.0 / fan_in), -2 * stddev, 2 * stddev, density
-    if name == "glorot_uniform":
-        limit = math.sqrt(6.0 / (fan_in + fan_out))
+    if name in ("he_normal", "glorot_uniform"):
+        init = {"he_normal": HeNormal, "glorot_uniform": GlorotUniform}[name](seed=seed)
+        sampling = init.sampling(shape)
+        if sampling.kind == "uniform":
+            limit = sampling.limit
 
-        def density(x):
-            return np.where(np.abs(x) < limit, 1.0 / (2 * limit), 0.0)
+            def density(x):
+                return np.where(np.abs(x) < limit, 1.0 / (2 * limit), 0.0)
 
-        return GlorotUniform(seed=seed)(shape, dtype), limit / math.sqrt(3.0), -limit, limit, density
+            return init(shape, dtype), limit / math.sqrt(3.0), -limit, limit, density
+        stddev = sampling.stddev
+        return init(shape, dtype), stddev * TRUNCATION_STD, -2 * stddev, 2 * stddev, _truncnorm_pdf(stddev, 2.0)
     if name == "truncated_normal":
         x = TruncatedNormal(stddev=0.05, seed=seed)(shape, dtype)
         return x, 0.05 * TRUNCATION_STD, -0.1, 0.1, _truncnorm_pdf(0.05, 2.0)

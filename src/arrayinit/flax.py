@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import numbers
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
@@ -44,6 +43,7 @@ import numpy as np
 
 from arrayinit import _dtypes
 from arrayinit import _initializers as _I
+from arrayinit import _variance as _V
 from arrayinit import random as _random
 from arrayinit._errors import check_float, check_int, check_shape, received
 from arrayinit._registry import get
@@ -74,15 +74,6 @@ Initializer = Callable[..., jax.Array]
 # A sampler for one shape: ``draw(seed, dtype_name) -> numpy array of that shape``.
 _Draw = Callable[[int, str], np.ndarray]
 
-_MODES = ("fan_in", "fan_out", "fan_avg", "fan_geo_avg")
-# jax's names; "untruncated_normal" (arrayinit's name of jax's "normal") is accepted too
-_DISTRIBUTIONS = {
-    "truncated_normal": "truncated_normal",
-    "normal": "normal",
-    "untruncated_normal": "normal",
-    "uniform": "uniform",
-}
-
 
 def seed_from_key(key_data) -> int:
     """The arrayinit seed of a JAX key's data (uint32 words)."""
@@ -97,59 +88,6 @@ def _check_dtype(dtype: DTypeLike) -> DTypeLike:
     if dtype is not None:
         _dtypes.dtype_name(dtype)
     return dtype
-
-
-def _check_axes(name: str, value: object) -> int | tuple[int, ...]:
-    """An int stays an int (jax tells ``in_axis=-2`` from ``(-2,)``); a sequence becomes a tuple of ints."""
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
-        return int(value)
-    try:
-        axes: tuple[Any, ...] = tuple(value)  # type: ignore[arg-type]  # TypeError below for non-sequences
-    except TypeError:
-        raise TypeError(f"Argument `{name}` must be an int or a sequence of ints. {received(name, value)}") from None
-    if not all(isinstance(a, numbers.Integral) and not isinstance(a, bool) for a in axes):
-        raise TypeError(f"Argument `{name}` must be an int or a sequence of ints. {received(name, value)}")
-    return tuple(int(a) for a in axes)
-
-
-def _axes_size(name: str, axes: int | tuple[int, ...], shape: tuple[int, ...]) -> int:
-    rank = len(shape)
-    for a in (axes,) if isinstance(axes, int) else axes:
-        if not -rank <= a < rank:
-            raise ValueError(
-                f"Argument `{name}` is out of range for a shape of rank {rank}. {received(name, axes)}, shape={shape}"
-            )
-    return shape[axes] if isinstance(axes, int) else math.prod(shape[a] for a in axes)
-
-
-def _compute_fans(
-    shape: tuple[int, ...],
-    in_axis: int | tuple[int, ...] = -2,
-    out_axis: int | tuple[int, ...] = -1,
-    batch_axis: int | tuple[int, ...] = (),
-) -> tuple[float, float]:
-    """``(fan_in, fan_out)`` by ``jax.nn.initializers``' rule (``jax._src.nn.initializers._compute_fans``).
-
-    ``receptive = prod(shape) / (in_size * out_size * batch_size)``, ``fan_in =
-    in_size * receptive``, ``fan_out = out_size * receptive``, where each size is
-    the product of the dims of its axes. Without overlaps, ``receptive`` is the
-    product of the dims that are in no axis group; with overlaps it is not (for
-    ``(6, 4)`` with ``in_axis=1, out_axis=-1``, both fans are 6), and the fans
-    can be fractional, as in jax. An empty group size gives ``(0.0, 0.0)`` (jax
-    divides by zero); the fans of an empty shape are never used.
-    """
-    if isinstance(in_axis, int) and in_axis == -2 and len(shape) <= 1:
-        raise ValueError(
-            f"Can't compute input and output sizes of a {len(shape)}-dimensional weights tensor with default "
-            f"in_axis. Must be at least 2D or specify in_axis explicitly. Received: shape={shape}"
-        )
-    in_size = _axes_size("in_axis", in_axis, shape)
-    out_size = _axes_size("out_axis", out_axis, shape)
-    batch_size = _axes_size("batch_axis", batch_axis, shape)
-    if in_size * out_size * batch_size == 0:
-        return 0.0, 0.0
-    receptive = math.prod(shape) / in_size / out_size / batch_size
-    return in_size * receptive, out_size * receptive
 
 
 def _make(
@@ -270,40 +208,21 @@ def variance_scaling(
     >>> init(jax.random.key(0), (8, 4, 3, 3)).shape
     (8, 4, 3, 3)
     """
-    scale = check_float("scale", scale, positive=True)
-    if mode not in _MODES:
-        raise ValueError(
-            f"Invalid `mode` argument: {mode!r}. Please use one of {list(_MODES)}. {received('mode', mode)}"
-        )
-    if not isinstance(distribution, str) or distribution not in _DISTRIBUTIONS:
-        raise ValueError(
-            f"Invalid `distribution` argument: {distribution!r}. Please use one of "
-            f"{['truncated_normal', 'normal', 'uniform']}. {received('distribution', distribution)}"
-        )
-    dist = _DISTRIBUTIONS[distribution]
-    ins = _check_axes("in_axis", in_axis)
-    outs = _check_axes("out_axis", out_axis)
-    batch = _check_axes("batch_axis", batch_axis)
+    scale = _V.check_scale(scale)
+    mode = _V.check_mode(mode)
+    kind = _V.check_distribution(distribution, _V.JAX_DISTRIBUTIONS)
+    ins = _V.check_axes("in_axis", in_axis)
+    outs = _V.check_axes("out_axis", out_axis)
+    batch = _V.check_axes("batch_axis", batch_axis)
     dtype = _check_dtype(dtype)
 
     def prepare(shape: tuple[int, ...]) -> _Draw:
-        fan_in, fan_out = _compute_fans(shape, ins, outs, batch)
-        n = {
-            "fan_in": fan_in,
-            "fan_out": fan_out,
-            "fan_avg": (fan_in + fan_out) / 2.0,
-            "fan_geo_avg": math.sqrt(fan_in * fan_out),
-        }[mode]
+        fan_in, fan_out = _V.jax_fans(shape, ins, outs, batch)
 
         def draw(seed: int, dname: str) -> np.ndarray:
-            variance = scale / n  # n > 0: draw is only called for a non-empty shape
-            if dist == "truncated_normal":
-                stddev = math.sqrt(variance) / _I.TRUNCATION_STD
-                return _random.truncated_normal(shape, seed=seed, stddev=stddev, lower=-2.0, upper=2.0, dtype=dname)
-            if dist == "normal":
-                return _random.normal(shape, seed=seed, stddev=math.sqrt(variance), dtype=dname)
-            limit = math.sqrt(3.0 * variance)
-            return _random.uniform(shape, seed=seed, minval=-limit, maxval=limit, dtype=dname)
+            # jax divides by n itself (no clamp at 1); draw runs for non-empty shapes only, where n > 0
+            sampling = _V.variance_scaling(scale, mode, kind, fan_in, fan_out, clamp=False)
+            return sampling.draw(shape, seed=seed, dtype=dname)
 
         return draw
 

@@ -25,6 +25,7 @@ import torch
 
 from arrayinit import _dtypes
 from arrayinit import _initializers as _I
+from arrayinit import _variance as _V
 from arrayinit import random as _random
 from arrayinit._errors import check_float, received
 from arrayinit._seeds import derive_seed
@@ -101,10 +102,7 @@ def calculate_gain(nonlinearity: str, param=None) -> float:
 
 
 def _fans(tensor) -> tuple[int, int]:
-    if tensor.dim() < 2:
-        raise ValueError("Fan in and fan out can not be computed for tensor with fewer than 2 dimensions")
-    receptive = math.prod(tensor.shape[2:])
-    return tensor.shape[1] * receptive, tensor.shape[0] * receptive
+    return _V.torch_fans(tuple(tensor.shape))
 
 
 def uniform_(tensor, a: float = 0.0, b: float = 1.0, generator=None, *, seed=None, full_shape=None, offset=None):

@@ -8,14 +8,11 @@ partition of the full tensor, with fans computed from the full shape.
 
 from __future__ import annotations
 
-import math
-import numbers
 import warnings
 
 from arrayinit import _dtypes
-from arrayinit import random as _random
-from arrayinit._errors import check_seed, received
-from arrayinit._initializers import TRUNCATION_STD, compute_fans
+from arrayinit import _variance as _V
+from arrayinit._errors import check_seed
 from arrayinit._plan import resolve_block
 from arrayinit._seeds import fresh_seed
 
@@ -62,7 +59,12 @@ class PartitionInfo:
 
 
 _V1_MODES = ("fan_in", "fan_out", "fan_avg")
-_V1_DISTRIBUTIONS = ("normal", "uniform", "truncated_normal", "untruncated_normal")
+_V1_DISTRIBUTIONS = {
+    "normal": "truncated_normal",
+    "uniform": "uniform",
+    "truncated_normal": "truncated_normal",
+    "untruncated_normal": "normal",
+}
 
 
 class VarianceScaling:
@@ -90,24 +92,16 @@ class VarianceScaling:
     """
 
     def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=None, dtype="float32"):
-        if isinstance(scale, bool) or not isinstance(scale, numbers.Real) or not scale > 0:
-            raise ValueError(f"`scale` must be positive float. {received('scale', scale)}")
-        if mode not in _V1_MODES:
-            raise ValueError(f"Invalid `mode` argument: {mode!r}. Please use one of {list(_V1_MODES)}.")
-        dist = distribution.lower() if isinstance(distribution, str) else distribution
-        if dist not in _V1_DISTRIBUTIONS:
-            raise ValueError(
-                f"Invalid `distribution` argument: {distribution!r}. Please use one of {list(_V1_DISTRIBUTIONS)}."
-            )
-        if dist == "normal":
+        self.scale = _V.check_scale(scale)
+        self.mode = _V.check_mode(mode, _V1_MODES)
+        self._kind = _V.check_distribution(distribution, _V1_DISTRIBUTIONS)
+        if distribution.lower() == "normal":
             warnings.warn(
                 "`normal` is a deprecated alias for `truncated_normal`",
                 DeprecationWarning,
                 stacklevel=2,
             )
-        self.scale = float(scale)
-        self.mode = mode
-        self.distribution = dist
+        self.distribution = distribution.lower()
         self.seed = None if seed is None else check_seed(seed, none_ok=True)
         self.dtype = _dtypes.dtype_name(dtype)
 
@@ -117,17 +111,10 @@ class VarianceScaling:
             shape, full, off = resolve_block(shape, None, None)
         else:
             shape, full, off = resolve_block(shape, partition_info.full_shape, partition_info.var_offset)
-        fan_in, fan_out = compute_fans(full)
-        n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2.0}[self.mode]
-        scale = self.scale / max(1.0, n)
+        fan_in, fan_out = _V.keras_fans(full)
         seed = fresh_seed() if self.seed is None else self.seed
-        kw = {"seed": seed, "dtype": name, "full_shape": full, "offset": off}
-        if self.distribution in ("normal", "truncated_normal"):
-            return _random.truncated_normal(shape, stddev=math.sqrt(scale) / TRUNCATION_STD, **kw)
-        if self.distribution == "untruncated_normal":
-            return _random.normal(shape, stddev=math.sqrt(scale), **kw)
-        limit = math.sqrt(3.0 * scale)
-        return _random.uniform(shape, minval=-limit, maxval=limit, **kw)
+        sampling = _V.variance_scaling(self.scale, self.mode, self._kind, fan_in, fan_out)
+        return sampling.draw(shape, seed=seed, dtype=name, full_shape=full, offset=off)
 
     def get_config(self):
         return {
