@@ -524,7 +524,7 @@ class VarianceScaling(RandomInitializer):
         self._batch = _axes("batch_axis", batch_axis)
         super().__init__(seed)
 
-    def fans(self, full_shape) -> tuple[int, int]:
+    def fans(self, full_shape) -> tuple[float, float]:
         """``(fan_in, fan_out)`` for ``full_shape`` under this initializer's axis rule."""
         return compute_fans(
             full_shape, self._in, self._out, self._batch, input_axes=self.input_axes, output_axes=self.output_axes

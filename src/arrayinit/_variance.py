@@ -128,12 +128,12 @@ def check_axes(name: str, value: object) -> int | tuple[int, ...]:
     if isinstance(value, (str, bytes)):
         raise TypeError(f"Argument `{name}` must be an int or a sequence of ints. {received(name, value)}")
     try:
-        axes = tuple(value)  # type: ignore[call-overload]  # TypeError below for non-sequences
+        axes: tuple[object, ...] = tuple(value)  # type: ignore[arg-type]  # TypeError below for non-sequences
     except TypeError:
         raise TypeError(f"Argument `{name}` must be an int or a sequence of ints. {received(name, value)}") from None
     if not all(isinstance(a, numbers.Integral) and not isinstance(a, bool) for a in axes):
         raise TypeError(f"Argument `{name}` must be an int or a sequence of ints. {received(name, value)}")
-    return tuple(int(a) for a in axes)
+    return tuple(int(a) for a in axes)  # type: ignore[call-overload]  # checked integral above
 
 
 def _axis_list(name: str, axes: int | tuple[int, ...], rank: int) -> tuple[int, ...]:

@@ -209,7 +209,7 @@ def variance_scaling(
     (8, 4, 3, 3)
     """
     scale = _V.check_scale(scale)
-    mode = _V.check_mode(mode)
+    mode_name = _V.check_mode(mode)
     kind = _V.check_distribution(distribution, _V.JAX_DISTRIBUTIONS)
     ins = _V.check_axes("in_axis", in_axis)
     outs = _V.check_axes("out_axis", out_axis)
@@ -221,7 +221,7 @@ def variance_scaling(
 
         def draw(seed: int, dname: str) -> np.ndarray:
             # jax divides by n itself (no clamp at 1); draw runs for non-empty shapes only, where n > 0
-            sampling = _V.variance_scaling(scale, mode, kind, fan_in, fan_out, clamp=False)
+            sampling = _V.variance_scaling(scale, mode_name, kind, fan_in, fan_out, clamp=False)
             return sampling.draw(shape, seed=seed, dtype=dname)
 
         return draw

@@ -443,7 +443,7 @@ def init_module(
                 # torch layout (out, in, *k): fans from axis 1 (in) and 0 (out), for plain and DTensor parameters
                 init = _I.VarianceScaling(
                     init.scale,
-                    init.mode,
+                    init.mode,  # type: ignore[arg-type]
                     init.distribution,  # type: ignore[arg-type]
                     pseed,
                     in_axis=1,
