@@ -1,20 +1,9 @@
 """nox sessions: lint, tests, tests_xp, tests_cudasim, ptx, docs, build (default); bench (on demand)."""
 
-import pathlib
-import shutil
-
 import nox
 
 nox.options.sessions = ["lint", "tests", "tests_xp", "tests_cudasim", "ptx", "docs", "build"]
 nox.options.default_venv_backend = "venv"
-
-ROOT = pathlib.Path(__file__).parent
-
-
-def _clear_numba_cache() -> None:
-    # numba's cache does not notice edits to jitted callees in other files.
-    for d in (ROOT / "src").rglob("__pycache__"):
-        shutil.rmtree(d, ignore_errors=True)
 
 
 @nox.session
@@ -28,7 +17,6 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    _clear_numba_cache()
     session.install("-e", ".[test,cli]")
     session.run("pytest", *session.posargs)
 
@@ -50,7 +38,6 @@ def tests_xp(session: nox.Session) -> None:
     """Libraries and frameworks: the (library, device, dtype) matrix with torch (CPU build), jax (CPU),
     dask (with a process cluster), array-api-strict; the torch, keras (jax/torch/numpy backends),
     flax and dask integrations."""
-    _clear_numba_cache()
     session.install("-e", ".[test,cli]", *XP_PACKAGES)
     tests = [
         "tests/test_xp.py",
@@ -66,7 +53,6 @@ def tests_xp(session: nox.Session) -> None:
 @nox.session
 def tests_cudasim(session: nox.Session) -> None:
     """CUDA kernels in numba's CUDA simulator, bit-equal to the CPU kernels (no GPU needed)."""
-    _clear_numba_cache()
     session.install("-e", ".[test]", "numba-cuda")
     session.run("pytest", "tests/test_cuda_sim.py", *session.posargs, env={"NUMBA_ENABLE_CUDASIM": "1"})
 
@@ -74,7 +60,6 @@ def tests_cudasim(session: nox.Session) -> None:
 @nox.session
 def ptx(session: nox.Session) -> None:
     """Every CUDA kernel compiled to PTX for sm_90 with NVVM from the cu12 wheels; rounding checked."""
-    _clear_numba_cache()
     session.install("-e", ".[test]", "numba-cuda[cu12]")
     session.run("pytest", "tests/test_ptx.py", *session.posargs, env={"NUMBA_ENABLE_CUDASIM": "0"})
 

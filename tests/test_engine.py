@@ -1,6 +1,9 @@
 """Reliability of the CPU engine: threads, fork, thread-count invariance, imports, caching."""
 
 import multiprocessing as mp
+import os
+import pathlib
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -10,6 +13,7 @@ import numba
 import numpy as np
 import pytest
 
+import arrayinit
 import arrayinit.random as ar
 
 
@@ -91,29 +95,65 @@ def test_import_does_not_import_numba_or_array_libraries():
     assert after == "['numba']"
 
 
-def test_cache_fallback_when_no_cache_directory_is_writable(monkeypatch):
+def _copy_package(dest: pathlib.Path) -> pathlib.Path:
+    """A copy of the arrayinit package (without caches) under ``dest``; returns the folder to put on sys.path."""
+    src = pathlib.Path(arrayinit.__file__).parent
+    shutil.copytree(src, dest / "arrayinit", ignore=shutil.ignore_patterns("__pycache__"))
+    return dest
+
+
+_BITS = "import arrayinit.random as ar; print(ar.bits(8, seed=3).tolist())"
+
+
+def _run_in(path: pathlib.Path, code: str, **env) -> str:
+    full_env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "NUMBA_CACHE_DIR")}
+    full_env.update(PYTHONPATH=str(path), **env)
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=full_env)
+    assert res.returncode == 0, res.stderr
+    assert res.stderr == "", res.stderr
+    return res.stdout
+
+
+@pytest.mark.slow
+def test_edited_kernel_source_is_never_served_from_an_old_cache(tmp_path):
+    # numba's own cache is stamped by the jitted function's file only: an edited
+    # callee in another file (here a Philox constant) kept running old code
+    xdg = str(tmp_path / "xdg")
+    warm = _copy_package(tmp_path / "warm")
+    before = _run_in(warm, _BITS, XDG_CACHE_HOME=xdg)
+    assert (warm / "arrayinit/_targets/__pycache__/kernels").is_dir()  # the cache was written, in the tree
+    assert _run_in(warm, _BITS, XDG_CACHE_HOME=xdg) == before
+    for copy in (warm, _copy_package(tmp_path / "fresh")):
+        f = copy / "arrayinit/_kernels/philox.py"
+        text = f.read_text()
+        assert "PHILOX_W0 = np.uint64(0x9E3779B9)" in text
+        f.write_text(text.replace("PHILOX_W0 = np.uint64(0x9E3779B9)", "PHILOX_W0 = np.uint64(0x9E3779BB)"))
+    after = _run_in(warm, _BITS, XDG_CACHE_HOME=xdg)
+    assert after != before
+    assert after == _run_in(tmp_path / "fresh", _BITS, XDG_CACHE_HOME=xdg)  # compiled from the edited source
+    assert not (tmp_path / "xdg").exists()  # the in-tree cache was writable: nothing per-user
+
+
+def test_cache_key_covers_every_kernel_source_and_the_version():
     from arrayinit._targets import cpu
 
-    calls = []
-    real_njit = cpu.njit
+    names = {f.relative_to(pathlib.Path(arrayinit.__file__).parent).as_posix() for f in cpu.kernel_sources()}
+    assert {"_targets/cpu.py", "_plan.py", "_kernels/philox.py", "_kernels/samplers.py", "_kernels/floats.py"} <= names
+    assert {"_kernels/special.py", "_kernels/ops.py", "_kernels/_ndtri_tails.py"} <= names
+    assert cpu.cache_key().startswith(arrayinit.__version__ + "-")
 
-    def fake_njit(**kw):
-        calls.append(kw.get("cache"))
-        if kw.get("cache"):
-            raise RuntimeError("cannot cache function 'f': no locator available for file 'f.py'")
-        return real_njit(**kw)
 
-    monkeypatch.setattr(cpu, "njit", fake_njit)
-
-    def f(x):
-        for i in numba.prange(x.shape[0]):
-            x[i] += 1
-
-    jitted = cpu._parallel_jit(f)
-    assert calls == [True, False]
-    x = np.arange(5.0)
-    jitted(x)
-    np.testing.assert_array_equal(x, np.arange(1.0, 6.0))
+@pytest.mark.slow
+def test_per_user_cache_when_the_install_is_not_writable_then_in_memory(tmp_path):
+    pkg = _copy_package(tmp_path / "ro")
+    (pkg / "arrayinit/_targets/__pycache__").write_text("")  # a file: no cache folder can be made there
+    expected = _run_in(_copy_package(tmp_path / "ref"), _BITS, XDG_CACHE_HOME=str(tmp_path / "xdg0"))
+    xdg = tmp_path / "xdg"
+    assert _run_in(pkg, _BITS, XDG_CACHE_HOME=str(xdg)) == expected
+    assert list((xdg / "arrayinit").rglob("*.nbi"))  # cached per user
+    blocked = tmp_path / "blocked"
+    blocked.write_text("")  # neither place writable: compiled in memory, same values, no warning
+    assert _run_in(pkg, _BITS, XDG_CACHE_HOME=str(blocked)) == expected
 
 
 def test_cuda_target_without_driver_or_numba_cuda_is_a_clear_error():

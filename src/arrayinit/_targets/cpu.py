@@ -9,12 +9,18 @@ vectorises, and the buffers are O(threads * CHUNK): no full-size temporary.
 Thread safety and fork safety are handled in ``arrayinit._engine``.
 """
 
+import contextlib
+import functools
+import hashlib
+import os
+import pathlib
 import sys
 import types
-import warnings
 
 import numpy as np
 from numba import njit, prange
+from numba.core import config as numba_config
+from numba.core.caching import CompileResultCacheImpl, FunctionCache, _CacheLocator
 
 from arrayinit._kernels.floats import bf16_bits, f16_bits, wide_word
 from arrayinit._kernels.philox import philox_block
@@ -32,15 +38,115 @@ from arrayinit._plan import NORMAL, STORE_BF16, STORE_F16, TRUNCNORM_CENTRAL, UN
 CHUNK = 4096
 
 
+# --- the kernel cache ---------------------------------------------------------
+#
+# numba's own cache is keyed by the source of the jitted function's file only,
+# so an edited callee (a constant in ``_kernels/floats.py``) or an upgrade that
+# leaves old ``.nbi``/``.nbc`` files behind would run old machine code. The
+# kernels are cached under a key of their own instead: the package version and
+# a hash of every source file the compiled code depends on.
+
+_PACKAGE = pathlib.Path(__file__).resolve().parent.parent
+_KERNEL_SOURCES = ("_kernels/*.py", "_targets/cpu.py", "_plan.py")
+
+
+def kernel_sources() -> list[pathlib.Path]:
+    """The files whose contents the compiled CPU kernels depend on."""
+    return sorted({f for pattern in _KERNEL_SOURCES for f in _PACKAGE.glob(pattern)})
+
+
+@functools.lru_cache(maxsize=1)
+def cache_key() -> str:
+    """``<package version>-<sha256 of the kernel sources>``: the stamp of every cached kernel."""
+    from arrayinit import __version__
+
+    h = hashlib.sha256()
+    for f in kernel_sources():
+        h.update(f.relative_to(_PACKAGE).as_posix().encode() + b"\0")
+        h.update(f.read_bytes() + b"\0")
+    return f"{__version__}-{h.hexdigest()}"
+
+
+class _KeyedLocator(_CacheLocator):
+    """Caches a kernel in ``directory()``, stamped with ``cache_key()``.
+
+    A cache whose stamp differs (other sources, another version) is treated by
+    numba as empty and overwritten, so old machine code is never loaded.
+    """
+
+    def __init__(self, py_func, py_file):
+        self._lineno = py_func.__code__.co_firstlineno
+        self._cache_path = self.directory(py_file)
+
+    @classmethod
+    def directory(cls, py_file: str) -> str:
+        raise NotImplementedError
+
+    def get_cache_path(self) -> str:
+        return self._cache_path
+
+    def get_source_stamp(self) -> str:
+        return cache_key()
+
+    def get_disambiguator(self) -> str:
+        return str(self._lineno)
+
+    @classmethod
+    def from_function(cls, py_func, py_file):
+        try:
+            self = cls(py_func, py_file)
+            if self._cache_path is None:
+                return None
+            self.ensure_cache_path()
+        except OSError:  # not creatable or not writable
+            return None
+        return self
+
+
+class _UserProvidedLocator(_KeyedLocator):
+    """``$NUMBA_CACHE_DIR/arrayinit-<install>`` when the user set it (numba's own rule)."""
+
+    @classmethod
+    def directory(cls, py_file):
+        if not numba_config.CACHE_DIR:
+            return None
+        return os.path.join(numba_config.CACHE_DIR, "arrayinit-" + cls.get_suitable_cache_subpath(py_file))
+
+
+class _InTreeLocator(_KeyedLocator):
+    """``__pycache__/kernels`` next to this file (a writable install)."""
+
+    @classmethod
+    def directory(cls, py_file):
+        return os.path.join(os.path.dirname(py_file), "__pycache__", "kernels")
+
+
+class _UserWideLocator(_KeyedLocator):
+    """The per-user cache directory (``~/.cache/arrayinit/...``): read-only installs."""
+
+    @classmethod
+    def directory(cls, py_file):
+        from numba.misc.appdirs import AppDirs
+
+        base = AppDirs(appname="arrayinit", appauthor=False).user_cache_dir
+        return os.path.join(base, cls.get_suitable_cache_subpath(py_file))
+
+
+class _KeyedCacheImpl(CompileResultCacheImpl):
+    _locator_classes: list[type[object]] = [_UserProvidedLocator, _InTreeLocator, _UserWideLocator]  # noqa: RUF012
+
+
+class _KeyedFunctionCache(FunctionCache):
+    _impl_class = _KeyedCacheImpl
+
+
 def _jit(fn, parallel=True):
-    """``njit(cache=True)``, or without the cache when no cache directory is
-    writable (a read-only install)."""
-    try:
-        return njit(parallel=parallel, cache=True, fastmath=False)(fn)
-    except RuntimeError:  # "cannot cache function ...: no locator available"
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return njit(parallel=parallel, cache=False, fastmath=False)(fn)
+    """``njit`` with the keyed cache, or without a cache when no cache
+    directory is writable (compiled in memory in every process)."""
+    disp = njit(parallel=parallel, fastmath=False)(fn)
+    with contextlib.suppress(RuntimeError):  # "cannot cache function ...: no locator available"
+        disp._cache = _KeyedFunctionCache(disp.py_func)
+    return disp
 
 
 def _parallel_jit(fn):
