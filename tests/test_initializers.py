@@ -344,7 +344,15 @@ def test_v1_unseeded_gives_new_values_each_call_and_seeded_repeats():
     assert (u((32, 32)) != u((32, 32))).mean() > 0.99
     s = v1.glorot_uniform(seed=3)
     np.testing.assert_array_equal(s((32, 32)), s((32, 32)))
-    assert s.get_config() == {"scale": 1.0, "mode": "fan_avg", "distribution": "uniform", "seed": 3, "dtype": "float32"}
+    # v1.glorot_uniform is tf.compat.v1.initializers.glorot_uniform: TF's config keeps seed and dtype only
+    assert s.get_config() == {"seed": 3, "dtype": "float32"}
+    assert v1.he_normal(seed=3).get_config() == {
+        "scale": 2.0,
+        "mode": "fan_in",
+        "distribution": "truncated_normal",
+        "seed": 3,
+        "dtype": "float32",
+    }
 
 
 def test_v1_config_round_trip_and_dtype():
@@ -364,9 +372,9 @@ def test_v1_validation():
         v1.VarianceScaling(mode="fan_geo_avg")
     with pytest.raises(ValueError, match="Invalid `distribution` argument"):
         v1.VarianceScaling(distribution="laplace")
-    with pytest.raises(ValueError, match="Only floating point types are supported"):
+    with pytest.raises(ValueError, match="`dtype` is expected to be floating point"):
         v1.VarianceScaling(dtype="int32")
-    with pytest.raises(ValueError, match="Only floating point types are supported"):
+    with pytest.raises(ValueError, match="`dtype` is expected to be floating point"):
         v1.he_normal(seed=1)((3, 3), dtype="int64")
 
 
