@@ -8,11 +8,9 @@ with fans computed from the full shape) and ``out``.
 
 from __future__ import annotations
 
-import math
+import contextlib
 import numbers
 from typing import Any, Literal
-
-import numpy as np
 
 from arrayinit import _dtypes, _frontend
 from arrayinit import _variance as _V
@@ -20,6 +18,8 @@ from arrayinit import random as _random
 from arrayinit._errors import check_float, check_seed, received
 from arrayinit._plan import resolve_block
 from arrayinit._seeds import fresh_seed
+from arrayinit._values import ConstantPlan, DiagonalPlan, OrthogonalPlan
+from arrayinit._values import orthonormal_columns as orthonormal_columns  # used by arrayinit.torch
 
 __all__ = [
     "Constant",
@@ -95,10 +95,11 @@ def compute_fans(
 class Initializer:
     """Base class: ``init(shape, dtype=None)`` returns a new array.
 
-    Subclasses implement ``_generate`` and ``get_config``. Every call takes
-    ``full_shape``/``offset`` (return the block ``[offset, offset + shape)`` of
-    the tensor of shape ``full_shape``, bit for bit) and ``out`` (fill an
-    existing numpy array and return it).
+    Subclasses implement ``_plan`` (what to generate for a block, as a plan) and
+    ``get_config``; a subclass may instead implement ``__call__`` itself. Every
+    call takes ``full_shape``/``offset`` (return the block ``[offset, offset +
+    shape)`` of the tensor of shape ``full_shape``, bit for bit) and ``out``
+    (fill an existing array and return it).
 
     Examples
     --------
@@ -109,6 +110,8 @@ class Initializer:
     >>> Halves()((2,)).tolist()
     [0.5, 0.5]
     """
+
+    _CACHE_SIZE = 64  # plans of the most recent plain calls (shape, dtype) -> plan, per instance
 
     def __call__(
         self, shape, dtype=None, *, xp=None, device=None, like=None, full_shape=None, offset=None, out=None, chunks=None
@@ -126,29 +129,48 @@ class Initializer:
             Return the block ``[offset, offset + shape)`` of the tensor of shape
             ``full_shape``; fans come from ``full_shape``.
         out : array, optional
-            Existing array to fill (numpy, torch, array_api_strict, cupy).
+            Existing array to fill (numpy, torch, array_api_strict, cupy, any
+            mutable array-API array, or an array of a registered backend).
         chunks : optional
             dask only: chunks of the lazy result.
         """
+        plain = xp is None and device is None and like is None and out is None and full_shape is None
+        if plain and offset is None and chunks is None and type(shape) is tuple:
+            # a plain numpy call: its plan depends on (shape, dtype) only, and is kept
+            cache = self.__dict__.get("_plans")
+            if cache is not None:
+                try:
+                    plan = cache.get((shape, dtype))
+                except TypeError:  # an unhashable dtype object
+                    plan = None
+                if plan is not None:
+                    return _frontend.realise_numpy(plan)
+            shape, full, off = resolve_block(shape, None, None)
+            dest = _frontend.resolve(shape, dtype)
+            plan = self._plan(shape, full, off, dest.dtype)
+            if cache is None:
+                cache = self.__dict__["_plans"] = {}
+            elif len(cache) >= self._CACHE_SIZE:
+                cache.clear()
+            with contextlib.suppress(TypeError):  # an unhashable dtype object: not kept
+                cache[(shape, dtype)] = plan
+            return _frontend.realise_numpy(plan)
         shape, full, off = resolve_block(shape, full_shape, offset)
-        name, target = _frontend.resolve_output(shape, dtype, out, xp, device, like)
-        if target is not None and target.lib == "dask":
-            self._check(full, name)  # errors now, not when a block is computed
-            # every block generated independently from its offset (constants and Orthogonal included)
-            return _frontend.dask_from_blocks(
-                lambda bshape, boff: self._generate(bshape, full, boff, name, _Dest(_frontend.NUMPY_TARGET, None)),
-                shape,
-                off,
-                name,
-                chunks,
-            )
-        return self._generate(shape, full, off, name, _Dest(target, out))
+        dest = _frontend.resolve(shape, dtype, out=out, xp=xp, device=device, like=like, chunks=chunks)
+        return _frontend.realise(self._plan(shape, full, off, dest.dtype), dest)
+
+    def __setattr__(self, name: str, value) -> None:
+        # a changed attribute invalidates the kept plans
+        self.__dict__.pop("_plans", None)
+        object.__setattr__(self, name, value)
 
     def fill_(self, x, *, full_shape=None, offset=None):
         """Fill the existing array ``x`` in place and return it.
 
         ``x`` may be a numpy array, a torch tensor (parameters with
-        ``requires_grad`` included), an array_api_strict or a cupy array.
+        ``requires_grad`` included), an array_api_strict or a cupy array, any
+        mutable array of an array-API library, or an array of a registered
+        backend.
 
         Examples
         --------
@@ -157,25 +179,24 @@ class Initializer:
         >>> ai.Ones().fill_(w) is w, float(w.sum())
         (True, 12.0)
         """
-        _lib, _name, shape = _frontend.check_fill_target(x)
-        return self(shape, out=x, full_shape=full_shape, offset=offset)
+        dest = _frontend.fill_dest(x)
+        shape, full, off = resolve_block(tuple(int(d) for d in x.shape), full_shape, offset)
+        return _frontend.realise(self._plan(shape, full, off, dest.dtype), dest)
 
-    def _generate(self, shape, full_shape, offset, dtype, dest):  # pragma: no cover - abstract
-        raise NotImplementedError(f"{type(self).__name__} must implement __call__ or _generate")
+    def _plan(self, shape, full_shape, offset, dtype: str):  # pragma: no cover - abstract
+        """The plan (``FillPlan`` or host-value plan) of the block ``(shape, full_shape, offset)`` in ``dtype``."""
+        raise NotImplementedError(f"{type(self).__name__} must implement __call__ or _plan")
 
     def _check(self, full_shape: tuple[int, ...], dtype: str) -> None:
-        """Run the checks of a call for a ``full_shape`` tensor of ``dtype`` without generating it.
+        """Run the checks of a call for a ``full_shape`` tensor of ``dtype`` without generating anything.
 
-        Generates the empty block at the origin: ``_generate`` sees the real
-        full shape and dtype (rank, fans, element count, the dtype's range) and
-        computes no value. A scalar has no empty block: its one value is
-        computed. Initializers that implement ``__call__`` only are not checked.
+        Builds the plan of the whole tensor (rank, fans, element count, the
+        dtype's range are checked there) and drops it. Initializers that
+        implement ``__call__`` only are not checked.
         """
-        if type(self)._generate is Initializer._generate:
+        if type(self)._plan is Initializer._plan:
             return
-        rank = len(full_shape)
-        block = full_shape if rank == 0 else (0,) * rank
-        self._generate(block, full_shape, (0,) * rank, dtype, _Dest(_frontend.NUMPY_TARGET, None))
+        self._plan(full_shape, full_shape, (0,) * len(full_shape), dtype)
 
     def get_config(self) -> dict[str, Any]:
         """The constructor arguments, JSON-safe: ``type(self)(**get_config())`` recreates ``self``."""
@@ -213,22 +234,6 @@ class Initializer:
         return None
 
 
-class _Dest:
-    """Where a result goes: a new array of ``target`` or ``out`` (dask is handled per block in ``__call__``)."""
-
-    __slots__ = ("out", "target")
-
-    def __init__(self, target, out):
-        self.target, self.out = target, out
-
-    def kwargs(self) -> dict:
-        if self.out is not None:
-            return {"out": self.out}
-        if self.target is _frontend.NUMPY_TARGET:
-            return {}
-        return {"xp": self.target.xp, "device": self.target.device}
-
-
 def reseeded(init, seed: int | None):
     """``init`` with its seed replaced by ``seed`` (unchanged when ``seed`` is None or it takes no seed)."""
     cfg = init.get_config()
@@ -237,20 +242,15 @@ def reseeded(init, seed: int | None):
     return type(init).from_config({**cfg, "seed": seed})
 
 
-def _to_out(values: np.ndarray, dtype: str, dest: _Dest):
-    """Numpy-computed float64 values, cast to ``dtype`` (16-bit formats round to nearest even), at ``dest``."""
-    return _frontend.from_values(np.asarray(values, dtype=np.float64), dtype, dest.target, dest.out)
-
-
 class _Constant(Initializer):
     _value = 0.0
 
-    def _generate(self, shape, full_shape, offset, dtype, dest):
+    def _plan(self, shape, full_shape, offset, dtype):
         if _dtypes.overflows(abs(self._value), dtype):
             raise ValueError(
                 f"Argument `value` overflows {dtype} (it would round to infinity). Received: value={self._value!r}"
             )
-        return _to_out(np.full(shape, self._value, np.float64), dtype, dest)
+        return ConstantPlan(shape, full_shape, offset, dtype, self._value)
 
 
 class Zeros(_Constant):
@@ -347,17 +347,8 @@ class RandomNormal(RandomInitializer):
         self.stddev = check_float("stddev", stddev, nonnegative=True)
         super().__init__(seed)
 
-    def _generate(self, shape, full_shape, offset, dtype, dest):
-        return _random.normal(
-            shape,
-            seed=self.seed,
-            mean=self.mean,
-            stddev=self.stddev,
-            dtype=dtype,
-            full_shape=full_shape,
-            offset=offset,
-            **dest.kwargs(),
-        )
+    def _plan(self, shape, full_shape, offset, dtype):
+        return _random.normal_plan(shape, full_shape, offset, dtype, self.seed, 0, self.mean, self.stddev)
 
     def get_config(self):
         return {"mean": self.mean, "stddev": self.stddev, **self._seed_config()}
@@ -387,17 +378,8 @@ class RandomUniform(RandomInitializer):
             raise ValueError(f"Argument `maxval` must be >= `minval`. Received: minval={minval!r}, maxval={maxval!r}")
         super().__init__(seed)
 
-    def _generate(self, shape, full_shape, offset, dtype, dest):
-        return _random.uniform(
-            shape,
-            seed=self.seed,
-            minval=self.minval,
-            maxval=self.maxval,
-            dtype=dtype,
-            full_shape=full_shape,
-            offset=offset,
-            **dest.kwargs(),
-        )
+    def _plan(self, shape, full_shape, offset, dtype):
+        return _random.uniform_plan(shape, full_shape, offset, dtype, self.seed, 0, self.minval, self.maxval)
 
     def get_config(self):
         return {"minval": self.minval, "maxval": self.maxval, **self._seed_config()}
@@ -425,18 +407,9 @@ class TruncatedNormal(RandomInitializer):
         self.stddev = check_float("stddev", stddev, positive=True)
         super().__init__(seed)
 
-    def _generate(self, shape, full_shape, offset, dtype, dest):
-        return _random.truncated_normal(
-            shape,
-            seed=self.seed,
-            mean=self.mean,
-            stddev=self.stddev,
-            lower=-2.0,
-            upper=2.0,
-            dtype=dtype,
-            full_shape=full_shape,
-            offset=offset,
-            **dest.kwargs(),
+    def _plan(self, shape, full_shape, offset, dtype):
+        return _random.truncnorm_plan(
+            shape, full_shape, offset, dtype, self.seed, 0, self.mean, self.stddev, -2.0, 2.0, None, None
         )
 
     def get_config(self):
@@ -540,9 +513,8 @@ class VarianceScaling(RandomInitializer):
         fan_in, fan_out = self.fans(full_shape)
         return _V.variance_scaling(self.scale, self.mode, self._kind, fan_in, fan_out)
 
-    def _generate(self, shape, full_shape, offset, dtype, dest):
-        block = {"full_shape": full_shape, "offset": offset, "dtype": dtype, **dest.kwargs()}
-        return self.sampling(full_shape).draw(shape, seed=self.seed, **block)
+    def _plan(self, shape, full_shape, offset, dtype):
+        return self.sampling(full_shape).plan(shape, full_shape, offset, dtype, self.seed)
 
     def get_config(self):
         return {
@@ -652,14 +624,6 @@ class LecunUniform(_FixedVarianceScaling):
     _distribution = "uniform"
 
 
-def orthonormal_columns(a: np.ndarray) -> np.ndarray:
-    """The Q of ``a``'s QR decomposition, each column's sign fixed by ``R``'s diagonal (a unique Q)."""
-    q, r = np.linalg.qr(a)
-    d = np.sign(np.diag(r))
-    d[d == 0] = 1.0
-    return q * d[None, :]
-
-
 class Orthogonal(RandomInitializer):
     """A (semi-)orthogonal matrix, by QR decomposition of a normal matrix (Saxe et al., 2014).
 
@@ -687,26 +651,16 @@ class Orthogonal(RandomInitializer):
         self.gain = check_float("gain", gain)
         super().__init__(seed)
 
-    def _check(self, full_shape, dtype):
-        # the one shape check (generating any block factors the whole matrix)
-        self._check_rank(full_shape)
-
-    @staticmethod
-    def _check_rank(full_shape):
+    def _plan(self, shape, full_shape, offset, dtype):
         if len(full_shape) < 2:
             raise ValueError(f"The Orthogonal initializer requires a shape of rank >= 2. Received: shape={full_shape}")
-
-    def _generate(self, shape, full_shape, offset, dtype, dest):
-        self._check_rank(full_shape)
-        rows = math.prod(full_shape[:-1])
-        cols = full_shape[-1]
-        flat = (max(rows, cols), min(rows, cols))
-        q = orthonormal_columns(_random.normal(flat, seed=self.seed, dtype="float64"))
-        if rows < cols:
-            q = q.T
-        full = (self.gain * q).reshape(full_shape)
-        block = full[tuple(slice(o, o + s) for o, s in zip(offset, shape))]
-        return _to_out(block, dtype, dest)
+        # |values| <= |gain|: refuse a gain that would round to infinity in the dtype
+        if _dtypes.overflows(abs(self.gain), dtype):
+            raise ValueError(
+                f"Argument `gain` overflows {dtype}: orthogonal values reach |gain| = {abs(self.gain):.3g}. "
+                f"Received: gain={self.gain!r}, dtype={dtype!r}"
+            )
+        return OrthogonalPlan(shape, full_shape, offset, dtype, self.gain, self.seed)
 
     def get_config(self):
         return {"gain": self.gain, **self._seed_config()}
@@ -725,12 +679,15 @@ class Identity(Initializer):
     def __init__(self, gain=1.0):
         self.gain = check_float("gain", gain)
 
-    def _generate(self, shape, full_shape, offset, dtype, dest):
+    def _plan(self, shape, full_shape, offset, dtype):
         if len(full_shape) != 2:
             raise ValueError(f"The Identity initializer can only be used for 2D matrices. Received: shape={full_shape}")
-        rows = np.arange(offset[0], offset[0] + shape[0])[:, None]
-        cols = np.arange(offset[1], offset[1] + shape[1])[None, :]
-        return _to_out(np.where(rows == cols, self.gain, 0.0), dtype, dest)
+        if _dtypes.overflows(abs(self.gain), dtype):
+            raise ValueError(
+                f"Argument `gain` overflows {dtype} (it would round to infinity). "
+                f"Received: gain={self.gain!r}, dtype={dtype!r}"
+            )
+        return DiagonalPlan(shape, full_shape, offset, dtype, self.gain)
 
     def get_config(self):
         return {"gain": self.gain}

@@ -9,6 +9,7 @@ samplers of ``arrayinit._kernels.samplers`` take, so kernels never evaluate
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 from dataclasses import dataclass, field
@@ -53,6 +54,10 @@ class FillPlan:
     @property
     def size(self) -> int:
         return math.prod(self.shape)
+
+    def block(self, shape: tuple[int, ...], offset: tuple[int, ...]) -> FillPlan:
+        """The plan of another block of the same full tensor."""
+        return dataclasses.replace(self, shape=shape, offset=offset)
 
 
 def resolve_block(shape, full_shape, offset) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:

@@ -240,6 +240,18 @@ class Sampling:
             return _random.normal(shape, seed=seed, stddev=self.stddev, **kwargs)
         return _random.uniform(shape, seed=seed, minval=-self.limit, maxval=self.limit, **kwargs)
 
+    def plan(self, shape, full_shape, offset, dtype: str, seed: int, stream: int = 0):
+        """The ``FillPlan`` of a checked block in ``dtype`` (what ``draw`` realises)."""
+        from arrayinit import random as _random
+
+        if self.kind == "truncated_normal":
+            return _random.truncnorm_plan(
+                shape, full_shape, offset, dtype, seed, stream, 0.0, self.stddev, -2.0, 2.0, None, None
+            )
+        if self.kind == "normal":
+            return _random.normal_plan(shape, full_shape, offset, dtype, seed, stream, 0.0, self.stddev)
+        return _random.uniform_plan(shape, full_shape, offset, dtype, seed, stream, -self.limit, self.limit)
+
 
 def variance_scaling(
     scale: float, mode: str, kind: Kind, fan_in: float, fan_out: float, *, clamp: bool = True

@@ -37,10 +37,8 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
-from arrayinit import _dtypes, _engine, _frontend
-from arrayinit._errors import check_float, check_int, check_seed, received
+from arrayinit import _dtypes, _frontend
+from arrayinit._errors import check_float, check_int, check_seed
 from arrayinit._plan import (
     BITS,
     FillPlan,
@@ -53,21 +51,13 @@ from arrayinit._plan import (
 __all__ = ["bits", "normal", "truncated_normal", "uniform"]
 
 
-def _common(shape, seed, dtype, full_shape, offset, stream, out, xp, device, like):
+def _common(shape, seed, dtype, full_shape, offset, stream, out, xp, device, like, chunks, bits=False):
+    """Checks shared by every function; the block and the destination, resolved once."""
     seed = check_seed(seed)
     stream = check_int("stream", stream, lo=0, hi=2**63)
     shape, full, off = resolve_block(shape, full_shape, offset)
-    name, target = _frontend.resolve_output(shape, dtype, out, xp, device, like)
-    return shape, full, off, seed, stream, name, target
-
-
-def _emit(plan: FillPlan, target, out, chunks=None):
-    if type(out) is np.ndarray and out.flags.c_contiguous:  # checked in _common: fill directly
-        _engine.run_cpu(plan, out.reshape(-1).view(_dtypes.storage_dtype(plan.dtype)))
-        return out
-    if out is not None:
-        return _frontend.fill_into(out, lambda storage: _engine.run_cpu(plan, storage), plan)
-    return _frontend.generate(plan, target, chunks)
+    dest = _frontend.resolve(shape, dtype, out=out, xp=xp, device=device, like=like, chunks=chunks, bits=bits)
+    return shape, full, off, seed, stream, dest
 
 
 def bits(
@@ -94,23 +84,10 @@ def bits(
     >>> bool((ar.bits(8, seed=0)[3:6] == ar.bits(3, seed=0, full_shape=(8,), offset=(3,))).all())
     True
     """
-    seed = check_seed(seed)
-    stream = check_int("stream", stream, lo=0, hi=2**63)
-    shape, full, off = resolve_block(shape, full_shape, offset)
-    plan = FillPlan(shape, full, off, BITS, "uint32", seed, stream)
-    if out is not None:
-        if not isinstance(out, np.ndarray) or out.dtype != np.uint32:
-            raise TypeError(f"Argument `out` must be a numpy.ndarray of uint32. {received('out', out)}")
-        if out.shape != shape:
-            raise ValueError(f"Argument `out` must have shape {shape}. Received: out.shape={out.shape}")
-        if not out.flags.writeable or not out.dtype.isnative:
-            raise ValueError("Argument `out` must be a writeable uint32 array in native byte order.")
-        if out.flags.c_contiguous:
-            _engine.run_cpu(plan, out.reshape(-1))
-        else:
-            out[...] = _frontend.generate(plan, _frontend.NUMPY_TARGET)
-        return out
-    return _frontend.generate(plan, _frontend.resolve(xp, device, like), chunks)
+    shape, full, off, seed, stream, dest = _common(
+        shape, seed, None, full_shape, offset, stream, out, xp, device, like, chunks, bits=True
+    )
+    return _frontend.realise(FillPlan(shape, full, off, BITS, "uint32", seed, stream), dest)
 
 
 def uniform(
@@ -144,9 +121,14 @@ def uniform(
     >>> bool(x.min() >= -1.0 and x.max() < 1.0)
     True
     """
-    shape, full, off, seed, stream, name, target = _common(
-        shape, seed, dtype, full_shape, offset, stream, out, xp, device, like
+    shape, full, off, seed, stream, dest = _common(
+        shape, seed, dtype, full_shape, offset, stream, out, xp, device, like, chunks
     )
+    return _frontend.realise(uniform_plan(shape, full, off, dest.dtype, seed, stream, minval, maxval), dest)
+
+
+def uniform_plan(shape, full, off, name, seed, stream, minval, maxval) -> FillPlan:
+    """The plan of ``uniform`` for a checked block, dtype name, seed and stream; checks the bounds."""
     lo = check_float("minval", minval)
     hi = check_float("maxval", maxval)
     if hi < lo:
@@ -158,7 +140,7 @@ def uniform(
             f"Received: minval={minval!r}, maxval={maxval!r}"
         )
     dist, c64, params = uniform_params(lo, hi, name)
-    return _emit(FillPlan(shape, full, off, dist, name, seed, stream, c64, params), target, out, chunks)
+    return FillPlan(shape, full, off, dist, name, seed, stream, c64, params)
 
 
 # |z| of the normal sampler stays below 6.4 in float32 arithmetic and 9.1 in float64;
@@ -209,14 +191,19 @@ def normal(
     >>> round(float(x.std()), 1)
     2.0
     """
-    shape, full, off, seed, stream, name, target = _common(
-        shape, seed, dtype, full_shape, offset, stream, out, xp, device, like
+    shape, full, off, seed, stream, dest = _common(
+        shape, seed, dtype, full_shape, offset, stream, out, xp, device, like, chunks
     )
+    return _frontend.realise(normal_plan(shape, full, off, dest.dtype, seed, stream, mean, stddev), dest)
+
+
+def normal_plan(shape, full, off, name, seed, stream, mean, stddev) -> FillPlan:
+    """The plan of ``normal`` for a checked block, dtype name, seed and stream; checks the parameters."""
     mu = check_float("mean", mean)
     sd = check_float("stddev", stddev, nonnegative=True)
     _check_extent(abs(mu) + _Z_NORMAL.get(name, 6.5) * sd, name, mean, stddev)
     dist, c64, params = normal_params(mu, sd, name)
-    return _emit(FillPlan(shape, full, off, dist, name, seed, stream, c64, params), target, out, chunks)
+    return FillPlan(shape, full, off, dist, name, seed, stream, c64, params)
 
 
 def truncated_normal(
@@ -264,9 +251,15 @@ def truncated_normal(
     >>> bool(y.min() >= 4.0 and y.max() <= 6.0)
     True
     """
-    shape, full, off, seed, stream, name, target = _common(
-        shape, seed, dtype, full_shape, offset, stream, out, xp, device, like
+    shape, full, off, seed, stream, dest = _common(
+        shape, seed, dtype, full_shape, offset, stream, out, xp, device, like, chunks
     )
+    plan = truncnorm_plan(shape, full, off, dest.dtype, seed, stream, mean, stddev, lower, upper, a, b)
+    return _frontend.realise(plan, dest)
+
+
+def truncnorm_plan(shape, full, off, name, seed, stream, mean, stddev, lower, upper, a, b) -> FillPlan:
+    """The plan of ``truncated_normal`` for a checked block, dtype name, seed and stream; checks the parameters."""
     mu = check_float("mean", mean)
     sd = check_float("stddev", stddev, positive=True)
     if (a is not None or b is not None) and (lower is not None or upper is not None):
@@ -293,4 +286,4 @@ def truncated_normal(
     reach = (_Z_FAR if c64 else _Z_NORMAL.get(name, 6.5)) * sd
     lo_v, hi_v = (min(max(v, lo_abs), hi_abs) for v in (mu - reach, mu + reach))
     _check_extent(max(abs(lo_v), abs(hi_v)), name, mean, stddev, f", bounds [{lo_abs!r}, {hi_abs!r}]")
-    return _emit(FillPlan(shape, full, off, dist, name, seed, stream, c64, params), target, out, chunks)
+    return FillPlan(shape, full, off, dist, name, seed, stream, c64, params)
