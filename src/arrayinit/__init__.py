@@ -5,6 +5,7 @@ tensor is generated.
 """
 
 from arrayinit import compat, random
+from arrayinit._backends import Backend, CudaBuffer, register_backend, registered_backends, unregister_backend
 from arrayinit._errors import DeviceUnavailableError
 from arrayinit._initializers import (
     Constant,
@@ -31,7 +32,9 @@ from arrayinit._seeds import derive_seed
 __version__ = "0.1.0"
 
 __all__ = [
+    "Backend",
     "Constant",
+    "CudaBuffer",
     "DeviceUnavailableError",
     "GlorotNormal",
     "GlorotUniform",
@@ -56,6 +59,9 @@ __all__ = [
     "get",
     "random",
     "register",
+    "register_backend",
+    "registered_backends",
     "registered_names",
     "serialize",
+    "unregister_backend",
 ]
