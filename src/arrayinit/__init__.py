@@ -28,10 +28,12 @@ from arrayinit._initializers import (
 )
 from arrayinit._registry import deserialize, get, register, registered_names, serialize
 from arrayinit._seeds import derive_seed
+from arrayinit._stft import STFT
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "STFT",
     "Backend",
     "Constant",
     "CudaBuffer",

@@ -11,6 +11,7 @@ from typing import Any
 
 from arrayinit import _initializers as I
 from arrayinit._errors import received
+from arrayinit._stft import STFT
 
 __all__ = ["deserialize", "get", "register", "registered_names", "serialize"]
 
@@ -18,7 +19,9 @@ _REGISTRY: dict[str, type[I.Initializer]] = {}
 
 
 def _snake(name: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+    """Keras' snake_case of a class name: ``GlorotNormal`` -> ``glorot_normal``, ``STFT`` -> ``stft``."""
+    words = re.sub(r"(.)([A-Z][a-z0-9]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", words).lower()
 
 
 def register(cls=None, *, name: str | None = None, aliases: tuple[str, ...] = ()):
@@ -76,6 +79,7 @@ for _cls in (
     I.LecunUniform,
     I.Orthogonal,
     I.Identity,
+    STFT,
 ):
     register(_cls)
 # Keras aliases
@@ -87,6 +91,7 @@ _REGISTRY.update(
         "one": I.Ones,
         "OrthogonalInitializer": I.Orthogonal,
         "IdentityInitializer": I.Identity,
+        "STFTInitializer": STFT,
     }
 )
 
