@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import math
 import numbers
+from dataclasses import dataclass
 
 import numpy as np
 
+from arrayinit import _dtypes
 from arrayinit._errors import received
-from arrayinit._initializers import Initializer, _to_out
+from arrayinit._initializers import Initializer
+from arrayinit._values import _HostPlan
 
 __all__ = ["STFT"]
 
@@ -98,9 +101,7 @@ class STFT(Initializer):
         self.scaling = scaling
         self.periodic = bool(periodic)
 
-    def values(self, shape) -> np.ndarray:
-        """The float64 kernel of ``shape`` ``(frame_length, channels, bins)``."""
-        shape = tuple(shape)
+    def _check_shape(self, shape: tuple[int, ...]) -> None:
         if len(shape) != 3:
             raise ValueError(
                 f"The STFT initializer needs a shape (frame_length, channels, bins) of rank 3. Received: shape={shape}"
@@ -111,6 +112,17 @@ class STFT(Initializer):
                 "The STFT initializer needs at least 2 frequency bins (an FFT length of 2 or more). "
                 f"Received: shape={shape}"
             )
+        if isinstance(self.window, list) and len(self.window) != frames:
+            raise ValueError(
+                f"The STFT window must have frame_length={frames} values. "
+                f"Received: {len(self.window)} window values for shape={shape}"
+            )
+
+    def values(self, shape) -> np.ndarray:
+        """The float64 kernel of ``shape`` ``(frame_length, channels, bins)`` (a read-only broadcast view)."""
+        shape = tuple(shape)
+        self._check_shape(shape)
+        frames, _channels, bins = shape
         n = 2 * (bins - 1)
         t = np.arange(frames, dtype=np.float64)[:, None]
         f = np.arange(bins, dtype=np.float64)[None, :]
@@ -121,11 +133,6 @@ class STFT(Initializer):
                 win = _named_window(self.window, frames, self.periodic)
             else:
                 win = np.asarray(self.window, dtype=np.float64)
-                if win.shape != (frames,):
-                    raise ValueError(
-                        f"The STFT window must have frame_length={frames} values. "
-                        f"Received: {win.size} window values for shape={shape}"
-                    )
             if self.scaling == "density":
                 scale = math.sqrt(float(np.sum(win * win)))
             elif self.scaling == "spectrum":
@@ -137,10 +144,22 @@ class STFT(Initializer):
             kernel = kernel * (win / scale)[:, None]
         return np.broadcast_to(kernel[:, None, :], shape)
 
-    def _generate(self, shape, full_shape, offset, dtype, dest):
-        full = self.values(full_shape)
-        block = full[tuple(slice(o, o + s) for o, s in zip(offset, shape))]
-        return _to_out(np.ascontiguousarray(block), dtype, dest)
+    def _plan(self, shape, full_shape, offset, dtype):
+        self._check_shape(tuple(full_shape))
+        return _STFTPlan(shape, full_shape, offset, dtype, self)
 
     def get_config(self):
         return {"side": self.side, "window": self.window, "scaling": self.scaling, "periodic": self.periodic}
+
+
+@dataclass(frozen=True, eq=False)
+class _STFTPlan(_HostPlan):
+    """The block ``(shape, full_shape, offset)`` of an STFT kernel, computed in float64 when written."""
+
+    init: STFT | None = None
+
+    def write(self, out: np.ndarray) -> None:
+        assert self.init is not None
+        full = self.init.values(self.full_shape)
+        block = full[tuple(slice(o, o + s) for o, s in zip(self.offset, self.shape))]
+        out[...] = _dtypes.float64_to_storage(np.ascontiguousarray(block).reshape(-1), self.dtype)
