@@ -153,3 +153,11 @@ class Backend:
 
     def __repr__(self) -> str:
         return f"<arrayinit backend {self.name!r}>"
+
+
+def is_namespace(check, xp: Any) -> bool:
+    """``check(xp)`` (an ``array_api_compat.is_*_namespace``), False for objects it cannot look at."""
+    try:
+        return bool(check(xp))
+    except TypeError:  # e.g. an unhashable object passed as xp
+        return False

@@ -5,9 +5,11 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+import array_api_compat as aac
 import numpy as np
 
 from arrayinit import _dtypes
+from arrayinit._backends import _base
 from arrayinit._backends._base import Backend
 from arrayinit._errors import DeviceUnavailableError
 
@@ -16,7 +18,7 @@ class ArrayApiStrictBackend(Backend):
     name = "array_api_strict"
 
     def owns_namespace(self, xp: Any) -> bool:
-        return getattr(xp, "__name__", None) == "array_api_strict"
+        return _base.is_namespace(aac.is_array_api_strict_namespace, xp)
 
     def owns_array(self, x: Any) -> bool:
         return (type(x).__module__ or "").startswith("array_api_strict")

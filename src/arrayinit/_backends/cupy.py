@@ -5,9 +5,11 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+import array_api_compat as aac
 import numpy as np
 
 from arrayinit import _dtypes
+from arrayinit._backends import _base
 from arrayinit._backends._base import Backend, CudaBuffer
 
 
@@ -19,11 +21,10 @@ class CupyBackend(Backend):
     name = "cupy"
 
     def owns_namespace(self, xp: Any) -> bool:
-        return getattr(xp, "__name__", None) in ("cupy", "array_api_compat.cupy")
+        return _base.is_namespace(aac.is_cupy_namespace, xp)
 
     def owns_array(self, x: Any) -> bool:
-        cp = sys.modules.get("cupy")
-        return cp is not None and isinstance(x, cp.ndarray)
+        return aac.is_cupy_array(x)
 
     def namespace(self, xp: Any) -> Any:
         return _cupy()

@@ -5,9 +5,11 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+import array_api_compat as aac
 import numpy as np
 
 from arrayinit import _dtypes
+from arrayinit._backends import _base
 from arrayinit._backends._base import Backend
 
 
@@ -16,11 +18,11 @@ class DaskBackend(Backend):
     lazy = True
 
     def owns_namespace(self, xp: Any) -> bool:
-        return getattr(xp, "__name__", None) in ("dask", "dask.array", "array_api_compat.dask.array")
+        # array_api_compat recognises dask.array; the top-level ``dask`` module is accepted too
+        return _base.is_namespace(aac.is_dask_namespace, xp) or getattr(xp, "__name__", None) == "dask"
 
     def owns_array(self, x: Any) -> bool:
-        da = sys.modules.get("dask.array")
-        return da is not None and isinstance(x, da.Array)
+        return aac.is_dask_array(x)
 
     def namespace(self, xp: Any) -> Any:
         return sys.modules["dask.array"]

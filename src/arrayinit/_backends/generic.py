@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import array_api_compat as aac
 import numpy as np
 
 from arrayinit import _dtypes
@@ -51,9 +52,7 @@ class GenericArrayAPIBackend(Backend):
         return callable(getattr(x, "__array_namespace__", None))
 
     def namespace_of(self, x: Any) -> Any:
-        from array_api_compat import array_namespace
-
-        return array_namespace(x)
+        return aac.array_namespace(x)
 
     def device(self, xp: Any, device: Any) -> Any:
         if device is None:
@@ -70,9 +69,7 @@ class GenericArrayAPIBackend(Backend):
         )
 
     def device_of(self, x: Any) -> Any:
-        from array_api_compat import device
-
-        return device(x)
+        return aac.device(x)
 
     def dtype_object(self, xp: Any, name: str) -> Any:
         dt = getattr(xp, name, None)

@@ -13,9 +13,11 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+import array_api_compat as aac
 import numpy as np
 
 from arrayinit import _dtypes
+from arrayinit._backends import _base
 from arrayinit._backends._base import Backend, CudaBuffer
 from arrayinit._errors import DeviceUnavailableError
 
@@ -24,11 +26,11 @@ class JaxBackend(Backend):
     name = "jax"
 
     def owns_namespace(self, xp: Any) -> bool:
-        return getattr(xp, "__name__", None) in ("jax", "jax.numpy", "jax.experimental.array_api")
+        # array_api_compat recognises jax.numpy; the top-level ``jax`` module is accepted too
+        return _base.is_namespace(aac.is_jax_namespace, xp) or getattr(xp, "__name__", None) == "jax"
 
     def owns_array(self, x: Any) -> bool:
-        jax = sys.modules.get("jax")
-        return jax is not None and isinstance(x, jax.Array)
+        return aac.is_jax_array(x)
 
     def namespace(self, xp: Any) -> Any:
         return sys.modules["jax.numpy"]

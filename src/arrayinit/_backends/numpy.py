@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import array_api_compat as aac
 import numpy as np
 
 from arrayinit import _dtypes
+from arrayinit._backends import _base
 from arrayinit._backends._base import Backend
 from arrayinit._errors import DeviceUnavailableError
 
@@ -15,7 +17,7 @@ class NumpyBackend(Backend):
     name = "numpy"
 
     def owns_namespace(self, xp: Any) -> bool:
-        return xp is np or getattr(xp, "__name__", None) in ("numpy", "array_api_compat.numpy")
+        return xp is np or _base.is_namespace(aac.is_numpy_namespace, xp)
 
     def owns_array(self, x: Any) -> bool:
         return isinstance(x, np.ndarray)

@@ -12,8 +12,10 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+import array_api_compat as aac
 import numpy as np
 
+from arrayinit._backends import _base
 from arrayinit._backends._base import Backend, CudaBuffer
 from arrayinit._errors import DeviceUnavailableError
 
@@ -41,11 +43,10 @@ class TorchBackend(Backend):
     name = "torch"
 
     def owns_namespace(self, xp: Any) -> bool:
-        return getattr(xp, "__name__", None) in ("torch", "array_api_compat.torch")
+        return _base.is_namespace(aac.is_torch_namespace, xp)
 
     def owns_array(self, x: Any) -> bool:
-        torch = sys.modules.get("torch")
-        return torch is not None and isinstance(x, torch.Tensor)
+        return aac.is_torch_array(x)
 
     def namespace(self, xp: Any) -> Any:
         return _torch()
