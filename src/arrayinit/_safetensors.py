@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import secrets
 import struct
@@ -25,6 +26,9 @@ from arrayinit._errors import received
 ST_DTYPE = {"float16": "F16", "bfloat16": "BF16", "float32": "F32", "float64": "F64", "uint32": "U32"}
 ITEMSIZE = {"float16": 2, "bfloat16": 2, "float32": 4, "float64": 8, "uint32": 4}
 METADATA_KEY = "__metadata__"
+
+# temporary files of atomic_file() being written
+_PARTIAL: set[str] = set()
 
 
 def output_folder(path: str | os.PathLike) -> str:
@@ -45,19 +49,25 @@ def atomic_file(path: str | os.PathLike) -> Iterator[BinaryIO]:
     as it was. The temporary file is created with mode ``0o666`` less the
     process umask, as ``open(path, "wb")`` would create ``path`` (not
     ``tempfile.mkstemp``'s ``0o600``). Errors creating or renaming it name
-    ``path``, never the temporary name.
+    ``path``, never the temporary name. While it is written its name is kept
+    in a registry, so that an interrupt handler can remove it even at a
+    moment when the ``with`` block's own clean-up cannot run
+    (``remove_partial_files``).
     """
     path = os.fspath(path)
     folder = output_folder(path)
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     for _ in range(100):
         tmp = os.path.join(folder, f".arrayinit-{secrets.token_hex(8)}.partial")
+        _PARTIAL.add(tmp)  # before it exists: an interrupt at any moment finds it (remove_partial_files)
         try:
             fd = os.open(tmp, flags, 0o666)
             break
         except FileExistsError:
+            _PARTIAL.discard(tmp)
             continue
         except OSError as e:
+            _PARTIAL.discard(tmp)
             raise type(e)(f"Cannot write {path!r}: {e.strerror or e}") from None
     else:  # pragma: no cover - 100 collisions of 64 random bits
         raise FileExistsError(f"Cannot write {path!r}: no free temporary name in {folder!r}")
@@ -72,30 +82,43 @@ def atomic_file(path: str | os.PathLike) -> Iterator[BinaryIO]:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+    finally:
+        _PARTIAL.discard(tmp)
 
 
-def write(
-    path: str | os.PathLike,
-    entries: Iterable[tuple[str, tuple[int, ...], str]],
-    produce: Callable[[str], np.ndarray],
-    metadata: dict[str, str] | None = None,
-    progress: Callable[[int, int, str], None] | None = None,
-) -> None:
-    """Write tensors ``entries`` = ``[(name, shape, dtype), ...]`` to ``path``.
+def remove_partial_files() -> None:
+    """Remove the temporary files of every ``atomic_file`` still being written (after an interrupt)."""
+    for tmp in list(_PARTIAL):
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        _PARTIAL.discard(tmp)
 
-    ``produce(name)`` returns the tensor's values (any numpy array of that
-    shape whose bytes are the dtype's encoding, e.g. uint16 bit patterns for
-    bfloat16). Tensors are produced and written one at a time. The header
-    (names, dtypes, ``metadata``: strings to strings) is checked before the
-    file is opened; the file is written under a temporary name and renamed
-    into place only when complete (see ``atomic_file``).
+
+def check_text(what: str, value: str) -> None:
+    """Refuse a string that UTF-8 cannot encode (a lone surrogate such as ``"\\ud800"``).
+
+    safetensors headers are UTF-8 JSON: a lone surrogate is written as a
+    ``\\ud800`` escape that strict readers (the ``safetensors`` package among
+    them) refuse, so the file would be unreadable.
     """
-    entries = list(entries)
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as e:
+        bad = value[e.start : e.end]
+        raise ValueError(
+            f"{what} must be valid Unicode text (safetensors headers are UTF-8): it contains the lone surrogate "
+            f"{bad!r} at position {e.start}. Received: {value!r}"
+        ) from None
+
+
+def header_blob(entries: Iterable[tuple[str, tuple[int, ...], str]], metadata: dict[str, str] | None = None) -> bytes:
+    """The length-prefixed, padded JSON header of a file of ``entries`` (checked: names, dtypes, metadata)."""
     header: dict = {}
     offset = 0
     for name, shape, dtype in entries:
         if not isinstance(name, str):
             raise TypeError(f"Tensor names must be strings. {received('name', name)}")
+        check_text("A tensor name", name)
         if name == METADATA_KEY:
             raise ValueError(
                 f"{METADATA_KEY!r} is reserved by the safetensors format for the metadata. {received('name', name)}"
@@ -104,28 +127,67 @@ def write(
             raise ValueError(f"Tensor names must be unique. {received('name', name)}")
         if dtype not in ST_DTYPE:
             raise ValueError(f"Tensor {name!r}: dtype must be one of {sorted(ST_DTYPE)}. {received('dtype', dtype)}")
-        nbytes = int(np.prod(shape, dtype=np.int64)) * ITEMSIZE[dtype]
+        nbytes = math.prod(shape) * ITEMSIZE[dtype]
         header[name] = {"dtype": ST_DTYPE[dtype], "shape": list(shape), "data_offsets": [offset, offset + nbytes]}
         offset += nbytes
     if metadata:
         for k, v in metadata.items():
             if not isinstance(k, str) or not isinstance(v, str):
                 raise TypeError(f"safetensors metadata maps strings to strings. Received: metadata[{k!r}]={v!r}")
+            check_text("A metadata key", k)
+            check_text(f"The metadata value of {k!r}", v)
         header[METADATA_KEY] = dict(metadata)
     blob = json.dumps(header, separators=(",", ":")).encode("utf-8")
     blob += b" " * (-len(blob) % 8)
+    return struct.pack("<Q", len(blob)) + blob
+
+
+def file_size(entries: Iterable[tuple[str, tuple[int, ...], str]], metadata: dict[str, str] | None = None) -> int:
+    """The size in bytes of the file ``write`` makes of ``entries``."""
+    entries = list(entries)
+    return len(header_blob(entries, metadata)) + sum(math.prod(s) * ITEMSIZE[d] for _, s, d in entries)
+
+
+def write(
+    path: str | os.PathLike,
+    entries: Iterable[tuple[str, tuple[int, ...], str]],
+    produce: Callable[[str], np.ndarray | Iterable[np.ndarray]],
+    metadata: dict[str, str] | None = None,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> None:
+    """Write tensors ``entries`` = ``[(name, shape, dtype), ...]`` to ``path``.
+
+    ``produce(name)`` returns the tensor's values: a numpy array of that shape
+    whose bytes are the dtype's encoding (e.g. uint16 bit patterns for
+    bfloat16), or an iterable of arrays whose bytes, one after the other, are
+    the tensor's bytes in C order (a large tensor made block by block; each
+    block is written before the next is asked for). Tensors are produced and
+    written one at a time. The header (names, dtypes, ``metadata``: strings to
+    strings, all valid UTF-8) is checked before the file is opened; the file is
+    written under a temporary name and renamed into place only when complete
+    (see ``atomic_file``). ``progress(i, n, name)`` is called after each tensor.
+    """
+    entries = list(entries)
+    blob = header_blob(entries, metadata)
     with atomic_file(path) as fh:
-        fh.write(struct.pack("<Q", len(blob)))
         fh.write(blob)
-        for i, (name, shape, _dtype) in enumerate(entries):
-            arr = np.ascontiguousarray(produce(name))
-            expected = header[name]["data_offsets"][1] - header[name]["data_offsets"][0]
-            if arr.nbytes != expected or tuple(arr.shape) != tuple(shape):
-                raise ValueError(f"Tensor {name!r} has shape {arr.shape} and {arr.nbytes} bytes; expected {shape}")
-            if arr.ndim == 0 or arr.size == 0:
-                fh.write(arr.tobytes())
-            else:
-                fh.write(memoryview(arr).cast("B"))  # type: ignore[arg-type]
+        for i, (name, shape, dtype) in enumerate(entries):
+            expected = math.prod(shape) * ITEMSIZE[dtype]
+            values = produce(name)
+            if isinstance(values, np.ndarray):
+                if tuple(values.shape) != tuple(shape):
+                    raise ValueError(f"Tensor {name!r} has shape {values.shape}; expected {shape}")
+                values = (values,)
+            written = 0
+            for block in values:
+                # C-order bytes; reshape(-1) copies only a non-contiguous block, and a scalar is one value
+                data = np.asarray(block).reshape(-1)
+                written += data.nbytes
+                if written > expected:
+                    break
+                fh.write(data.view(np.uint8).data)
+            if written != expected:
+                raise ValueError(f"Tensor {name!r} of shape {shape}: produced {written} bytes; expected {expected}")
             if progress is not None:
                 progress(i + 1, len(entries), name)
 
