@@ -1,17 +1,25 @@
-"""The arrayinit command: demo, sample, materialize."""
+"""The arrayinit command: demo, sample, materialize, warmup, bench."""
 
+import argparse
 import io
 import json
 import math
 import os
+import pathlib
 import re
+import signal
 import struct
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
 
 import arrayinit as ai
 from arrayinit import _bench, _engine, _safetensors, cli
+
+SRC = pathlib.Path(cli.__file__).resolve().parent.parent
 
 
 def test_demo_statistics_match_theory(tmp_path):
@@ -512,3 +520,571 @@ def test_materialize_reports_bad_values_without_a_traceback(tmp_path, capsys, pa
     assert match in err
     assert "Traceback" not in err
     assert not out.exists()
+
+
+# --- interrupts: no partial file, one line, 128 + the signal ---------------------------------------
+
+
+def _partials(folder):
+    return list(pathlib.Path(folder).glob(".arrayinit-*"))
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM", "SIGHUP"])
+def test_a_signal_during_materialize_leaves_no_partial_file(tmp_path, sig):
+    signum = getattr(signal, sig)
+    # 2 GiB declared: far more than can be written before the signal lands, a few MiB written at most
+    spec = {"dtype": "float64", "parameters": {"w": {"shape": [16384, 16384], "initializer": "he_normal"}}}
+    path = _write_spec(tmp_path, spec)
+    out = tmp_path / "m.safetensors"
+
+    def defaults():  # a child of a shell's background job would otherwise inherit an ignored SIGINT
+        for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(s, signal.SIG_DFL)
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "arrayinit.cli", "materialize", str(path), "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        preexec_fn=defaults,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not _partials(tmp_path) and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert _partials(tmp_path), "the command never started writing"
+        proc.send_signal(signum)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 128 + signum, err
+    assert _partials(tmp_path) == []
+    assert not out.exists()
+    lines = err.strip().splitlines()
+    assert lines == [f"arrayinit materialize: interrupted by {sig}; no partial file left"], err
+
+
+def test_an_interrupt_in_process_removes_the_partial_file(tmp_path, capsys, monkeypatch):
+    real = cli.tensor_blocks
+
+    def interrupted(init, shape, dtype, written=lambda n: None):
+        yield from real(init, shape, dtype, written)
+        assert _partials(tmp_path)  # the first tensor is in the temporary file
+        raise cli.Interrupted(signal.SIGTERM)
+
+    monkeypatch.setattr(cli, "tensor_blocks", interrupted)
+    spec = {
+        "parameters": {"a": {"shape": [64, 64], "initializer": "he_normal"}, "b": {"shape": [8], "initializer": "ones"}}
+    }
+    out = tmp_path / "m.safetensors"
+    assert cli.main(["materialize", str(_write_spec(tmp_path, spec)), "--out", str(out)]) == 128 + signal.SIGTERM
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["arrayinit materialize: interrupted by SIGTERM; no partial file left"]
+    assert _partials(tmp_path) == []
+    assert not out.exists()
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGHUP"), reason="POSIX signals")
+def test_an_ignored_signal_stays_ignored(tmp_path):
+    seen = []
+    previous = signal.signal(signal.SIGHUP, signal.SIG_IGN)  # as nohup leaves it
+    try:
+        with cli._signals_raise():
+            seen.append(signal.getsignal(signal.SIGHUP))
+            seen.append(signal.getsignal(signal.SIGTERM))
+        seen.append(signal.getsignal(signal.SIGTERM))
+    finally:
+        signal.signal(signal.SIGHUP, previous)
+    assert seen[0] is signal.SIG_IGN
+    assert callable(seen[1])  # ours while the command runs
+    assert seen[2] is signal.SIG_DFL
+
+
+# --- specs: duplicates, null dtypes, scalars, text, sizes -----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        (
+            '{"parameters": {"w": {"shape": [2], "initializer": "ones"}, "w": {"shape": [3], "initializer": "zeros"}}}',
+            "w",
+        ),
+        ('{"seed": 1, "seed": 2, "parameters": {"w": {"shape": [2], "initializer": "ones"}}}', "seed"),
+        (
+            '{"parameters": {"w": {"shape": [2], "initializer": '
+            '{"class_name": "RandomNormal", "config": {"stddev": 1.0, "stddev": 2.0}}}}}',
+            "stddev",
+        ),
+    ],
+)
+def test_a_key_given_twice_in_a_json_spec_is_an_error(tmp_path, capsys, text, key):
+    path = tmp_path / "spec.json"
+    path.write_text(text)
+    out = tmp_path / "m.safetensors"
+    assert cli.main(["materialize", str(path), "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert f"gives the key {key!r} twice" in err
+    assert not out.exists()
+
+
+def test_a_key_given_twice_in_a_yaml_spec_is_an_error(tmp_path, capsys):
+    pytest.importorskip("yaml", reason="YAML specs need PyYAML (installed by nox -s tests)")
+    path = tmp_path / "spec.yaml"
+    path.write_text(
+        "seed: 1\nparameters:\n  w: {shape: [2], initializer: ones}\n  v: {shape: [2], initializer: zeros}\n"
+        "  w: {shape: [3], initializer: zeros}\n"
+    )
+    out = tmp_path / "m.safetensors"
+    assert cli.main(["materialize", str(path), "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "gives the key 'w' twice in one mapping (line 5)" in err
+    assert not out.exists()
+    # YAML merge keys are not duplicates: explicit keys override merged ones
+    path.write_text("base: &b {shape: [4], initializer: ones}\nparameters:\n  w: {<<: *b, shape: [2]}\n")
+    assert cli.main(["materialize", str(path), "--out", str(out), "--quiet"]) == 2  # 'base' is not a spec key
+    assert "Unknown keys in the spec: ['base']" in capsys.readouterr().err
+    path.write_text("parameters:\n  w: &b {shape: [4], initializer: ones}\n  v: {<<: *b, shape: [2]}\n")
+    assert cli.main(["materialize", str(path), "--out", str(out), "--quiet"]) == 0
+    _, tensors = _read_safetensors(out)
+    assert tensors["v"][0].shape == (2,)
+
+
+@pytest.mark.parametrize(
+    ("spec_dtype", "param_dtype", "kind"),
+    [(None, None, "F32"), ("bfloat16", None, "BF16"), (None, "float64", "F64"), ("float16", None, "F16")],
+)
+def test_a_null_dtype_is_the_spec_default_else_float32(tmp_path, spec_dtype, param_dtype, kind):
+    spec = {
+        "dtype": spec_dtype,
+        "parameters": {"w": {"shape": [8, 4], "initializer": "he_normal", "dtype": param_dtype}},
+    }
+    out = tmp_path / "m.safetensors"
+    assert cli.main(["materialize", str(_write_spec(tmp_path, spec)), "--out", str(out), "--quiet"]) == 0
+    header, tensors = _read_safetensors(out)
+    assert header["w"]["dtype"] == kind
+    name = {"F32": "float32", "BF16": "bfloat16", "F64": "float64", "F16": "float16"}[kind]
+    want = ai.HeNormal(seed=ai.derive_seed(0, "w"))((8, 4), name)
+    np.testing.assert_array_equal(tensors["w"][0].view(np.uint8), want.view(np.uint8))
+
+
+def test_scalar_tensors_are_written_and_read_back_as_scalars(tmp_path, capsys):
+    spec = {
+        "parameters": {
+            "s": {"shape": [], "initializer": "he_normal"},
+            "c": {
+                "shape": [],
+                "initializer": {"class_name": "Constant", "config": {"value": 1.5}},
+                "dtype": "bfloat16",
+            },
+            "v": {"shape": [3], "initializer": "ones"},
+        }
+    }
+    out = tmp_path / "m.safetensors"
+    assert cli.main(["materialize", str(_write_spec(tmp_path, spec)), "--out", str(out), "--quiet"]) == 0
+    header, tensors = _read_safetensors(out)
+    assert header["s"]["shape"] == []
+    assert tensors["s"][0].shape == ()
+    np.testing.assert_array_equal(tensors["s"][0], ai.HeNormal(seed=ai.derive_seed(0, "s"))(()))
+    assert tensors["c"][0].shape == ()
+    assert int(tensors["c"][0]) == 0x3FC0  # 1.5 in bfloat16
+    npy = tmp_path / "x.safetensors"
+    assert cli.main(["sample", "lecun_normal", "--shape", "()", "--seed", "3", "--out", str(npy)]) == 0
+    assert _read_safetensors(npy)[1]["x"][0].shape == ()
+    safetensors = pytest.importorskip(
+        "safetensors.numpy", reason="cross-check with the safetensors reader when installed"
+    )
+    loaded = safetensors.load_file(str(out))
+    assert loaded["s"].shape == ()
+    assert loaded["s"] == tensors["s"][0]
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {"metadata": {"note": "\ud800"}, "parameters": {"w": {"shape": [2], "initializer": "ones"}}},
+        {"metadata": {"\udfff": "x"}, "parameters": {"w": {"shape": [2], "initializer": "ones"}}},
+        {"parameters": {"w\ud800": {"shape": [2], "initializer": "ones"}}},
+    ],
+)
+def test_text_that_utf8_cannot_encode_is_refused_before_writing(tmp_path, capsys, spec):
+    out = tmp_path / "m.safetensors"
+    assert cli.main(["materialize", str(_write_spec(tmp_path, spec)), "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "lone surrogate" in err
+    assert not out.exists()
+    assert _partials(tmp_path) == []
+    with pytest.raises(ValueError, match="lone surrogate"):
+        _safetensors.write(out, [("w", (2,), "float32")], lambda n: np.zeros(2, np.float32), metadata={"k": "\ud800"})
+    assert not out.exists()
+
+
+def _one_error_line(err, command):
+    lines = err.strip().splitlines()
+    assert "Traceback" not in err
+    assert lines[-1].startswith(f"arrayinit {command}: error: "), err
+    assert len(lines[-1]) < 400, lines[-1]
+    return lines[-1]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--shape", "100000000000,100000"], "of memory"),
+        (["--shape", "0,1180591620717411303424"], "below 2**63"),
+        (["--shape", "4294967296,4294967296"], "below 2**63"),
+        (["--shape", "x"], "--shape must be non-negative integers"),
+        (["--shape", ""], "--shape must be non-negative integers"),
+        (["--shape", "3,,4"], "--shape must be non-negative integers"),
+        (["--shape", "-1"], "--shape must be non-negative integers"),
+        (["--shape", "1e3"], "--shape must be non-negative integers"),
+        (["--shape", "4", "--seed", "9" * 4400], "--seed: must be an integer in [0, 2**64)"),
+        (["--shape", "4", "--seed", str(2**64)], "--seed: must be an integer in [0, 2**64)"),
+    ],
+)
+def test_sample_reports_bad_sizes_and_seeds_in_one_line(tmp_path, capsys, generated, argv, message):
+    out = tmp_path / "x.npy"
+    try:
+        code = cli.main(["sample", "he_normal", *argv, "--out", str(out)])
+    except SystemExit as e:  # argparse's own errors
+        code = e.code
+    assert code == 2
+    line = _one_error_line(capsys.readouterr().err, "sample")
+    assert message in line
+    assert sum(generated) == 0
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(("text", "shape"), [("()", ()), ("(5,)", (5,)), ("[2, 3]", (2, 3)), ("2x3x4", (2, 3, 4))])
+def test_sample_shape_spellings(capsys, text, shape):
+    assert cli.main(["sample", "zeros", "--shape", text]) == 0
+    assert f"shape={shape}" in capsys.readouterr().out
+
+
+def test_sample_checks_the_plot_before_sampling(tmp_path, capsys, generated, monkeypatch):
+    out = tmp_path / "a.npy"
+    a_file = tmp_path / "f"
+    a_file.write_text("")
+    for plot, message in [(a_file / "p.png", "does not exist"), (tmp_path / "p.txt", "image format")]:
+        assert cli.main(["sample", "he_normal", "--shape", "8,8", "--out", str(out), "--plot", str(plot)]) == 2
+        assert message in _one_error_line(capsys.readouterr().err, "sample")
+    monkeypatch.setattr(cli, "_pyplot", lambda: None)  # matplotlib not installed
+    assert (
+        cli.main(["sample", "he_normal", "--shape", "8,8", "--out", str(out), "--plot", str(tmp_path / "p.png")]) == 2
+    )
+    assert "needs matplotlib" in _one_error_line(capsys.readouterr().err, "sample")
+    assert generated == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f"]
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ({"parameters": {"w": {"shape": [0, 2**70], "initializer": "zeros"}}}, "below 2**63"),
+        ({"parameters": {"w": {"shape": [2**40, 2**40], "initializer": "zeros"}}}, "below 2**63"),
+        ({"parameters": {"w": {"shape": [2**31, 2**31], "initializer": "he_normal"}}}, "free"),
+        ({"seed": "HUGE", "parameters": {"w": {"shape": [2], "initializer": "zeros"}}}, "4401 digits"),
+    ],
+)
+def test_materialize_checks_sizes_against_the_machine_before_writing(tmp_path, capsys, generated, spec, message):
+    path = tmp_path / "spec.json"
+    path.write_text(json.dumps(spec).replace('"HUGE"', "1" + "0" * 4400))  # 10**4400: beyond int(str)
+    out = tmp_path / "m.safetensors"
+    assert cli.main(["materialize", str(path), "--out", str(out)]) == 2
+    assert message in _one_error_line(capsys.readouterr().err, "materialize")
+    assert sum(generated) == 0
+    assert not out.exists()
+    assert _partials(tmp_path) == []
+
+
+def test_materialize_checks_free_disk_and_memory(tmp_path, capsys, monkeypatch, generated):
+    spec = {
+        "parameters": {
+            "a": {"shape": [300, 300], "initializer": "he_normal"},
+            "q": {"shape": [512, 256], "initializer": "orthogonal"},
+        }
+    }
+    path = _write_spec(tmp_path, spec)
+    out = tmp_path / "m.safetensors"
+    size = 8 + (300 * 300 + 512 * 256) * 4
+    monkeypatch.setattr(cli, "free_disk", lambda p: size)  # short of the header's bytes
+    assert cli.main(["materialize", str(path), "--out", str(out)]) == 2
+    assert "its folder has" in _one_error_line(capsys.readouterr().err, "materialize")
+    monkeypatch.setattr(cli, "free_disk", lambda p: 2**40)
+    monkeypatch.setattr(cli, "available_memory", lambda: 512 * 256 * 8)  # one float64 copy of the matrix: too few
+    assert cli.main(["materialize", str(path), "--out", str(out)]) == 2
+    line = _one_error_line(capsys.readouterr().err, "materialize")
+    assert "parameter 'q' (Orthogonal, shape (512, 256)) needs about" in line
+    assert sum(generated) == 0
+    assert not out.exists()
+    monkeypatch.setattr(cli, "available_memory", lambda: None)  # a platform that does not say: no check
+    assert cli.main(["materialize", str(path), "--out", str(out), "--quiet"]) == 0
+
+
+def test_deeply_nested_specs_are_one_error_line(tmp_path, capsys):
+    deep = '{"parameters": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    path = tmp_path / "deep.json"
+    path.write_text(deep)
+    assert cli.main(["materialize", str(path), "--out", str(tmp_path / "m.safetensors")]) == 2
+    assert "nested too deeply" in _one_error_line(capsys.readouterr().err, "materialize")
+    pytest.importorskip("yaml", reason="YAML specs need PyYAML (installed by nox -s tests)")
+    ypath = tmp_path / "deep.yaml"
+    ypath.write_text("parameters: " + "[" * 20_000 + "]" * 20_000 + "\n")
+    assert cli.main(["materialize", str(ypath), "--out", str(tmp_path / "m.safetensors")]) == 2
+    _one_error_line(capsys.readouterr().err, "materialize")
+
+
+# --- block-by-block generation: bit-identical, bounded memory, progress ------------------------------
+
+
+@pytest.mark.parametrize(
+    ("shape", "init", "dtype"),
+    [
+        ((1000,), "he_normal", "float32"),
+        ((37, 29), "glorot_uniform", "bfloat16"),
+        ((3, 700), "truncated_normal", "float64"),
+        ((2, 3, 5, 40), "lecun_normal", "float16"),
+        ((1, 1, 999), "zeros", "float32"),
+        ((60, 50), "identity", "bfloat16"),
+        ((40, 30), "orthogonal", "float32"),
+        ((5, 1, 300), {"class_name": "Constant", "config": {"value": 0.3}}, "float16"),
+    ],
+)
+def test_blocks_are_bit_identical_to_the_whole_tensor(monkeypatch, shape, init, dtype):
+    monkeypatch.setattr(cli, "BLOCK_VALUES", 128)
+    initializer = ai.get(init)
+    cfg = initializer.get_config()
+    if "seed" in cfg:
+        initializer = type(initializer).from_config({**cfg, "seed": 11})
+    calls = []
+    real_call = type(initializer).__call__
+
+    def spy(self, s, *a, **k):
+        calls.append(math.prod(s))
+        return real_call(self, s, *a, **k)
+
+    monkeypatch.setattr(type(initializer), "__call__", spy)
+    counted = []
+    blocks = [b.copy() for b in cli.tensor_blocks(initializer, shape, dtype, counted.append)]
+    monkeypatch.undo()
+    want = initializer(shape, dtype)
+    got = np.concatenate([b.reshape(-1) for b in blocks])
+    np.testing.assert_array_equal(got.view(np.uint8), want.reshape(-1).view(np.uint8))
+    assert sum(counted) == math.prod(shape)
+    if init == "orthogonal":
+        assert calls == [math.prod(shape)]  # whole: each block would factor the whole matrix
+    else:
+        assert len(calls) > 1
+        assert max(calls) <= 128
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="reads the peak RSS (VmHWM) from Linux's /proc")
+def test_materialize_peak_memory_is_one_block_not_the_tensor(tmp_path):
+    # 512 MiB of float32: a whole-tensor writer peaks above it; block by block stays near the interpreter's own
+    spec = {"parameters": {"w": {"shape": [8192, 16384], "initializer": "he_normal"}}}
+    path = _write_spec(tmp_path, spec)
+    out = tmp_path / "m.safetensors"
+    # VmHWM: this process's peak RSS (getrusage's ru_maxrss would include the forking parent's size)
+    code = (
+        "import re, sys; from arrayinit import cli; rc = cli.main(sys.argv[1:]); "
+        "print(re.search(r'VmHWM:\\s*(\\d+) kB', open('/proc/self/status').read()).group(1)); sys.exit(rc)"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")])}
+    r = subprocess.run(
+        [sys.executable, "-c", code, "materialize", str(path), "--out", str(out), "--quiet"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    assert r.returncode == 0, r.stderr
+    peak_kib = int(r.stdout.split()[-1])
+    assert out.stat().st_size > 512 * 2**20
+    assert peak_kib * 1024 < 400 * 2**20, f"peak RSS {peak_kib / 1024:.0f} MiB"
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_advances_within_the_first_tensor(tmp_path, monkeypatch):
+    monkeypatch.setattr(cli, "BLOCK_VALUES", 1000)
+    updates = []
+    monkeypatch.setattr(cli.Progress, "update", lambda self, n, name="": updates.append((name, n)))
+    spec = {
+        "parameters": {
+            "big": {"shape": [100, 100], "initializer": "he_normal"},
+            "small": {"shape": [10], "initializer": "zeros"},
+        }
+    }
+    cli.materialize(spec, str(tmp_path / "m.safetensors"))
+    assert [n for name, n in updates if name == "big"] == [1000] * 10
+    assert updates[-1] == ("small", 10)
+
+
+def test_progress_is_plain_lines_without_a_terminal(tmp_path, monkeypatch):
+    monkeypatch.setattr(cli, "BLOCK_VALUES", 1000)
+    monkeypatch.setattr(cli.Progress, "QUIET_FOR", 0.0)
+    stream = io.StringIO()
+    spec = {"parameters": {"big": {"shape": [100, 100], "initializer": "he_normal"}}}
+    cli.materialize(spec, str(tmp_path / "m.safetensors"), stream=stream)
+    text = stream.getvalue()
+    assert "\r" not in text
+    lines = text.splitlines()
+    assert len(lines) == 10
+    assert lines[0].startswith("m.safetensors: 10% (1,000 of 10,000 values, ")
+    assert lines[-1].startswith("m.safetensors: 100% (10,000 of 10,000 values, ")
+
+
+def test_progress_bar_on_a_terminal(tmp_path, monkeypatch):
+    pytest.importorskip("tqdm", reason="tqdm comes with the cli extra (nox -s tests installs it)")
+    monkeypatch.setattr(cli, "BLOCK_VALUES", 1000)
+    stream = _Terminal()
+    spec = {"parameters": {"big": {"shape": [100, 100], "initializer": "he_normal"}}}
+    cli.materialize(spec, str(tmp_path / "m.safetensors"), stream=stream)
+    text = stream.getvalue()
+    assert "\r" in text  # animated, on a terminal only
+    last = text.split("\r")[-1]
+    assert "10.0k/10.0k" in last
+    assert "value/s" in last  # the rate
+    assert "<" in last  # elapsed<remaining
+
+
+# --- help, version, every verb as a new user meets it ----------------------------------------------
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["--version"])
+    assert exc.value.code == 0
+    assert capsys.readouterr().out.strip() == f"arrayinit {ai.__version__}"
+
+
+@pytest.mark.parametrize("verb", ["demo", "sample", "materialize", "warmup", "bench"])
+def test_every_verb_has_a_description_and_help_for_every_option(capsys, verb):
+    with pytest.raises(SystemExit) as exc:
+        cli.main([verb, "--help"])
+    assert exc.value.code == 0
+    text = capsys.readouterr().out
+    parser = cli.build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices[verb]
+    assert len(sub.description or "") > 80
+    for action in sub._actions:
+        assert action.help, (verb, action.dest)
+    assert "'class_name'" not in text  # examples are real JSON
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["demo", "--dtype", "int8"],
+        ["demo", "--seed", "-1"],
+        ["sample"],
+        ["sample", "he_normal"],
+        ["materialize", "spec.json"],
+        ["warmup", "--bogus"],
+        ["bench", "--bogus"],
+        ["nonsense"],
+        [],
+    ],
+)
+def test_bad_arguments_are_a_usage_error(capsys, argv):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(argv)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "error:" in err.strip().splitlines()[-1]
+    assert "Traceback" not in err
+
+
+def test_sample_without_out_says_how_to_save(capsys):
+    assert cli.main(["sample", "he_normal", "--shape", "64,32", "--seed", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "mean=" in out
+    assert "std=" in out
+    assert "theory: normal std" in out
+    assert "not saved: add --out FILE.npy" in out
+    assert cli.main(["sample", "he_normal", "--shape", "64,32", "--seed", "2", "--dtype", "bf16"]) == 0
+    assert "--out FILE.safetensors" in capsys.readouterr().out
+
+
+def _figures(monkeypatch):
+    matplotlib = pytest.importorskip("matplotlib", reason="plots need matplotlib (the cli extra)")
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    figures = []
+    real = Figure.savefig
+
+    def spy(self, *args, **kwargs):
+        figures.append(self)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", spy)
+    return figures
+
+
+def _check_panel(ax):
+    assert ax.get_xlabel() == "value"
+    assert ax.get_ylabel() == "probability density"
+    legend = ax.get_legend()
+    assert [t.get_text() for t in legend.get_texts()] == ["sample", "theory"]
+    ax.figure.canvas.draw()
+    box = legend.get_window_extent().transformed(ax.transData.inverted())
+    tallest = max(p.get_path().vertices[:, 1].max() for p in ax.patches)
+    assert box.y0 > tallest  # the legend covers no bar
+    assert len(ax.lines) == 1  # the theory curve
+
+
+def test_sample_plot_fills_the_figure_with_the_theory_and_the_dtype(tmp_path, monkeypatch):
+    figures = _figures(monkeypatch)
+    png = tmp_path / "s.png"
+    assert cli.main(["sample", "glorot_uniform", "--shape", "300,200", "--dtype", "bfloat16", "--plot", str(png)]) == 0
+    (fig,) = figures
+    visible = [ax for ax in fig.axes if ax.axison]
+    assert len(visible) == 1
+    box = visible[0].get_position()
+    assert box.width > 0.75  # the whole figure, not a third of it
+    assert "bfloat16" in fig._suptitle.get_text()
+    _check_panel(visible[0])
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_demo_plot_has_axis_labels_and_a_legend_per_panel(tmp_path, monkeypatch, capsys):
+    figures = _figures(monkeypatch)
+    cli.demo(seed=0, out=io.StringIO(), plot=str(tmp_path / "d.png"))
+    (fig,) = figures
+    panels = [ax for ax in fig.axes if ax.axison]
+    assert len(panels) == len(cli.DEMO_CASES)
+    for ax in panels:
+        _check_panel(ax)
+
+
+def test_theory_comes_from_the_initializers():
+    init = ai.VarianceScaling(scale=3.0, mode="fan_out", distribution="untruncated_normal", seed=0)
+    th = cli.theory(init, (40, 90))
+    assert th.std == init.sampling((40, 90)).stddev
+    uni = cli.theory(ai.HeUniform(seed=0), (3, 3, 16, 8))
+    assert uni.hi == ai.HeUniform(seed=0).sampling((3, 3, 16, 8)).limit
+    assert cli.theory(ai.Orthogonal(seed=0), (4, 4)) is None
+    assert cli.theory(ai.Zeros(), (4,)) is None
+
+
+def test_warmup_reports_every_kernel_family_and_the_cache(capsys):
+    rows = cli.warmup()
+    out = capsys.readouterr().out
+    families = {family for _, family, _ in rows}
+    assert {"float32", "float64", "16-bit (float16, bfloat16)"} <= families
+    dists = {d for d, _, _ in rows}
+    assert {"normal", "uniform", "truncated normal", "truncated normal, far tail", "random bits"} <= dists
+    assert all(seconds >= 0 for *_, seconds in rows)
+    where = cli.kernel_cache()
+    assert ("kernel cache: " + where) in out if where else "kernel cache: none" in out
+    if where:
+        assert os.path.isdir(where)

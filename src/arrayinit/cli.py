@@ -878,6 +878,8 @@ class Progress:
     the values is written, from the first second on (a quick job prints none).
     """
 
+    QUIET_FOR = 1.0  # seconds without plain lines: a quick job prints none
+
     def __init__(self, total: int, label: str, stream=None, enabled: bool = True):
         self.total, self.done, self.label = total, 0, label
         self.stream = sys.stderr if stream is None else stream
@@ -885,7 +887,6 @@ class Progress:
         self.bar = None
         self.tenths = 0
         self.t0 = time.perf_counter()
-        self.quiet_for = 1.0  # seconds without plain lines: a quick job prints none
         isatty = getattr(self.stream, "isatty", None)
         if self.enabled and callable(isatty) and isatty():
             try:
@@ -914,7 +915,7 @@ class Progress:
             return
         tenths = min(10, self.done * 10 // self.total)
         elapsed = time.perf_counter() - self.t0
-        if tenths > self.tenths and elapsed >= self.quiet_for:
+        if tenths > self.tenths and elapsed >= self.QUIET_FOR:
             self.tenths = tenths
             rate = self.done / elapsed if elapsed > 0 else math.inf
             eta = (self.total - self.done) / rate if rate > 0 else math.inf
