@@ -1,8 +1,8 @@
-"""nox sessions: lint, tests, tests_xp, tests_cudasim, ptx, docs, build (default); bench (on demand)."""
+"""nox sessions: lint, tests, tests_xp, tests_tf, tests_cudasim, ptx, docs, build (default); bench (on demand)."""
 
 import nox
 
-nox.options.sessions = ["lint", "tests", "tests_xp", "tests_cudasim", "ptx", "docs", "build"]
+nox.options.sessions = ["lint", "tests", "tests_xp", "tests_tf", "tests_cudasim", "ptx", "docs", "build"]
 nox.options.default_venv_backend = "venv"
 
 
@@ -52,6 +52,22 @@ def tests_xp(session: nox.Session) -> None:
     ]
     env = {"KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
     session.run("pytest", *tests, "src/arrayinit", *session.posargs, env=env)
+
+
+TF_PACKAGE = "tensorflow-cpu==2.21.0"
+# tf-keras requires the `tensorflow` distribution; installed without dependencies it runs on tensorflow-cpu
+# (the same package, without a second 600 MB download)
+TF_KERAS_PACKAGE = "tf-keras==2.21.0"
+
+
+@nox.session
+def tests_tf(session: nox.Session) -> None:
+    """arrayinit.compat.v1 inside TensorFlow (CPU only, legacy Keras): names, configs, TF1 graph code, statistics."""
+    session.install("-e", ".[test]", TF_PACKAGE)
+    session.install("--no-deps", TF_KERAS_PACKAGE)
+    env = {"TF_USE_LEGACY_KERAS": "1", "CUDA_VISIBLE_DEVICES": "", "TF_CPP_MIN_LOG_LEVEL": "2"}
+    tests = ["tests/test_tf.py", "tests/test_compat_v1.py", "src/arrayinit/compat"]
+    session.run("pytest", *tests, *session.posargs, env=env)
 
 
 @nox.session
