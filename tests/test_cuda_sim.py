@@ -34,6 +34,12 @@ def _plan_for(kind, dtype, shape, full, off, seed=123, stream=0):
         d, c64, p = _plan.truncnorm_params(0.0, 1.0, -4.0, 3.0, -4.0, 3.0, dtype)
     elif kind == "far_tail":  # float64 arithmetic for every dtype
         d, c64, p = _plan.truncnorm_params(1.0, 1.0, 9.0, 12.0, 10.0, 13.0, dtype)
+    elif kind == "tail_expansion":  # beyond 30 standard deviations: the local tail expansion
+        d, c64, p = _plan.truncnorm_params(0.0, 1.0, 40.0, 41.0, 40.0, 41.0, dtype)
+    elif kind == "narrow":  # the local Taylor expansion, mirrored
+        d, c64, p = _plan.truncnorm_params(0.0, 1.0, -3.0, -2.9995, -3.0, -2.9995, dtype)
+    elif kind == "uniform_narrow":  # few grid values: uniform relative to the first
+        d, c64, p = _plan.uniform_params(1.0, 1.01, dtype)
     else:
         return FillPlan(shape, full, off, BITS, "uint32", seed, stream)
     return FillPlan(shape, full, off, d, dtype, seed, stream, c64, p)
@@ -55,7 +61,16 @@ def _both(plan, threads, max_blocks):
     return cpu, gpu
 
 
-KINDS = ["uniform", "normal", "truncated_normal", "truncated_wide", "far_tail"]
+KINDS = [
+    "uniform",
+    "normal",
+    "truncated_normal",
+    "truncated_wide",
+    "far_tail",
+    "tail_expansion",
+    "narrow",
+    "uniform_narrow",
+]
 DTYPES = ["float32", "float64", "bfloat16", "float16"]
 
 

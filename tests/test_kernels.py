@@ -8,7 +8,7 @@ import pytest
 import scipy.special as sc
 from numba import njit
 
-from arrayinit._kernels import floats, philox, special
+from arrayinit._kernels import floats, philox, samplers, special
 from tests.conftest import DATA
 from tests.reference import philox4x32
 
@@ -226,3 +226,61 @@ def test_ndtri32_early_return_form_gives_the_same_floats():
     assert (edge_w >= 5).sum() > 1000
     assert (w >= 16).any()  # and the far branch is exercised
     np.testing.assert_array_equal(split.view(np.uint32), select.view(np.uint32))
+
+
+@njit
+def _log1p_all(x, out):
+    for i in range(x.shape[0]):
+        out[i] = samplers.log1p64(x[i])
+
+
+def test_log1p64_within_two_ulps():
+    rng = np.random.default_rng(7)
+    x = np.concatenate(
+        [-(10.0 ** rng.uniform(-300, 0, 200_000)) * 0.999999, 10.0 ** rng.uniform(-300, 3, 200_000), [0.0, -0.5, 1e-17]]
+    )
+    out = np.empty_like(x)
+    _log1p_all(x, out)
+    ref = np.log1p(x)
+    err = np.abs(out - ref) / np.spacing(np.abs(ref))
+    err[ref == 0] = 0
+    assert err.max() <= 2.0
+
+
+@njit
+def _local_all(w, p, out):
+    for i in range(w.shape[0]):
+        out[i] = samplers.truncnorm_local64(
+            w[i], p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[11]
+        )
+
+
+@pytest.mark.parametrize(("a", "b"), [(35.0, 36.0), (1e3, np.inf), (0.5, 0.5005), (-2.0005, -2.0)])
+def test_truncnorm_local_inverts_the_tail_cdf(a, b):
+    """The local sampler's value for u equals the exact quantile (mpmath) to a few ulps."""
+    from arrayinit._plan import TRUNCNORM_LOCAL, truncnorm_params
+
+    dist, _, p = truncnorm_params(0.0, 1.0, a, b, a, b, "float64")
+    assert dist == TRUNCNORM_LOCAL
+    w = np.array([1, 2**40, 2**62, 2**63, 2**64 - 2**12, 12345678901234567], np.uint64)
+    out = np.empty(len(w))
+    _local_all(w, tuple(np.float64(v) for v in p), out)
+    for wi, x in zip(w.tolist(), out.tolist()):
+        _check_quantile(wi, x, a, b)
+
+
+def _check_quantile(wi, x, a, b):
+    import mpmath
+
+    with mpmath.workdps(60):
+        u = mpmath.mpf((wi >> 12) * 2 + 1) / 2**53
+        qa = mpmath.erfc(mpmath.mpf(a) / mpmath.sqrt(2))
+        qb = mpmath.erfc(mpmath.mpf(b) / mpmath.sqrt(2)) if np.isfinite(b) else 0
+        if a + b < 0:  # mirrored: the sampler runs from b downwards
+            qa, qb = mpmath.erfc(-mpmath.mpf(b) / mpmath.sqrt(2)), mpmath.erfc(-mpmath.mpf(a) / mpmath.sqrt(2))
+            target = qa - u * (qa - qb)
+            ref = -mpmath.findroot(lambda z, tg=target: mpmath.log(mpmath.erfc(z / mpmath.sqrt(2)) / tg), -b)
+        else:
+            target = qa - u * (qa - qb)
+            ref = mpmath.findroot(lambda z, tg=target: mpmath.log(mpmath.erfc(z / mpmath.sqrt(2)) / tg), a)
+        assert abs(x - float(ref)) <= 4 * np.spacing(abs(float(ref))), (wi, x, ref)

@@ -66,7 +66,7 @@ def _sig(out, params, starts):
     return (types.Array(out, 1, "C"), starts, i64, i64, i64, u64, u64, u64, u64, types.boolean, i64, params)
 
 
-P32, P64 = types.UniTuple(f32, 8), types.UniTuple(f64, 8)
+P32, P64 = types.UniTuple(f32, 12), types.UniTuple(f64, 12)  # _plan.N_PARAMS
 NATIVE, BF16, F16 = 0, 1, 2
 FORMATS = [  # (family, store kind, output storage, parameter tuple)
     ("fill32", NATIVE, f32, P32),
@@ -76,7 +76,7 @@ FORMATS = [  # (family, store kind, output storage, parameter tuple)
     ("fill64", NATIVE, f32, P64),
     ("fill64", BF16, u16, P64),
     ("fill64", F16, u16, P64),
-    ("bits", NATIVE, u32, P32),
+    ("bits", NATIVE, u32, types.UniTuple(f32, 8)),
 ]
 STORE_TYPE = {f32: "f32", f64: "f64", u16: "u16", u32: "u32"}
 CASES = [

@@ -3,12 +3,15 @@
 import math
 
 import ml_dtypes
+import mpmath
 import numpy as np
 import pytest
+import scipy.special as sp
 import scipy.stats as st
 
 import arrayinit as ai
 import arrayinit.random as ar
+from arrayinit import _plan
 from tests import reference
 from tests.conftest import as_f64
 
@@ -79,6 +82,12 @@ def test_16bit_outputs_are_the_rounded_float32_stream(dtype, kind):
     ]
     fn = getattr(ar, kind)
     x16 = fn((200_000,), seed=17, dtype=dtype, **kw)
+    if kind == "uniform":
+        # 16-bit uniforms sample the reals that round into [minval, maxval): [-1, 1 - half a 16-bit step)
+        lo_c, hi_c = _plan.grid_up(-1.0, dtype), _plan.grid_below(1.0, dtype)
+        lo, hi = _plan.rounding_window(-1.0, 1.0, lo_c, hi_c, dtype)
+        assert (lo, hi) == (-1.0, 1.0 - (2.0**-9 if dtype == "bfloat16" else 2.0**-12))
+        kw = {"minval": float(lo), "maxval": float(hi)}
     x32 = fn((200_000,), seed=17, dtype="float32", **kw)
     np_dtype = ml_dtypes.bfloat16 if dtype == "bfloat16" else np.float16
     assert x16.dtype == np.dtype(np_dtype)
@@ -250,7 +259,7 @@ def test_out_argument_in_place_and_noncontiguous():
         (lambda: ar.normal((2, 3), seed=0, stddev=2e4, dtype="float16"), ValueError, "overflow float16"),
         (lambda: ar.normal((2, 3), seed=0, stddev=1e308, dtype="float64"), ValueError, "overflow float64"),
         (lambda: ar.truncated_normal((2, 3), seed=0, stddev=1e38, lower=0.0, upper=math.inf), ValueError, "overflow"),
-        (lambda: ar.truncated_normal((2, 3), seed=0, a=1e5, b=2e5, dtype="float16"), ValueError, "overflow"),
+        (lambda: ar.truncated_normal((2, 3), seed=0, a=1e5, b=2e5, dtype="float16"), ValueError, "No float16 value"),
         (lambda: ai.Constant(65519.999999999)((2,), "float16"), ValueError, "overflows float16"),  # via float32
         (lambda: ai.Constant(65520.0)((2,), "float16"), ValueError, "`value` overflows float16"),
         (lambda: ai.Constant(1e300)((2,)), ValueError, "`value` overflows float32"),
@@ -299,36 +308,236 @@ def test_empty_and_scalar_shapes():
     assert ar.normal(7, seed=0).shape == (7,)
 
 
-def _grid_probabilities(values16: np.ndarray, cdf) -> tuple[np.ndarray, np.ndarray]:
-    """Observed counts per distinct 16-bit value and the probability that rounding puts a sample there."""
-    grid, counts = np.unique(values16, return_counts=True)
-    g = as_f64(grid)
-    mids = (g[1:] + g[:-1]) / 2  # round-to-nearest boundaries (ties have probability 0)
-    edges = np.concatenate([[-np.inf], mids, [np.inf]])
-    probs = np.diff(cdf(edges))
-    return counts, probs
+# --- per-value tests on discrete grids (docs/stream-contract.md, "Rounding onto the output grid") ---------
+
+
+def _grid(lo: float, hi: float, dtype: str) -> np.ndarray:
+    """Every value of ``dtype`` in ``[lo, hi]`` (finite), ascending, as float64."""
+    if dtype in ("bfloat16", "float16"):
+        t = ml_dtypes.bfloat16 if dtype == "bfloat16" else np.float16
+        b = np.arange(2**16, dtype=np.uint32).astype(np.uint16)
+        exp_mask = np.uint16(0x7F80 if dtype == "bfloat16" else 0x7C00)
+        v = np.unique(as_f64(b[(b & exp_mask) != exp_mask].view(t)))  # finite values (+-0 merged)
+        return v[(v >= lo) & (v <= hi)]
+    t, u = (np.float32, np.uint32) if dtype == "float32" else (np.float64, np.uint64)
+    bits = 8 * np.dtype(t).itemsize
+    sign = 1 << (bits - 1)
+
+    def ordinal(x):
+        b = int(np.array(x, t).view(u))
+        return -(b & (sign - 1)) if b & sign else b
+
+    o = np.arange(ordinal(_plan.grid_up(lo, dtype)), ordinal(_plan.grid_down(hi, dtype)) + 1, dtype=np.int64)
+    b = np.where(o >= 0, o, (-o) | sign).astype(u) if bits == 32 else np.where(o >= 0, o, -o).astype(u)
+    if bits == 64:
+        b[o < 0] |= np.uint64(sign)
+    return b.view(t).astype(np.float64)
+
+
+def _rule_masses(grid: np.ndarray, lo: float, hi: float, dtype: str, cdf) -> np.ndarray:
+    """Probability of each grid value under the contract's rule: the distribution on ``[lo, hi]``, rounded
+    to nearest, restricted to the reals that round into the bounds. ``cdf`` takes mpmath numbers."""
+    below = _plan.grid_below(float(grid[0]), dtype)
+    above = _plan.grid_above(float(grid[-1]), dtype)
+    pts = [mpmath.mpf(below), *(mpmath.mpf(float(g)) for g in grid), mpmath.mpf(above)]
+    edges = [(pts[i] + pts[i + 1]) / 2 for i in range(len(pts) - 1)]
+    edges = [max(e, mpmath.mpf(lo)) for e in edges] if math.isfinite(lo) else edges
+    edges = [min(e, mpmath.mpf(hi)) for e in edges] if math.isfinite(hi) else edges
+    f = [cdf(e) for e in edges]
+    total = f[-1] - f[0]
+    return np.array([float((f[i + 1] - f[i]) / total) for i in range(len(grid))])
+
+
+def _chi_square_per_value(x: np.ndarray, grid: np.ndarray, masses: np.ndarray) -> None:
+    values, counts = np.unique(as_f64(x), return_counts=True)
+    idx = np.searchsorted(grid, values)
+    assert (idx < len(grid)).all(), "values outside the grid of the interval"
+    assert (grid[idx] == values).all(), "values outside the grid of the interval"
+    obs = np.zeros(len(grid))
+    obs[idx] = counts
+    exp = masses * len(x)
+    big = exp >= 5
+    o = np.append(obs[big], obs[~big].sum())
+    e = np.append(exp[big], exp[~big].sum())
+    if e[-1] < 5:  # the pooled small cells: merge into the smallest big cell
+        o, e = o[:-1], e[:-1]
+        k = int(np.argmin(e))
+        o[k] += obs[~big].sum()
+        e[k] += exp[~big].sum()
+    res = st.chisquare(o, e * o.sum() / e.sum())
+    assert res.pvalue > KS_P_MIN, (res, len(o))
+
+
+def _normal_cdf(mean, stddev):
+    m, s = mpmath.mpf(mean), mpmath.mpf(stddev)
+    return lambda x: mpmath.ncdf((x - m) / s)
 
 
 @pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
-@pytest.mark.parametrize("kind", ["normal", "truncated_normal", "uniform"])
-def test_16bit_chi_square_against_the_rounded_distribution(dtype, kind):
-    """KS does not apply to a discrete 16-bit sample: chi-square over the representable values instead."""
-    fn = getattr(ar, kind)
-    kw = {"normal": {"stddev": 0.7}, "truncated_normal": {"stddev": 0.7}, "uniform": {"minval": -1.0, "maxval": 1.0}}
-    dist = {
-        "normal": st.norm(scale=0.7),
-        "truncated_normal": st.truncnorm(-2, 2, scale=0.7),
-        "uniform": st.uniform(-1, 2),
-    }[kind]
-    x = fn((N,), seed=31, dtype=dtype, **kw[kind])
-    counts, probs = _grid_probabilities(x.view(np.uint16).view(x.dtype), dist.cdf)
-    expected = probs * N
-    big = expected >= 20
-    obs = np.append(counts[big], counts[~big].sum())
-    exp = np.append(expected[big], expected[~big].sum())
-    exp *= obs.sum() / exp.sum()
-    res = st.chisquare(obs, exp)
-    assert res.pvalue > KS_P_MIN, (res, len(obs))
+@pytest.mark.parametrize(
+    ("kind", "kw"),
+    [
+        ("normal", {"stddev": 0.7}),
+        ("truncated_normal", {"stddev": 0.7}),
+        ("truncated_normal", {"stddev": 0.02}),  # bounds +-0.04 between grid values: the edge cells
+        ("truncated_normal", {"stddev": 0.02, "a": -0.03, "b": 0.05}),
+        ("uniform", {"minval": -1.0, "maxval": 1.0}),
+        ("uniform", {"minval": 0.0, "maxval": 1.0}),
+        ("uniform", {"minval": 0.3, "maxval": 2.9}),
+    ],
+)
+def test_16bit_per_value_chi_square(dtype, kind, kw):
+    """Each 16-bit value has the probability of its rounding cell within the bounds (no pile-up at the edges)."""
+    x = getattr(ar, kind)((N,), seed=31, dtype=dtype, **kw)
+    mean, sd = kw.get("mean", 0.0), kw.get("stddev", 1.0)
+    if kind == "uniform":
+        lo, hi = kw["minval"], kw["maxval"]
+        cdf = lambda v: (v - lo) / (hi - lo)  # noqa: E731
+    else:
+        cdf = _normal_cdf(mean, sd)
+        lo, hi = (-math.inf, math.inf) if kind == "normal" else (kw.get("a", -2 * sd), kw.get("b", 2 * sd))
+    glo, ghi = (as_f64(x).min(), as_f64(x).max()) if kind == "normal" else (lo, hi)
+    grid = _grid(glo, ghi if kind != "uniform" else _plan.grid_below(hi, dtype), dtype)
+    _chi_square_per_value(x, grid, _rule_masses(grid, lo, hi, dtype, cdf))
+
+
+def test_16bit_uniform_top_value_has_its_neighbours_mass():
+    x = as_f64(ar.uniform((4 * N,), seed=32, dtype="bfloat16"))
+    top = np.float64(1 - 2**-8)
+    assert x.max() == top
+    c_top = (x == top).sum()
+    c_next = (x == top - 2**-8).sum()
+    assert abs(c_top / c_next - 1) < 0.1  # was 1.5 when values rounding to 1.0 were clamped onto it
+
+
+@pytest.mark.parametrize(
+    ("dtype", "mean", "stddev", "a", "b"),
+    [
+        ("float32", 0.0, 1.0, 5.0, 5.001),
+        ("float32", 0.0, 1.0, 2.0, 2.001),
+        ("float32", 0.0, 1.0, -5.001, -5.0),
+        ("float32", 0.0, 1.0, 0.3, 0.3001),
+        ("float32", 0.0, 1.0, 5.0, 5.01),  # wider than the local expansion: float64 inverse CDF
+        ("float32", 1.0, 0.01, 1.0001, 1.00012),
+        ("float64", 0.0, 1.0, 5.0, 5.0 + 1e-12),
+        ("float64", 0.0, 1.0, 1.0, 1.0 + 2000 * 2.0**-52),
+        ("float64", 0.0, 1.0, -3.0 - 1e-12, -3.0),
+        ("float64", 0.0, 1.0, 38.0, 38.0 + 1e-11),
+        ("float64", 0.0, 1.0, 1e8, 1e8 + 3e-7),  # tail beyond the float64 CDF: few values, steep
+    ],
+)
+def test_narrow_interval_per_value_chi_square(dtype, mean, stddev, a, b):
+    """Every representable value of a narrow interval is drawn with its exact probability (mpmath)."""
+    x = ar.truncated_normal((N,), seed=33, mean=mean, stddev=stddev, a=a, b=b, dtype=dtype)
+    grid = _grid(a, b, dtype)
+    assert 2 < len(grid) < 40000
+    with mpmath.workdps(60):
+        if a > 30:  # the normal CDF underflows: ratios of the upper tail
+            cdf = lambda v: -mpmath.erfc((v - mean) / stddev / mpmath.sqrt(2))  # noqa: E731
+        else:
+            cdf = _normal_cdf(mean, stddev)
+        masses = _rule_masses(grid, a, b, dtype, cdf)
+    _chi_square_per_value(x, grid, masses)
+
+
+@pytest.mark.parametrize(
+    ("dtype", "lo", "hi"),
+    [("float32", 1.0001, 1.0002), ("float32", -7.25, -7.2499), ("float64", 1.0, 1.0 + 3000 * 2.0**-52)],
+)
+def test_narrow_uniform_per_value_chi_square(dtype, lo, hi):
+    x = ar.uniform((N,), seed=34, minval=lo, maxval=hi, dtype=dtype)
+    grid = _grid(lo, _plan.grid_below(hi, dtype), dtype)
+    with mpmath.workdps(40):
+        masses = _rule_masses(grid, lo, hi, dtype, lambda v: (v - mpmath.mpf(lo)) / (mpmath.mpf(hi) - mpmath.mpf(lo)))
+    _chi_square_per_value(x, grid, masses)
+
+
+def _tail_ks(x, a, b, mirrored=False):
+    """KS of far-tail samples through the exact transform u = (1 - Q(x)/Q(a)) / (1 - Q(b)/Q(a))."""
+    if mirrored:
+        x, a, b = -x, -b, -a
+    la = sp.log_ndtr(-a)
+    lx = la - sp.log_ndtr(-x)
+    c = 1.0 if math.isinf(b) else -math.expm1(-(la - sp.log_ndtr(-b)))
+    _ks(-np.expm1(-lx) / c, st.uniform.cdf)
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [(30.5, 31.0), (38.6, 39.0), (40.0, 41.0), (40.0, math.inf), (300.0, 300.5), (1e4, math.inf), (1e5, 1e5 + 1e-4)],
+)
+def test_far_tails_ks_float64(a, b):
+    x = ar.truncated_normal((N,), seed=35, a=a, b=b, dtype="float64")
+    assert x.min() >= a
+    assert x.max() <= b
+    _tail_ks(x, a, b)
+    y = ar.truncated_normal((N,), seed=36, a=-b, b=-a, dtype="float64")
+    assert y.max() <= -a
+    _tail_ks(y, -b, -a, mirrored=True)
+
+
+@pytest.mark.parametrize(("a", "b"), [(40.0, 41.0), (200.0, math.inf)])
+def test_far_tails_ks_float32(a, b):
+    x = ar.truncated_normal((N,), seed=37, a=a, b=b, dtype="float32")
+    assert x.min() >= a
+    # float32 values of (a, a + 1/a) are few: KS on the rounded reference
+    u = np.sort(as_f64(x))
+    la = sp.log_ndtr(-a)
+    ref = -np.expm1(-(la - sp.log_ndtr(-u)))
+    c = 1.0 if math.isinf(b) else -math.expm1(-(la - sp.log_ndtr(-b)))
+    ecdf = np.arange(1, len(u) + 1) / len(u)
+    # every value's cdf lies within its rounding cell's mass of the empirical cdf
+    assert np.max(np.abs(ecdf - ref / c)) < 0.01
+
+
+def test_tails_up_to_the_float64_limit():
+    # values within 1e-200 of a bound round to that bound: every value is the bound
+    for a in (1e200, 1e300, 1.7e308):
+        x = ar.truncated_normal((1000,), seed=38, a=a, b=math.inf, dtype="float64")
+        assert (x == a).all()
+        y = ar.truncated_normal((1000,), seed=38, a=-math.inf, b=-a, dtype="float64")
+        assert (y == -a).all()
+    z = ar.truncated_normal((1000,), seed=38, mean=0.0, stddev=1e-300, a=1.0, b=2.0, dtype="float64")
+    assert (z == 1.0).all()
+    # bounds beyond the float64 range of standard deviations: a clear error
+    with pytest.raises(ValueError, match="float64 range of standard deviations"):
+        ar.truncated_normal((4,), seed=0, mean=-1e300, stddev=1e-300, a=1.0, b=2.0, dtype="float64")
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_stddev_far_larger_than_the_interval_is_uniform(dtype):
+    x = as_f64(ar.truncated_normal((N,), seed=39, a=0.0, b=1.0, stddev=1e16, dtype=dtype))
+    _ks(x, st.uniform(0, 1).cdf)
+    y = as_f64(ar.truncated_normal((N,), seed=40, a=-1.0, b=1.0, stddev=1e17, dtype=dtype))
+    _ks(y, st.uniform(-1, 2).cdf)
+    z = as_f64(ar.truncated_normal((N,), seed=41, mean=5.0, stddev=1e3, lower=-1e-4, upper=1e-4, dtype=dtype))
+    _ks(z, st.truncnorm(-1e-4, 1e-4, loc=5.0, scale=1e3).cdf)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: ar.uniform((4,), seed=0, minval=1.0001, maxval=1.0002, dtype="bfloat16"),
+        lambda: ar.uniform((4,), seed=0, minval=1.0001, maxval=1.0002, dtype="float16"),
+        lambda: ar.uniform((4,), seed=0, minval=1.0 + 1e-9, maxval=1.0 + 1.1e-8),
+        lambda: ar.truncated_normal((4,), seed=0, a=1 + 1e-9, b=1 + 2e-9),
+        lambda: ar.truncated_normal((4,), seed=0, a=1.001, b=1.002, dtype="bfloat16"),
+        lambda: ar.truncated_normal((4,), seed=0, mean=1.0, stddev=1e-10, lower=0.5, upper=0.6),
+        lambda: ar.truncated_normal((4,), seed=0, a=1e39, b=2e39),
+        lambda: ai.RandomUniform(minval=1.0001, maxval=1.0002, seed=0)((4,), dtype="bfloat16"),
+        lambda: ai.TruncatedNormal(mean=1.0 + 1e-9, stddev=1e-10, seed=0)((4,), dtype="float32"),
+    ],
+)
+def test_no_value_of_the_dtype_in_the_interval_is_an_error(call):
+    with pytest.raises(ValueError, match=r"No (bfloat16|float16|float32) value lies in the interval"):
+        call()
+
+
+def test_degenerate_uniform_is_the_rounded_value():
+    assert (ar.uniform((5,), seed=0, minval=9.2, maxval=9.2) == np.float32(9.2)).all()
+    assert (ar.uniform((5,), seed=0, minval=9.2, maxval=9.2, dtype="float64") == 9.2).all()
+    b = ar.uniform((5,), seed=0, minval=9.2, maxval=9.2, dtype="bfloat16")
+    assert (b == np.float32(9.2).astype(ml_dtypes.bfloat16)).all()
 
 
 def test_review_edge_cases():
@@ -355,3 +564,53 @@ def test_review_edge_cases():
     a = ar.normal((16,), seed=2, mean=-0.0, stddev=0.0)
     b = ar.normal((16,), seed=2, mean=0.0, stddev=0.0)
     np.testing.assert_array_equal(a.view(np.uint32), b.view(np.uint32))
+
+
+# --- stream contract vectors (tools/stream_vectors.py; docs/stream-contract.md, "Version history") ----------
+
+CONTRACT_VERSION = 2
+# the calls of tools/stream_vectors.py whose values each version changed
+CHANGED = {
+    2: {
+        *(f"{c}/{d}" for c in ("uniform_0_1", "uniform_3_5") for d in ("bfloat16", "float16")),
+        "uniform_keras/bfloat16",
+        *(f"uniform_narrow/{d}" for d in ("bfloat16", "float16", "float32")),
+        "truncnorm_keras/bfloat16",
+        "truncnorm_torch/bfloat16",
+        "truncnorm_torch/float16",
+        "truncnorm_narrow/float32",
+        *(f"truncnorm_far/{d}" for d in ("float16", "float32", "float64")),
+        *(f"truncnorm_big_stddev/{d}" for d in ("bfloat16", "float16", "float32", "float64")),
+    },
+}
+
+
+def _vectors(version):
+    import json
+
+    from tests.conftest import DATA
+
+    doc = json.loads((DATA / f"stream_vectors_v{version}.json").read_text())
+    assert doc["contract_version"] == version
+    return doc["vectors"]
+
+
+@pytest.mark.parametrize("version", range(1, CONTRACT_VERSION + 1))
+def test_stream_vectors(version):
+    """The current version's vectors hold exactly; an older version's hold for every call no later version changed."""
+    import importlib.util
+
+    from tests.conftest import DATA
+
+    spec = importlib.util.spec_from_file_location("stream_vectors", DATA.parent.parent / "tools" / "stream_vectors.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    now = tool.vectors()
+    old = _vectors(version)
+    assert set(old) == set(now)
+    changed_since = set().union(*(CHANGED[v] for v in range(version + 1, CONTRACT_VERSION + 1)))
+    for key, vec in old.items():
+        if key in changed_since:
+            assert vec != now[key], f"{key} is listed as changed after version {version}"
+        else:
+            assert vec == now[key], f"{key}: values differ from contract version {version}"

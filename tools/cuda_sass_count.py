@@ -119,7 +119,7 @@ def main() -> int:
         for name, out_name, values, dist, out_dtype, store in cases:
             tile_dtype = np.uint32 if values is target._values_bits else np.float32
             kernels = target._kernels(fixed(values, dist), tile_dtype, stores[store])
-            params = types.UniTuple(types.float32, 8)
+            params = types.UniTuple(types.float32, 12)  # _plan.N_PARAMS
             sig = (types.Array(numba.from_dtype(out_dtype), 1, "C"), types.UniTuple(i64, 1))
             sig += (i64, i64, i64, u64, u64, u64, u64, types.boolean, i64, params)
             for style, kernel in zip(["tiled", "flat"], kernels, strict=True):

@@ -9,12 +9,16 @@ Parameters come precomputed from the plan (see ``arrayinit._plan``): the
 kernels never evaluate ``erf`` or divide by user parameters.
 """
 
+import math
+
 import numpy as np
 from numba import njit
 
+from arrayinit._kernels._tail_series import MILLS_SERIES
 from arrayinit._kernels.floats import open_unit_f32, open_unit_f64, unit_f32, unit_f64
-from arrayinit._kernels.ops import fma, mul
+from arrayinit._kernels.ops import add, fma, mul, sub
 from arrayinit._kernels.special import (
+    log64,
     ndtri32,
     ndtri32_central,
     ndtri64,
@@ -30,6 +34,13 @@ _U64_SIGN = np.uint64(0x8000000000000000)
 _U64_ONE = np.uint64(1)
 _F32_2M33 = np.float32(2.0**-33)
 _F64_2M65 = np.float64(2.0**-65)
+_F64_ZERO = np.float64(0.0)
+_F64_HALF = np.float64(0.5)
+_F64_ONE = np.float64(1.0)
+_F64_TWO = np.float64(2.0)
+_F64_THREE = np.float64(3.0)
+_F64_FOUR = np.float64(4.0)
+_MILLS = tuple(np.float64(c) for c in MILLS_SERIES)
 
 
 @njit
@@ -115,3 +126,91 @@ def normal64(w64, mean, std):
 def truncnorm64(w64, pa, pw, sgn, mean, std, clo, chi):
     z = mul(sgn, ndtri64(fma(open_unit_f64(w64), pw, pa)))
     return clamp(fma(std, z, mean), clo, chi)
+
+
+@njit
+def uniform_rel64(w64, base, scale, off, clo, chi):
+    """``base + (off + u * scale)``, ``u = (w64 >> 11) * 2**-53``: uniform relative to the grid value ``base``.
+
+    For intervals holding few values of the output grid: the offset from
+    ``base`` is computed first, so the one rounding onto the grid happens in the
+    final addition and every grid value gets its probability.
+    """
+    return clamp(add(fma(unit_f64(w64), scale, off), base), clo, chi)
+
+
+@njit
+def log1p64(x):
+    """``log(1 + x)`` for ``x > -1``, accurate for small ``|x|`` (``log(u) * x / (u - 1)``, ``u = 1 + x``)."""
+    u = add(_F64_ONE, x)
+    if u == _F64_ONE:
+        return x
+    return mul(log64(u), x / sub(u, _F64_ONE))
+
+
+@njit
+def _log_mills_factor64(x):
+    """``log(x R(x))`` (R the Mills ratio) and ``x R(x)``, by the asymptotic series (``x >= 29``)."""
+    r = _F64_ONE / x
+    y = mul(r, r)
+    s = _MILLS[0]
+    for i in range(1, len(_MILLS)):
+        s = fma(s, y, _MILLS[i])
+    sy = mul(s, y)
+    return log1p64(sy), add(_F64_ONE, sy)
+
+
+@njit
+def _tail_solve(lt, alpha, inv_alpha, log_s_alpha):
+    """``t`` with ``-log(Q(alpha + t) / Q(alpha)) = lt`` for ``alpha >= 29``: three Newton steps.
+
+    The start solves ``alpha t + t**2 / 2 = lt``; the hazard integral's
+    derivative is ``x / (x R(x))`` at ``x = alpha + t``.
+    """
+    r = mul(mul(_F64_TWO, lt), inv_alpha)
+    t = r / add(_F64_ONE, math.sqrt(fma(r, inv_alpha, _F64_ONE)))
+    for _ in range(3):
+        x = add(alpha, t)
+        log_s, s = _log_mills_factor64(x)
+        f = add(fma(t, fma(_F64_HALF, t, alpha), log1p64(mul(t, inv_alpha))), sub(log_s_alpha, log_s))
+        t = sub(t, mul(sub(f, lt), s) / x)
+    return t
+
+
+@njit
+def _narrow_solve(lt, h0, k1, k2, k3):
+    """``t`` with ``t (h0 + t (k1 + t (k2 + t k3))) = lt`` near ``lt / h0``: three Newton steps."""
+    t = lt / h0
+    for _ in range(3):
+        f = mul(t, fma(t, fma(t, fma(t, k3, k2), k1), h0))
+        d = fma(t, fma(t, fma(t, mul(_F64_FOUR, k3), mul(_F64_THREE, k2)), mul(_F64_TWO, k1)), h0)
+        t = sub(t, sub(f, lt) / d)
+    return t
+
+
+@njit
+def truncnorm_local64(w64, l0, c, a0, a1, x0, s, clo, chi, a2, a3, tail, eps):
+    """Truncated normal relative to its near bound: ``x0 + s t``, ``t`` from the hazard integral.
+
+    With ``L(t) = -log(Q(alpha + t) / Q(alpha))`` (``alpha`` the near bound in
+    standard deviations, ``Q`` the upper tail), ``t`` solves
+    ``L(t) = l0 - log(1 - u c)``, ``u`` in (0, 1): ``l0 = L(t_lo)``,
+    ``c = 1 - exp(-(L(t_hi) - l0))`` and ``eps = 1 - c`` come from the
+    interval ``[t_lo, t_hi]`` (``1 - u c`` is ``(1 - u) + u eps`` for
+    ``c >= 1/2``, exact enough as ``u`` approaches 1).
+    ``L`` is the tail expansion (``tail``: ``a0 = alpha``, ``a1 = 1 / alpha``,
+    ``a2 = log(alpha R(alpha))``) or, for narrow intervals, the Taylor
+    polynomial of the hazard (``a0 .. a3``). Only differences from the bound are
+    computed, so bounds up to the float64 limit and intervals of a few grid
+    values keep their precision.
+    """
+    u = open_unit_f64(w64)
+    if c < _F64_HALF:
+        lt = sub(l0, log1p64(-mul(u, c)))
+    else:  # 1 - u c = (1 - u) + u eps, eps = 1 - c: no cancellation as u approaches 1
+        lt = sub(l0, log64(fma(u, eps, sub(_F64_ONE, u))))
+    if tail != _F64_ZERO:
+        t = _tail_solve(lt, a0, a1, a2)
+    else:
+        t = _narrow_solve(lt, a0, a1, a2, a3)
+    return clamp(fma(s, t, x0), clo, chi)

@@ -30,10 +30,12 @@ from arrayinit._kernels.samplers import (
     truncnorm32,
     truncnorm32_central,
     truncnorm64,
+    truncnorm_local64,
     uniform32,
     uniform64,
+    uniform_rel64,
 )
-from arrayinit._plan import NORMAL, STORE_BF16, STORE_F16, TRUNCNORM_CENTRAL, UNIFORM
+from arrayinit._plan import NORMAL, STORE_BF16, STORE_F16, TRUNCNORM_CENTRAL, TRUNCNORM_LOCAL, UNIFORM, UNIFORM_REL
 
 CHUNK = 4096
 
@@ -247,6 +249,13 @@ def _transform64(vals, hi, lo, dist, p):
     elif dist == NORMAL:
         for i in range(n):
             vals[i] = normal64(wide_word(hi[i], lo[i]), p[4], p[5])
+    elif dist == UNIFORM_REL:
+        for i in range(n):
+            vals[i] = uniform_rel64(wide_word(hi[i], lo[i]), p[0], p[1], p[2], p[6], p[7])
+    elif dist == TRUNCNORM_LOCAL:
+        for i in range(n):
+            w64 = wide_word(hi[i], lo[i])
+            vals[i] = truncnorm_local64(w64, p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[11])
     else:
         for i in range(n):
             vals[i] = truncnorm64(wide_word(hi[i], lo[i]), p[0], p[1], p[2], p[4], p[5], p[6], p[7])

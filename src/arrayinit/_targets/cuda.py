@@ -34,10 +34,21 @@ from arrayinit._kernels.samplers import (
     truncnorm32,
     truncnorm32_central,
     truncnorm64,
+    truncnorm_local64,
     uniform32,
     uniform64,
+    uniform_rel64,
 )
-from arrayinit._plan import NORMAL, STORE_BF16, STORE_F16, STORE_NATIVE, TRUNCNORM_CENTRAL, UNIFORM
+from arrayinit._plan import (
+    NORMAL,
+    STORE_BF16,
+    STORE_F16,
+    STORE_NATIVE,
+    TRUNCNORM_CENTRAL,
+    TRUNCNORM_LOCAL,
+    UNIFORM,
+    UNIFORM_REL,
+)
 
 _STREAM_HI_FLIP = np.uint64(0x80000000)  # stream s ^ 2**63, on the high counter word
 
@@ -62,6 +73,10 @@ def _sample64(w64, dist, p):
         return uniform64(w64, p[0], p[1], p[6], p[7])
     if dist == NORMAL:
         return normal64(w64, p[4], p[5])
+    if dist == UNIFORM_REL:
+        return uniform_rel64(w64, p[0], p[1], p[2], p[6], p[7])
+    if dist == TRUNCNORM_LOCAL:
+        return truncnorm_local64(w64, p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[11])
     return truncnorm64(w64, p[0], p[1], p[2], p[4], p[5], p[6], p[7])
 
 
