@@ -262,3 +262,51 @@ def test_statistics_beside_tensorflow(label):
         tol = 0.01 * (y.max() - y.min())
         assert y.min() - tol <= x.min() <= y.min() + tol
         assert y.max() - tol <= x.max() <= y.max() + tol
+
+
+# --- errors and layers -------------------------------------------------------------------
+
+BAD_ARGS = [
+    ("VarianceScaling", {"scale": 0}),
+    ("VarianceScaling", {"scale": -1.0}),
+    ("VarianceScaling", {"mode": "fan_geo_avg"}),
+    ("VarianceScaling", {"distribution": "laplace"}),
+    ("VarianceScaling", {"dtype": "int32"}),
+    ("RandomNormal", {"dtype": "int32"}),
+    ("TruncatedNormal", {"dtype": "int64"}),
+    ("Orthogonal", {"dtype": "int32"}),
+    ("Identity", {"dtype": "int32"}),
+]
+
+
+@pytest.mark.parametrize(("name", "kwargs"), BAD_ARGS, ids=[f"{n}-{next(iter(k))}" for n, k in BAD_ARGS])
+def test_bad_values_raise_valueerror_as_in_tensorflow(name, kwargs):
+    with pytest.raises(ValueError, match=next(iter(kwargs))):
+        getattr(TFK, name)(**kwargs)
+    with pytest.raises(ValueError, match=next(iter(kwargs))):
+        getattr(K, name)(**kwargs)
+
+
+@pytest.mark.parametrize(("name", "shape"), [("Orthogonal", (3,)), ("Identity", (2, 2, 2))])
+def test_bad_shapes_raise_valueerror_as_in_tensorflow(name, shape):
+    with pytest.raises(ValueError, match="shape"):
+        getattr(TFK, name)()(shape)
+    with pytest.raises(ValueError, match="shape"):
+        getattr(K, name)()(shape)
+
+
+def test_tf_keras_layers_eager_and_graph():
+    import tf_keras
+
+    layer = tf_keras.layers.Dense(4, kernel_initializer=K.he_normal(seed=1), bias_initializer=K.Constant(0.5))
+    layer.build((None, 6))
+    np.testing.assert_array_equal(layer.kernel.numpy(), K.he_normal(seed=1)((6, 4)))
+    np.testing.assert_array_equal(layer.bias.numpy(), np.full(4, 0.5, np.float32))
+    graph = tf.compat.v1.Graph()
+    with graph.as_default():
+        dense = tf_keras.layers.Dense(4, kernel_initializer=K.glorot_uniform(seed=2))
+        dense(tf.compat.v1.placeholder(tf.float32, (None, 6)))
+        with tf.compat.v1.Session(graph=graph) as sess:
+            sess.run(tf.compat.v1.global_variables_initializer())
+            kernel = sess.run(dense.kernel)
+    np.testing.assert_array_equal(kernel, K.glorot_uniform(seed=2)((6, 4)))
