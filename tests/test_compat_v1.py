@@ -209,6 +209,8 @@ def test_tf_written_configs_read_back_as_the_same_initializer():
     assert K.serialize(glorot) == serialized
     np.testing.assert_array_equal(K.deserialize(serialized)((30, 20)), expected((30, 20)))
     assert K.deserialize({"class_name": "GlorotUniform", "config": {"seed": 1}}) == glorot
+    with pytest.raises(ValueError, match="missing: scale, mode, distribution"):
+        K.VarianceScaling.from_config({"seed": 1, "dtype": "float32"})  # a Glorot config, not silently fan_in
     with pytest.raises(ValueError, match="Unknown initializer"):
         K.deserialize({"class_name": "os.system", "config": {}})
     with pytest.raises(ValueError, match="Unknown key"):

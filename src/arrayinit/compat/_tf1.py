@@ -604,6 +604,25 @@ class VarianceScaling(_Random):
         sampling = _V.variance_scaling(self.scale, self.mode, self._kind, fan_in, fan_out)
         return sampling.draw(shape, seed=self._call_seed(), dtype=dtype, full_shape=full_shape, offset=offset)
 
+    @classmethod
+    def from_config(cls, config: dict[str, Any]):
+        """``cls(**config)``; a ``VarianceScaling`` config must name ``scale``, ``mode`` and ``distribution``.
+
+        TensorFlow would fill missing keys with the defaults, so that a Glorot
+        config (``{'seed', 'dtype'}``) read here silently became a truncated
+        normal with ``fan_in``: such a config is a ValueError naming the class
+        to read it with.
+        """
+        if cls is VarianceScaling and isinstance(config, dict):
+            missing = [k for k in ("scale", "mode", "distribution") if k not in config]
+            if missing:
+                raise ValueError(
+                    f"A VarianceScaling config must have the keys 'scale', 'mode' and 'distribution' (missing: "
+                    f"{', '.join(missing)}); a config of glorot_uniform, he_normal, ... is read with that class's "
+                    f"from_config. Received: config={config!r}"
+                )
+        return super().from_config(config)
+
     def get_config(self):
         return {
             "scale": self.scale,
