@@ -245,3 +245,11 @@ def test_unknown_objects_are_clear_errors():
         ai.HeNormal(seed=0)((2, 2), chunks=(1, 1))
     with pytest.raises(ValueError, match="do not also give `xp`"):
         ai.HeNormal(seed=0)((2, 2), out=np.zeros((2, 2), np.float32), xp=np)
+
+
+def test_torch_sparse_and_expanded_tensors_are_our_errors():
+    torch = pytest.importorskip("torch", reason=SKIP_XP)
+    with pytest.raises(TypeError, match="layout"):
+        ai.HeNormal(seed=0).fill_(torch.zeros(3, 3).to_sparse())
+    with pytest.raises(ValueError, match="expanded"):
+        ai.HeNormal(seed=0).fill_(torch.zeros(1, 3).expand(4, 3))

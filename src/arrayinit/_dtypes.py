@@ -20,7 +20,6 @@ _ALIASES = {
     "float32": "float32",
     "single": "float32",
     "f4": "float32",
-    "float": "float32",
     "float64": "float64",
     "double": "float64",
     "f8": "float64",
@@ -65,6 +64,12 @@ def dtype_name(dtype: object, name: str = "dtype") -> str:
 
 def _dtype_name(dtype: object, name: str) -> str:
     key = None
+    if dtype is float or (isinstance(dtype, str) and dtype.lower() == "float"):
+        # float64 to numpy, float32 to Keras, torch and jax: ask for the width
+        raise ValueError(
+            f"Argument `{name}` is ambiguous: Python's float means float64 in numpy and float32 in Keras, torch "
+            f"and jax. Give 'float32' or 'float64'. {received(name, dtype)}"
+        )
     inner = getattr(dtype, "_np_dtype", None)  # array_api_strict dtypes wrap a numpy dtype
     if isinstance(inner, np.dtype):
         dtype = inner
@@ -89,6 +94,11 @@ def _dtype_name(dtype: object, name: str) -> str:
             raise ValueError(
                 f"Only floating point types are supported: argument `{name}` must be one of "
                 f"{', '.join(FLOAT_NAMES)}. {received(name, dtype)}"
+            )
+        if isinstance(dtype, str):  # a spelling of a dtype that arrayinit does not make
+            raise ValueError(
+                f"Unknown or unsupported dtype: argument `{name}` must be one of {', '.join(FLOAT_NAMES)} "
+                f"(or a library's dtype object for one of them). {received(name, dtype)}"
             )
     raise TypeError(f"Argument `{name}` must be a float dtype ({', '.join(FLOAT_NAMES)}). {received(name, dtype)}")
 

@@ -19,8 +19,19 @@ class DeviceUnavailableError(RuntimeError):
     """The requested device does not exist, or the library or machine cannot use it."""
 
 
+def _short_repr(value: object) -> str:
+    """``repr(value)``, shortened for huge integers (Python refuses to print ints over 4,300 digits) and long texts."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value).bit_length() > 256:
+        return f"<an int of {abs(value).bit_length()} bits>"
+    try:
+        text = repr(value)
+    except Exception as e:  # a repr that fails must not hide the real error
+        return f"<{type(value).__name__} whose repr failed: {type(e).__name__}>"
+    return text if len(text) <= 200 else text[:200] + "..."
+
+
 def received(name: str, value: object) -> str:
-    return f"Received: {name}={value!r}"
+    return f"Received: {name}={_short_repr(value)}"
 
 
 def check_float(
@@ -81,7 +92,7 @@ def check_seed(value: object, name: str = "seed", *, none_ok: bool = False) -> i
 
 def check_shape(name: str, value: object) -> tuple[int, ...]:
     """A shape: an int or a sequence of non-negative ints."""
-    if type(value) is tuple and all(type(d) is int and d >= 0 for d in value):
+    if type(value) is tuple and all(type(d) is int and 0 <= d < 2**63 for d in value):
         return value  # fast path
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
         value = (value,)
@@ -106,5 +117,7 @@ def check_shape(name: str, value: object) -> tuple[int, ...]:
             ) from None
         if d < 0:
             raise ValueError(f"Argument `{name}` must be a tuple of non-negative integers. {received(name, value)}")
+        if d >= 2**63:
+            raise ValueError(f"Argument `{name}` has a dimension of 2**63 or more. {received(name, value)}")
         dims.append(d)
     return tuple(dims)

@@ -514,7 +514,14 @@ class VarianceScaling(RandomInitializer):
         return _V.variance_scaling(self.scale, self.mode, self._kind, fan_in, fan_out)
 
     def _plan(self, shape, full_shape, offset, dtype):
-        return self.sampling(full_shape).plan(shape, full_shape, offset, dtype, self.seed)
+        sampling = self.sampling(full_shape)
+        if _dtypes.overflows(sampling.reach(dtype), dtype):
+            raise ValueError(
+                f"Argument `scale` is too large for {dtype}: the values would reach about "
+                f"{sampling.reach(dtype):.3g} for the fans {self.fans(full_shape)} of shape {full_shape}. "
+                f"Received: scale={self.scale!r}"
+            )
+        return sampling.plan(shape, full_shape, offset, dtype, self.seed)
 
     def get_config(self):
         return {

@@ -85,9 +85,10 @@ def resolve_block(shape, full_shape, offset) -> tuple[tuple[int, ...], tuple[int
             f"Argument `offset` must have the rank of `shape` ({len(shape)}). {received('offset', offset)}"
         )
     if math.prod(full) >= 2**63:
+        which = "shape" if full_shape is None else "full_shape"
         raise ValueError(
-            f"Argument `full_shape` has {math.prod(full)} elements; element indices are 64-bit and must stay "
-            f"below 2**63. Received: full_shape={full}"
+            f"Argument `{which}` has {math.prod(full)} elements; element indices are 64-bit and must stay "
+            f"below 2**63. Received: {which}={full}"
         )
     for s, f, o in zip(shape, full, off):
         if o + s > f:

@@ -46,5 +46,9 @@ def derive_seed(seed: int, name: str) -> int:
     seed = check_seed(seed)
     if not isinstance(name, str):
         raise TypeError(f"Argument `name` must be a str. {received('name', name)}")
-    h = hashlib.blake2b(b"arrayinit-seed-v1" + seed.to_bytes(8, "little") + name.encode("utf-8"), digest_size=8)
+    try:
+        encoded = name.encode("utf-8")
+    except UnicodeEncodeError as e:  # a lone surrogate has no UTF-8 form, so no stable seed
+        raise ValueError(f"Argument `name` must be encodable as UTF-8 ({e.reason}). {received('name', name)}") from None
+    h = hashlib.blake2b(b"arrayinit-seed-v1" + seed.to_bytes(8, "little") + encoded, digest_size=8)
     return int.from_bytes(h.digest(), "little")

@@ -240,6 +240,14 @@ class Sampling:
             return _random.normal(shape, seed=seed, stddev=self.stddev, **kwargs)
         return _random.uniform(shape, seed=seed, minval=-self.limit, maxval=self.limit, **kwargs)
 
+    def reach(self, dtype: str) -> float:
+        """The largest magnitude the values can take in ``dtype`` (for overflow checks)."""
+        if self.kind == "truncated_normal":
+            return 2.0 * self.stddev
+        if self.kind == "normal":  # the normal sampler's |z| stays below 6.4 (32-bit) and 9.1 (float64)
+            return (9.2 if dtype == "float64" else 6.5) * self.stddev
+        return self.limit
+
     def plan(self, shape, full_shape, offset, dtype: str, seed: int, stream: int = 0):
         """The ``FillPlan`` of a checked block in ``dtype`` (what ``draw`` realises)."""
         from arrayinit import random as _random

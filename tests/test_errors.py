@@ -1,0 +1,103 @@
+"""Bad inputs give a ValueError/TypeError naming the argument; host-value initializers fill in place."""
+
+import tracemalloc
+
+import numpy as np
+import pytest
+
+import arrayinit as ai
+import arrayinit.random as ar
+
+BAD_CALLS = [
+    ("scale", ValueError, lambda: ai.VarianceScaling(scale=10**400)),
+    ("scale", ValueError, lambda: ai.VarianceScaling(scale=1e300)((4, 4))),
+    ("scale", ValueError, lambda: ai.VarianceScaling(1e10)((2, 2), "float16")),
+    ("shape", ValueError, lambda: ai.HeNormal(seed=0)((0, 2**70))),
+    ("shape", ValueError, lambda: ai.HeNormal(seed=0)((2**40, 2**40))),
+    ("shape", TypeError, lambda: ai.HeNormal(seed=0)({"a": 1})),
+    ("shape", TypeError, lambda: ai.HeNormal(seed=0)({3, 4})),
+    ("shape", ValueError, lambda: ai.compute_fans((-1, 3))),
+    ("shape", TypeError, lambda: ai.compute_fans((2.5, 3))),
+    ("shape", TypeError, lambda: ai.compute_fans("ab")),
+    ("seed", ValueError, lambda: ai.HeNormal(seed=10**4300)),
+    ("seed", ValueError, lambda: ar.normal((2,), seed=-(10**5000))),
+    ("name", ValueError, lambda: ai.derive_seed(0, "\ud800")),
+    ("gain", ValueError, lambda: ai.Identity(gain=1e39)((3, 3))),
+    ("gain", ValueError, lambda: ai.Identity(gain=7e4)((3, 3), "float16")),
+    ("gain", ValueError, lambda: ai.Orthogonal(gain=1e5, seed=0)((3, 3), "float16")),
+    ("value", ValueError, lambda: ai.Constant(1e39)((3,))),
+    ("dtype", ValueError, lambda: ai.HeNormal(seed=0)((2,), "float8")),
+    ("dtype", ValueError, lambda: ai.HeNormal(seed=0)((2,), "float128")),
+    ("dtype", ValueError, lambda: ai.HeNormal(seed=0)((2,), "f")),
+    ("dtype", ValueError, lambda: ai.HeNormal(seed=0)((2,), float)),
+    ("dtype", ValueError, lambda: ai.HeNormal(seed=0)((2,), "float")),
+    ("dtype", ValueError, lambda: ai.HeNormal(seed=0)((2,), "int32")),
+    ("dtype", TypeError, lambda: ai.HeNormal(seed=0)((2,), 3.5)),
+    ("chunks", ValueError, lambda: ai.HeNormal(seed=0)((4, 4), chunks=(2, 2))),
+    ("out", ValueError, lambda: ai.HeNormal(seed=0)((2, 2), out=np.zeros((2, 2), np.float32), xp=np)),
+]
+
+
+@pytest.mark.parametrize(("arg", "exc", "call"), BAD_CALLS, ids=[f"{a}-{i}" for i, (a, _, _) in enumerate(BAD_CALLS)])
+def test_bad_inputs_name_the_argument(arg, exc, call):
+    with pytest.raises(exc, match=f"`{arg}`"):
+        call()
+
+
+def test_huge_integers_are_reported_without_printing_them():
+    with pytest.raises(ValueError, match=r"<an int of 14285 bits>"):
+        ai.HeNormal(seed=10**4300)
+
+
+def test_dask_chunks_zero_is_a_value_error():
+    da = pytest.importorskip("dask.array", reason="installed by the tests_xp nox session")
+    with pytest.raises(ValueError, match="`chunks`"):
+        ai.HeNormal(seed=0)((4, 4), xp=da, chunks=0)
+
+
+def _peak(fn) -> int:
+    tracemalloc.start()
+    tracemalloc.reset_peak()
+    try:
+        out = fn()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    del out
+    return peak
+
+
+SIZE = (2048, 4096)  # 8M elements
+
+
+@pytest.mark.parametrize(
+    ("init", "dtype"),
+    [
+        (ai.Zeros(), "float32"),
+        (ai.Ones(), "bfloat16"),
+        (ai.Constant(0.5), "float16"),
+        (ai.Constant(-3.0), "float64"),
+        (ai.Identity(gain=2.0), "float32"),
+        (ai.Identity(), "bfloat16"),
+    ],
+    ids=lambda v: getattr(v, "__name__", None) or str(v),
+)
+def test_host_value_initializers_peak_at_the_output(init, dtype):
+    pytest.importorskip("ml_dtypes", reason="numpy bfloat16")
+    nbytes = np.dtype(np.uint16 if dtype in ("bfloat16", "float16") else dtype).itemsize * SIZE[0] * SIZE[1]
+    peak = _peak(lambda: init(SIZE, dtype))
+    assert peak <= nbytes * 1.05 + 2**20, (peak, nbytes)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16", "float16", "float64"])
+def test_host_value_initializers_values(dtype):
+    pytest.importorskip("ml_dtypes", reason="numpy bfloat16")
+    from tests.conftest import as_f64
+
+    eye = as_f64(ai.Identity(gain=3.0)((5, 7), dtype))
+    np.testing.assert_array_equal(eye, 3.0 * np.eye(5, 7))
+    blk = as_f64(ai.Identity(gain=3.0)((2, 4), dtype, full_shape=(5, 7), offset=(2, 1)))
+    np.testing.assert_array_equal(blk, 3.0 * np.eye(5, 7)[2:4, 1:5])
+    c = ai.Constant(0.1)((3,), dtype)
+    want = np.full(3, 0.1) if dtype == "float64" else np.full(3, 0.1).astype(np.float32).astype(c.dtype)
+    np.testing.assert_array_equal(c, want)
