@@ -402,8 +402,7 @@ def check_disk(need: int, path: str, option: str = "--out") -> None:
     free = free_disk(path)
     if need > free:
         raise OSError(
-            errno.ENOSPC,
-            f"{option} {path!r}: the file needs {_size(need)} and its folder has {_size(free)} free",
+            errno.ENOSPC, f"{option} {path!r}: the file needs {_size(need)} and its folder has {_size(free)} free"
         )
 
 
@@ -541,7 +540,13 @@ def _sample_on_device(init: Initializer, shape: tuple[int, ...], dtype: str, dev
 def cmd_sample(args) -> int:
     init = _parse_initializer(args.init)
     shape = _parse_shape(args.shape)
-    dtype = _dtypes.dtype_name(args.dtype, "--dtype")
+    try:
+        dtype = _dtypes.dtype_name(args.dtype, "--dtype")
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"--dtype must be one of {', '.join(_dtypes.FLOAT_NAMES)} (or an alias: bf16, half, single, double). "
+            f"Received: --dtype {args.dtype!r}"
+        ) from None
     if dtype == "bfloat16":
         _dtypes.numpy_dtype(dtype)  # a numpy bfloat16 array needs ml_dtypes: say so before sampling
     nbytes = math.prod(shape) * _dtypes.storage_dtype(dtype).itemsize
@@ -646,7 +651,12 @@ def _yaml_load(yaml, text: str):
 
 def load_spec(path: str) -> dict:
     """Read a JSON (or YAML, with PyYAML) model spec; a key given twice in one mapping is an error."""
-    text = pathlib.Path(path).read_text()
+    try:
+        text = pathlib.Path(path).read_text(encoding="utf-8")
+    except OSError as e:
+        raise type(e)(e.errno, f"cannot read the spec {path!r}: {e.strerror or e}") from None
+    except UnicodeDecodeError as e:
+        raise ValueError(f"The spec {path} is not UTF-8 text: {e}") from None
     try:
         if path.endswith((".yaml", ".yml")):
             try:
@@ -1251,6 +1261,13 @@ def _run(args) -> int:
     return _COMMANDS[args.command](args)
 
 
+def _message(e: Exception) -> str:
+    """An error's text for the one error line (an OSError without its ``[Errno N]`` prefix)."""
+    if isinstance(e, OSError) and e.strerror:
+        return f"{e.filename!r}: {e.strerror}" if e.filename else e.strerror
+    return str(e)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the ``arrayinit`` command with ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
     from arrayinit import _safetensors
@@ -1266,7 +1283,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n{prefix}: interrupted by {signal.Signals(signum).name}; no partial file left", file=sys.stderr)
         return 128 + signum
     except (ValueError, TypeError, OSError, DeviceUnavailableError) as e:
-        print(f"{prefix}: error: {e}", file=sys.stderr)
+        print(f"{prefix}: error: {_message(e)}", file=sys.stderr)
         return 2
     except MemoryError as e:
         print(f"{prefix}: error: out of memory{f' ({e})' if str(e) else ''}", file=sys.stderr)
