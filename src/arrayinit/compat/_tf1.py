@@ -756,17 +756,39 @@ def he_normal(seed=None) -> VarianceScaling:
 
 
 def he_uniform(seed=None) -> VarianceScaling:
-    """``tf.compat.v1.initializers.he_uniform``: ``VarianceScaling(2.0, "fan_in", "uniform", seed)``."""
+    """``tf.compat.v1.initializers.he_uniform``: ``VarianceScaling(2.0, "fan_in", "uniform", seed)``.
+
+    Examples
+    --------
+    >>> from arrayinit.compat import v1
+    >>> x = v1.initializers.he_uniform(seed=0)((200, 10))
+    >>> bool(abs(x).max() < (6 / 200) ** 0.5)
+    True
+    """
     return VarianceScaling(2.0, "fan_in", "uniform", seed)
 
 
 def lecun_normal(seed=None) -> VarianceScaling:
-    """``tf.compat.v1.initializers.lecun_normal``: ``VarianceScaling(1.0, "fan_in", "truncated_normal", seed)``."""
+    """``tf.compat.v1.initializers.lecun_normal``: ``VarianceScaling(1.0, "fan_in", "truncated_normal", seed)``.
+
+    Examples
+    --------
+    >>> from arrayinit.compat import v1
+    >>> v1.initializers.lecun_normal(seed=0).get_config()["mode"]
+    'fan_in'
+    """
     return VarianceScaling(1.0, "fan_in", "truncated_normal", seed)
 
 
 def lecun_uniform(seed=None) -> VarianceScaling:
-    """``tf.compat.v1.initializers.lecun_uniform``: ``VarianceScaling(1.0, "fan_in", "uniform", seed)``."""
+    """``tf.compat.v1.initializers.lecun_uniform``: ``VarianceScaling(1.0, "fan_in", "uniform", seed)``.
+
+    Examples
+    --------
+    >>> from arrayinit.compat import v1
+    >>> v1.initializers.lecun_uniform(seed=0).get_config()["distribution"]
+    'uniform'
+    """
     return VarianceScaling(1.0, "fan_in", "uniform", seed)
 
 
@@ -788,7 +810,15 @@ class KerasRandomNormal(RandomNormal):
 
 
 class KerasTruncatedNormal(TruncatedNormal):
-    """``tf.compat.v1.keras.initializers.TruncatedNormal``: as ``truncated_normal`` with ``stddev=0.05``."""
+    """``tf.compat.v1.keras.initializers.TruncatedNormal``: as ``truncated_normal`` with ``stddev=0.05``.
+
+    Examples
+    --------
+    >>> from arrayinit.compat.v1 import keras
+    >>> x = keras.initializers.TruncatedNormal(seed=0)((1000,))
+    >>> bool(abs(x).max() <= 0.1)
+    True
+    """
 
     def __init__(self, mean=0.0, stddev=0.05, seed=None, dtype="float32"):
         super().__init__(mean, stddev, seed, dtype)
@@ -835,7 +865,15 @@ class LecunNormal(_SeedOnly):
 
 
 class LecunUniform(_SeedOnly):
-    """``tf.compat.v1.keras.initializers.lecun_uniform``: ``VarianceScaling(1.0, "fan_in", "uniform")``."""
+    """``tf.compat.v1.keras.initializers.lecun_uniform``: ``VarianceScaling(1.0, "fan_in", "uniform")``.
+
+    Examples
+    --------
+    >>> from arrayinit.compat.v1 import keras
+    >>> x = keras.initializers.lecun_uniform(seed=0)((300, 10))
+    >>> bool(abs(x).max() < 0.1)
+    True
+    """
 
     _args = (1.0, "fan_in", "uniform")
 
@@ -854,7 +892,14 @@ class HeNormal(_SeedOnly):
 
 
 class HeUniform(_SeedOnly):
-    """``tf.compat.v1.keras.initializers.he_uniform``: ``VarianceScaling(2.0, "fan_in", "uniform")``."""
+    """``tf.compat.v1.keras.initializers.he_uniform``: ``VarianceScaling(2.0, "fan_in", "uniform")``.
+
+    Examples
+    --------
+    >>> from arrayinit.compat.v1 import keras
+    >>> keras.initializers.he_uniform(seed=0).get_config()
+    {'seed': 0}
+    """
 
     _args = (2.0, "fan_in", "uniform")
 
