@@ -16,7 +16,14 @@ __all__ = ["DeviceUnavailableError"]
 
 
 class DeviceUnavailableError(RuntimeError):
-    """The requested device does not exist, or the library or machine cannot use it."""
+    """The requested device does not exist, or the library or machine cannot use it.
+
+    Raised as ``arrayinit.DeviceUnavailableError`` (its public name, shown in
+    tracebacks); a subclass of ``RuntimeError``. The message names the device
+    and the reason (no CUDA driver, an index out of range, numba-cuda missing).
+    """
+
+    __module__ = "arrayinit"
 
 
 def _short_repr(value: object) -> str:

@@ -254,7 +254,7 @@ class _Constant(Initializer):
 
 
 class Zeros(_Constant):
-    """All zeros.
+    """All zeros. ``Zeros()`` takes no arguments.
 
     Examples
     --------
@@ -267,7 +267,7 @@ class Zeros(_Constant):
 
 
 class Ones(_Constant):
-    """All ones.
+    """All ones. ``Ones()`` takes no arguments.
 
     Examples
     --------
@@ -285,7 +285,7 @@ class Constant(_Constant):
     Parameters
     ----------
     value : float
-        The value (default 0.0).
+        The value.
 
     Examples
     --------
@@ -359,9 +359,12 @@ class RandomUniform(RandomInitializer):
 
     Parameters
     ----------
-    minval, maxval : float
-        The interval (default ``[-0.05, 0.05)``).
+    minval : float
+        Lower bound, included.
+    maxval : float
+        Upper bound, excluded; at least ``minval``.
     seed : int or None
+        Seed in ``[0, 2**64)``; ``None`` draws one at construction.
 
     Examples
     --------
@@ -387,6 +390,15 @@ class RandomUniform(RandomInitializer):
 
 class TruncatedNormal(RandomInitializer):
     """Normal values cut at two standard deviations from the mean (Keras).
+
+    Parameters
+    ----------
+    mean : float
+        Mean of the normal before truncation.
+    stddev : float
+        Standard deviation of the normal before truncation, positive.
+    seed : int or None
+        Seed in ``[0, 2**64)``; ``None`` draws one at construction.
 
     Notes
     -----
@@ -550,6 +562,15 @@ class _FixedVarianceScaling(VarianceScaling):
 class GlorotNormal(_FixedVarianceScaling):
     """Glorot (Xavier) normal: truncated normal, ``stddev = sqrt(2 / (fan_in + fan_out))`` after truncation.
 
+    Parameters
+    ----------
+    seed : int or None
+        Seed in ``[0, 2**64)``; ``None`` draws one at construction.
+    input_axes : int or tuple of int, optional
+        Axes of the input units (Keras 3.15); with ``output_axes``, replaces the Keras fan rule.
+    output_axes : int or tuple of int, optional
+        Axes of the output units (Keras 3.15).
+
     Examples
     --------
     >>> import arrayinit as ai
@@ -563,6 +584,15 @@ class GlorotNormal(_FixedVarianceScaling):
 
 class GlorotUniform(_FixedVarianceScaling):
     """Glorot (Xavier) uniform on ``[-limit, limit)``, ``limit = sqrt(6 / (fan_in + fan_out))``.
+
+    Parameters
+    ----------
+    seed : int or None
+        Seed in ``[0, 2**64)``; ``None`` draws one at construction.
+    input_axes : int or tuple of int, optional
+        Axes of the input units (Keras 3.15); with ``output_axes``, replaces the Keras fan rule.
+    output_axes : int or tuple of int, optional
+        Axes of the output units (Keras 3.15).
 
     Examples
     --------
@@ -579,6 +609,15 @@ class GlorotUniform(_FixedVarianceScaling):
 class HeNormal(_FixedVarianceScaling):
     """He (Kaiming) normal: truncated normal, ``stddev = sqrt(2 / fan_in)`` after truncation.
 
+    Parameters
+    ----------
+    seed : int or None
+        Seed in ``[0, 2**64)``; ``None`` draws one at construction.
+    input_axes : int or tuple of int, optional
+        Axes of the input units (Keras 3.15); with ``output_axes``, replaces the Keras fan rule.
+    output_axes : int or tuple of int, optional
+        Axes of the output units (Keras 3.15).
+
     Examples
     --------
     >>> import arrayinit as ai
@@ -592,6 +631,15 @@ class HeNormal(_FixedVarianceScaling):
 
 class HeUniform(_FixedVarianceScaling):
     """He (Kaiming) uniform on ``[-limit, limit)``, ``limit = sqrt(6 / fan_in)``.
+
+    Parameters
+    ----------
+    seed : int or None
+        Seed in ``[0, 2**64)``; ``None`` draws one at construction.
+    input_axes : int or tuple of int, optional
+        Axes of the input units (Keras 3.15); with ``output_axes``, replaces the Keras fan rule.
+    output_axes : int or tuple of int, optional
+        Axes of the output units (Keras 3.15).
 
     Examples
     --------
@@ -608,6 +656,15 @@ class HeUniform(_FixedVarianceScaling):
 class LecunNormal(_FixedVarianceScaling):
     """LeCun normal: truncated normal, ``stddev = sqrt(1 / fan_in)`` after truncation.
 
+    Parameters
+    ----------
+    seed : int or None
+        Seed in ``[0, 2**64)``; ``None`` draws one at construction.
+    input_axes : int or tuple of int, optional
+        Axes of the input units (Keras 3.15); with ``output_axes``, replaces the Keras fan rule.
+    output_axes : int or tuple of int, optional
+        Axes of the output units (Keras 3.15).
+
     Examples
     --------
     >>> import arrayinit as ai
@@ -619,6 +676,15 @@ class LecunNormal(_FixedVarianceScaling):
 
 class LecunUniform(_FixedVarianceScaling):
     """LeCun uniform on ``[-limit, limit)``, ``limit = sqrt(3 / fan_in)``.
+
+    Parameters
+    ----------
+    seed : int or None
+        Seed in ``[0, 2**64)``; ``None`` draws one at construction.
+    input_axes : int or tuple of int, optional
+        Axes of the input units (Keras 3.15); with ``output_axes``, replaces the Keras fan rule.
+    output_axes : int or tuple of int, optional
+        Axes of the output units (Keras 3.15).
 
     Examples
     --------
@@ -639,6 +705,13 @@ class Orthogonal(RandomInitializer):
     stream, factored in float64 with the sign of ``diag(R)`` folded into ``Q``,
     transposed if needed, multiplied by ``gain`` and cast to the output dtype
     (bfloat16 and float16 included).
+
+    Parameters
+    ----------
+    gain : float
+        Factor applied to the orthogonal matrix.
+    seed : int or None
+        Seed in ``[0, 2**64)``; ``None`` draws one at construction.
 
     Notes
     -----
@@ -675,6 +748,11 @@ class Orthogonal(RandomInitializer):
 
 class Identity(Initializer):
     """``gain`` times the identity matrix (rank 2 only; rectangular allowed).
+
+    Parameters
+    ----------
+    gain : float
+        Factor applied to the identity matrix.
 
     Examples
     --------

@@ -183,9 +183,13 @@ def variance_scaling(
     distribution : {"truncated_normal", "normal", "uniform"}
         ``"normal"`` is the *untruncated* normal, as in jax (arrayinit's
         ``"untruncated_normal"`` is accepted too).
-    in_axis, out_axis, batch_axis : int or sequence of int
-        Axes of the input units, output units and batch (ignored); the others
-        form the receptive field, by jax's rule (see Notes).
+    in_axis : int or sequence of int
+        Axes of the input units; the axes that are not input, output or batch
+        axes form the receptive field, by jax's rule (see Notes).
+    out_axis : int or sequence of int
+        Axes of the output units.
+    batch_axis : int or sequence of int
+        Batch axes (ignored by the fans).
     dtype : dtype, optional
         Default dtype of the result (default: jax's default float dtype).
 
@@ -345,9 +349,11 @@ def truncated_normal(
         deviation is smaller (``0.8796 * stddev`` for the default bounds).
     dtype : dtype, optional
         Default dtype of the result (default: jax's default float dtype).
-    lower, upper : float
-        Bounds in standard deviations, ``lower < upper``; infinite bounds are
-        allowed. The values lie in ``[lower * stddev, upper * stddev]``.
+    lower : float
+        Lower bound in standard deviations; infinite bounds are allowed.
+    upper : float
+        Upper bound in standard deviations, ``lower < upper``. The values lie
+        in ``[lower * stddev, upper * stddev]``.
 
     Notes
     -----

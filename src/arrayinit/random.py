@@ -5,32 +5,29 @@ element ``g`` (flat C-order index in ``full_shape``) of the tensor of a given
 ``seed`` and ``stream`` has the same value whichever block of the tensor is
 asked for, whichever thread count or target computes it.
 
-Common keyword arguments
-------------------------
-seed : int
-    Key of the stream, an integer in ``[0, 2**64)``.
-dtype : str or dtype, optional
-    ``float32`` (default), ``float64``, ``float16`` or ``bfloat16`` (a numpy
-    bfloat16 array needs ``ml_dtypes``).
-full_shape, offset : tuple of int, optional
-    Generate only the block ``[offset, offset + shape)`` of a logical tensor of
-    shape ``full_shape``; the result equals that slice of the whole tensor.
-stream : int, optional
-    Stream id in ``[0, 2**63)``: independent sequences for the same seed.
-out : array, optional
-    Write into this existing array (numpy, torch, array_api_strict, cupy; of
-    shape ``shape``) instead of allocating; it is returned.
-xp : namespace, optional
-    Array library of the result: numpy (default), ``array_api_strict``,
-    ``torch``, ``jax.numpy`` (or ``jax``), ``dask.array`` (or ``dask``), ``cupy``.
-device : optional
-    Device of the result, in the library's terms (``"cpu"``, ``"cuda:0"``,
-    a ``torch.device``, a jax device).
-like : array, optional
-    Take the library, device and (unless ``dtype`` is given) dtype of this array.
-chunks : optional
-    dask only: the chunks of the lazy result (default ``"auto"``); every block
-    is generated independently from its offset.
+Every function takes these keyword arguments (each function's parameter
+table repeats them with their defaults):
+
+- ``seed`` (int, required): key of the stream, an integer in ``[0, 2**64)``.
+- ``dtype`` (str or dtype): ``float32`` (default), ``float64``, ``float16`` or
+  ``bfloat16`` (a numpy bfloat16 array needs ``ml_dtypes``).
+- ``full_shape``, ``offset`` (tuples of int): generate only the block
+  ``[offset, offset + shape)`` of a logical tensor of shape ``full_shape``;
+  the result equals that slice of the whole tensor.
+- ``stream`` (int, default 0): stream id in ``[0, 2**63)``, independent
+  sequences for the same seed.
+- ``out`` (array): write into this existing array (numpy, torch,
+  array_api_strict, cupy; of shape ``shape``) instead of allocating; it is
+  returned.
+- ``xp`` (namespace): array library of the result: numpy (default),
+  ``array_api_strict``, ``torch``, ``jax.numpy`` (or ``jax``), ``dask.array``
+  (or ``dask``), ``cupy``.
+- ``device``: device of the result, in the library's terms (``"cpu"``,
+  ``"cuda:0"``, a ``torch.device``, a jax device).
+- ``like`` (array): take the library, device and (unless ``dtype`` is given)
+  dtype of this array.
+- ``chunks``: dask only, the chunks of the lazy result (default ``"auto"``);
+  every block is generated independently from its offset.
 """
 
 from __future__ import annotations
@@ -68,8 +65,25 @@ def bits(
     Parameters
     ----------
     shape : int or tuple of int
-    seed, full_shape, offset, stream : see the module docstring.
+        Shape of the result (of the block, when ``full_shape`` is given).
+    seed : int
+        Key of the stream, an integer in ``[0, 2**64)``.
+    full_shape : tuple of int, optional
+        Shape of the whole logical tensor (default: ``shape``).
+    offset : tuple of int, optional
+        Start of the block ``[offset, offset + shape)`` in ``full_shape`` (default: the origin).
+    stream : int, optional
+        Stream id in ``[0, 2**63)``.
     out : numpy.ndarray of uint32, optional
+        Existing array of shape ``shape`` to fill and return.
+    xp : namespace, optional
+        Array library of the result (default numpy).
+    device : optional
+        Device of the result, in the library's terms (``"cpu"``, ``"cuda:0"``).
+    like : array, optional
+        Take the library, device and (unless ``dtype`` is given) dtype of this array.
+    chunks : optional
+        dask only: the chunks of the lazy result.
 
     Returns
     -------
@@ -107,6 +121,40 @@ def uniform(
     chunks=None,
 ):
     """Uniform values in ``[minval, maxval)``.
+
+    Parameters
+    ----------
+    shape : int or tuple of int
+        Shape of the result (of the block, when ``full_shape`` is given).
+    seed : int
+        Key of the stream, an integer in ``[0, 2**64)``.
+    minval : float, optional
+        Lower bound, included.
+    maxval : float, optional
+        Upper bound, excluded (values equal ``minval`` when the two are equal).
+    dtype : str or dtype, optional
+        ``float32`` (default), ``float64``, ``float16`` or ``bfloat16``.
+    full_shape : tuple of int, optional
+        Shape of the whole logical tensor (default: ``shape``).
+    offset : tuple of int, optional
+        Start of the block ``[offset, offset + shape)`` in ``full_shape`` (default: the origin).
+    stream : int, optional
+        Stream id in ``[0, 2**63)``.
+    out : array, optional
+        Existing array of shape ``shape`` to fill and return (numpy, torch, array_api_strict, cupy).
+    xp : namespace, optional
+        Array library of the result (default numpy).
+    device : optional
+        Device of the result, in the library's terms (``"cpu"``, ``"cuda:0"``).
+    like : array, optional
+        Take the library, device and (unless ``dtype`` is given) dtype of this array.
+    chunks : optional
+        dask only: the chunks of the lazy result.
+
+    Returns
+    -------
+    array
+        An array of ``xp`` (numpy by default), or ``out``.
 
     Notes
     -----
@@ -177,6 +225,40 @@ def normal(
 ):
     """Normal values with the given ``mean`` and ``stddev``, by inversion.
 
+    Parameters
+    ----------
+    shape : int or tuple of int
+        Shape of the result (of the block, when ``full_shape`` is given).
+    seed : int
+        Key of the stream, an integer in ``[0, 2**64)``.
+    mean : float, optional
+        Mean.
+    stddev : float, optional
+        Standard deviation, non-negative.
+    dtype : str or dtype, optional
+        ``float32`` (default), ``float64``, ``float16`` or ``bfloat16``.
+    full_shape : tuple of int, optional
+        Shape of the whole logical tensor (default: ``shape``).
+    offset : tuple of int, optional
+        Start of the block ``[offset, offset + shape)`` in ``full_shape`` (default: the origin).
+    stream : int, optional
+        Stream id in ``[0, 2**63)``.
+    out : array, optional
+        Existing array of shape ``shape`` to fill and return (numpy, torch, array_api_strict, cupy).
+    xp : namespace, optional
+        Array library of the result (default numpy).
+    device : optional
+        Device of the result, in the library's terms (``"cpu"``, ``"cuda:0"``).
+    like : array, optional
+        Take the library, device and (unless ``dtype`` is given) dtype of this array.
+    chunks : optional
+        dask only: the chunks of the lazy result.
+
+    Returns
+    -------
+    array
+        An array of ``xp`` (numpy by default), or ``out``.
+
     Notes
     -----
     The top bit of the element's word is the sign, the other bits give a tail
@@ -232,6 +314,48 @@ def truncated_normal(
     ``[mean + lower * stddev, mean + upper * stddev]`` (default ``lower=-2,
     upper=2``, the Keras convention), or in absolute values ``[a, b]`` (the
     ``torch.nn.init.trunc_normal_`` convention). Infinite bounds are allowed.
+
+    Parameters
+    ----------
+    shape : int or tuple of int
+        Shape of the result (of the block, when ``full_shape`` is given).
+    seed : int
+        Key of the stream, an integer in ``[0, 2**64)``.
+    mean : float, optional
+        Mean of the normal before truncation.
+    stddev : float, optional
+        Standard deviation of the normal before truncation, positive.
+    lower : float, optional
+        Lower bound in standard deviations from the mean (default -2 unless ``a`` or ``b`` is given).
+    upper : float, optional
+        Upper bound in standard deviations from the mean (default 2 unless ``a`` or ``b`` is given).
+    a : float, optional
+        Lower bound in absolute value (instead of ``lower``/``upper``).
+    b : float, optional
+        Upper bound in absolute value (instead of ``lower``/``upper``).
+    dtype : str or dtype, optional
+        ``float32`` (default), ``float64``, ``float16`` or ``bfloat16``.
+    full_shape : tuple of int, optional
+        Shape of the whole logical tensor (default: ``shape``).
+    offset : tuple of int, optional
+        Start of the block ``[offset, offset + shape)`` in ``full_shape`` (default: the origin).
+    stream : int, optional
+        Stream id in ``[0, 2**63)``.
+    out : array, optional
+        Existing array of shape ``shape`` to fill and return (numpy, torch, array_api_strict, cupy).
+    xp : namespace, optional
+        Array library of the result (default numpy).
+    device : optional
+        Device of the result, in the library's terms (``"cpu"``, ``"cuda:0"``).
+    like : array, optional
+        Take the library, device and (unless ``dtype`` is given) dtype of this array.
+    chunks : optional
+        dask only: the chunks of the lazy result.
+
+    Returns
+    -------
+    array
+        An array of ``xp`` (numpy by default), or ``out``.
 
     Notes
     -----
