@@ -1,4 +1,8 @@
-"""nox sessions: lint, tests, tests_xp, tests_tf, tests_cudasim, ptx, docs, build (default); bench (on demand)."""
+"""nox sessions: lint, tests, tests_xp, tests_tf, tests_cudasim, ptx, docs, build (default); bench (on demand).
+
+Installs are silent (their output is shown only when they fail). ``nox -R`` reuses the environments
+of a previous run and skips the installs; ``nox -s tests -- -k fans`` passes arguments to pytest.
+"""
 
 import nox
 
@@ -49,8 +53,11 @@ def tests_xp(session: nox.Session) -> None:
         "tests/test_keras.py",
         "tests/test_flax.py",
         "tests/test_backends.py",
+        "tests/test_docs.py",
     ]
-    env = {"KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
+    # a documentation example that needs one of these libraries fails here instead of being skipped
+    docs_require = "torch,jax,flax,keras,dask,distributed,zarr,array_api_strict,matplotlib,ml_dtypes"
+    env = {"KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu", "ARRAYINIT_DOCS_REQUIRE": docs_require}
     session.run("pytest", *tests, "src/arrayinit", *session.posargs, env=env)
 
 
@@ -68,6 +75,9 @@ def tests_tf(session: nox.Session) -> None:
     env = {"TF_USE_LEGACY_KERAS": "1", "CUDA_VISIBLE_DEVICES": "", "TF_CPP_MIN_LOG_LEVEL": "2"}
     tests = ["tests/test_tf.py", "tests/test_compat_v1.py", "src/arrayinit/compat"]
     session.run("pytest", *tests, *session.posargs, env=env)
+    # the documentation's TensorFlow examples (skipped elsewhere: only this session has TensorFlow)
+    env["ARRAYINIT_DOCS_REQUIRE"] = "tensorflow"
+    session.run("pytest", "tests/test_docs.py", "-k", "test_python_block_runs and tf1", *session.posargs, env=env)
 
 
 @nox.session
@@ -88,19 +98,20 @@ def ptx(session: nox.Session) -> None:
 def docs(session: nox.Session) -> None:
     """The documentation site (mkdocs-material + mkdocstrings), warnings as errors."""
     session.install("-e", ".[docs]")
-    session.run("mkdocs", "build", "--strict", "--site-dir", "site", env={"NO_MKDOCS_2_WARNING": "1"})
+    session.run("mkdocs", "build", "--strict", "--quiet", "--site-dir", "site", env={"NO_MKDOCS_2_WARNING": "1"})
 
 
 @nox.session
 def build(session: nox.Session) -> None:
     """The sdist and wheel, checked to contain the package data."""
     session.install("build")
-    session.run("python", "-m", "build", "--outdir", "dist")
+    session.run("python", "-m", "build", "--outdir", "dist", silent=True)  # setuptools' log only on failure
     session.run(
         "python",
         "-c",
         "import glob, zipfile; names = zipfile.ZipFile(glob.glob('dist/*.whl')[0]).namelist(); "
-        "assert 'arrayinit/py.typed' in names and 'arrayinit/_kernels/_ndtri_tails.py' in names, names",
+        "assert 'arrayinit/py.typed' in names and 'arrayinit/_kernels/_ndtri_tails.py' in names, names; "
+        "print('built', *sorted(glob.glob('dist/*')))",
     )
 
 

@@ -3,8 +3,9 @@
 - ``python`` blocks are complete programs: each runs on its own (fresh globals, imports included)
   in an empty temporary working directory. A block written as a ``>>>`` session runs as a doctest.
 - A block that imports a library this environment lacks (torch, jax, dask, ...) is skipped, naming
-  the nox session that installs it; with ``ARRAYINIT_DOCS_STRICT=1`` (set by the ``tests_xp`` session,
-  which installs them all) it fails instead, so no block is skipped silently there.
+  the session of noxfile.py that installs it. ``ARRAYINIT_DOCS_REQUIRE`` (set by the ``tests_xp`` and
+  ``tests_tf`` sessions) lists the libraries a session installs: a block needing one of them fails
+  instead of being skipped, so no block is skipped silently there.
 - GPU-only code carries a ``# GPU`` comment: at the end of a statement's line for that statement, or
   as the block's first line for the whole block. Without a CUDA GPU those statements are replaced by
   ``pass`` (or the block is skipped); on a GPU machine they run.
@@ -56,12 +57,14 @@ INSTALLED_BY = {
     "array_api_strict": "the tests_xp session",
     "matplotlib": "the tests session (the cli extra)",
     "ml_dtypes": "the tests session",
+    "tensorflow": "the tests_tf session",
+    "tf_keras": "the tests_tf session",
     "safetensors": "no nox session: pip install safetensors",
-    "tensorflow": "no nox session: pip install tensorflow",
     "cupy": "no nox session: pip install arrayinit[cuda] on a GPU machine",
 }
-#: libraries that ARRAYINIT_DOCS_STRICT=1 may still skip (no nox session installs them)
-NOT_IN_ANY_SESSION = {"safetensors", "tensorflow", "cupy"}
+#: ARRAYINIT_DOCS_REQUIRE: comma-separated libraries that a session installs; blocks needing them fail
+#: there instead of being skipped
+REQUIRED = {name.strip() for name in os.environ.get("ARRAYINIT_DOCS_REQUIRE", "").split(",") if name.strip()}
 
 FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^`]*?)[ \t]*$")
 SKIP_DIRECTIVE = re.compile(r"^\s*<!--\s*docs-test:\s*skip\s+(?P<reason>.+?)\s*-->\s*$")
@@ -182,8 +185,8 @@ def skip_if_missing(block: Block, exc: ModuleNotFoundError) -> None:
     name = (exc.name or "").split(".")[0]
     if name not in INSTALLED_BY or importlib.util.find_spec(name) is not None:
         return  # not an optional library, or installed: the error is real
-    if os.environ.get("ARRAYINIT_DOCS_STRICT") == "1" and name not in NOT_IN_ANY_SESSION:
-        pytest.fail(f"{block.id} needs {name}, which {INSTALLED_BY[name]} installs, but it is missing here")
+    if name in REQUIRED:
+        pytest.fail(f"{block.id} needs {name}, which this session should install (ARRAYINIT_DOCS_REQUIRE)")
     pytest.skip(f"{block.id} needs {name}: installed by {INSTALLED_BY[name]}")
 
 
@@ -313,3 +316,40 @@ def test_documented_parameters_match_the_signature(obj):
             assert n in params or takes_kwargs, f"{obj.__qualname__}: documents `{n}`, not in {sig}"
         defaults = {repr(params[n].default) for n in names if n in params}
         assert len(defaults) <= 1, f"{obj.__qualname__}: `{', '.join(names)}` documented together, defaults differ"
+
+
+def test_skip_reasons_name_real_sessions():
+    """Every "the <name> session" in the tests and docs names a session of noxfile.py."""
+    sessions = set(re.findall(r"@nox\.session[^\n]*\ndef (\w+)\(", (ROOT / "noxfile.py").read_text()))
+    assert {"tests", "tests_xp", "tests_cudasim", "ptx", "docs"} <= sessions
+    files = [*sorted((ROOT / "tests").rglob("*.py")), ROOT / "conftest.py", *PAGES]
+    named = {
+        (f.relative_to(ROOT).as_posix(), name)
+        for f in files
+        for pattern in (r"\bthe `*(\w+)`* session\b", r"\bthe nox session `*(\w+)")
+        for name in re.findall(pattern, f.read_text(encoding="utf-8"))
+        if name != "nox"
+    }
+    assert named, "no skip reason names a session: the pattern is out of date"
+    unknown = sorted((f, name) for f, name in named if name not in sessions)
+    assert not unknown, f"not nox sessions: {unknown} (sessions: {sorted(sessions)})"
+
+
+def prose_lines(page: pathlib.Path):
+    """(line number, text) of a page's lines outside code blocks, with inline code removed."""
+    in_code = False
+    for n, line in enumerate(page.read_text(encoding="utf-8").splitlines(), 1):
+        if FENCE.match(line):
+            in_code = not in_code
+            continue
+        if not in_code:
+            yield n, re.sub(r"`+[^`]*`+", "``", line)
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[p.relative_to(ROOT).as_posix() for p in PAGES])
+def test_no_accidental_emphasis(page):
+    """``2**24`` outside code renders as bold text in markdown: such powers belong in backticks."""
+    bad = [
+        f"{page.relative_to(ROOT)}:{n}: {text.strip()}" for n, text in prose_lines(page) if re.search(r"\w\*\*\w", text)
+    ]
+    assert not bad, "\n".join(bad)

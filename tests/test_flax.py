@@ -6,8 +6,8 @@ import math
 import numpy as np
 import pytest
 
-jax = pytest.importorskip("jax", reason="jax is installed by the tests_frameworks session")
-jnp = pytest.importorskip("jax.numpy", reason="jax is installed by the tests_frameworks session")
+jax = pytest.importorskip("jax", reason="jax is installed by the tests_xp session")
+jnp = pytest.importorskip("jax.numpy", reason="jax is installed by the tests_xp session")
 import arrayinit as ai  # noqa: E402
 import arrayinit.flax as aif  # noqa: E402
 
@@ -47,7 +47,7 @@ def test_jax_normal_means_untruncated():
 
 
 def test_flax_linen_module_init_eager_and_jit():
-    nn = pytest.importorskip("flax.linen", reason="flax is installed by the tests_frameworks session")
+    nn = pytest.importorskip("flax.linen", reason="flax is installed by the tests_xp session")
 
     class MLP(nn.Module):
         @nn.compact

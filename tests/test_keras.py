@@ -13,7 +13,7 @@ import pytest
 import arrayinit as ai
 
 if importlib.util.find_spec("keras") is None:
-    pytest.skip("keras is installed by the tests_frameworks session", allow_module_level=True)
+    pytest.skip("keras is installed by the tests_xp session", allow_module_level=True)
 
 BACKENDS = {"jax": "jax", "torch": "torch", "numpy": None}
 

@@ -121,13 +121,19 @@ class Initializer:
         Parameters
         ----------
         shape : tuple of int
+            Shape of the result (of the block, when ``full_shape`` is given).
         dtype : str or dtype, optional
             float32 (default), float64, float16, bfloat16; a library dtype object works too.
-        xp, device, like : optional
-            Library and device of the result (see ``arrayinit.random``).
-        full_shape, offset : tuple of int, optional
-            Return the block ``[offset, offset + shape)`` of the tensor of shape
-            ``full_shape``; fans come from ``full_shape``.
+        xp : namespace, optional
+            Array library of the result (default numpy): ``torch``, ``jax.numpy``, ``dask.array``, ...
+        device : optional
+            Device of the result, in the library's terms (``"cpu"``, ``"cuda:0"``, a jax device).
+        like : array, optional
+            Take the library, device and (unless ``dtype`` is given) dtype of this array.
+        full_shape : tuple of int, optional
+            Shape of the whole logical tensor; fans come from it (default: ``shape``).
+        offset : tuple of int, optional
+            Start of the block ``[offset, offset + shape)`` in ``full_shape`` (default: the origin).
         out : array, optional
             Existing array to fill (numpy, torch, array_api_strict, cupy, any
             mutable array-API array, or an array of a registered backend).
