@@ -391,7 +391,10 @@ class RandomNormal(_Random):
 
     Parameters
     ----------
-    mean, stddev : float
+    mean : float
+        Mean.
+    stddev : float
+        Standard deviation.
     seed : int or None
         ``None``: new values on every call (TF1).
     dtype : str or dtype
