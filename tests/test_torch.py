@@ -174,7 +174,8 @@ def test_init_module_is_independent_of_creation_order():
     for k in pa:
         assert torch.equal(pa[k], pb[k]), k
     assert torch.equal(pa["norm.weight"], torch.ones(32))
-    assert torch.equal(pa["enc.bias"], torch.zeros(32))
+    # torch's Linear bias: U(-1/sqrt(fan_in), 1/sqrt(fan_in)), not zeros
+    assert 0 < float(pa["enc.bias"].detach().abs().max()) <= 1 / math.sqrt(16)
     assert float(pa["enc.weight"].detach().abs().max()) <= 1 / math.sqrt(16)
     assert not torch.equal(pa["enc.weight"][:8, :16], pa["dec.weight"][:8, :16])
 
@@ -318,3 +319,214 @@ def test_init_module_orthogonal_rule_uses_torch_flattening():
     # 2-D weights: the torch and Keras flattenings agree, the values are Orthogonal's own
     lin = ait.init_module(torch.nn.Linear(8, 4), seed=3, rules={"weight": ai.Orthogonal()})
     np.testing.assert_array_equal(lin.weight.detach().numpy(), ai.Orthogonal(seed=ai.derive_seed(3, "weight"))((4, 8)))
+
+
+# --- init_module without rules: torch's own default distributions, per module type -----------------------------
+
+nn = torch.nn
+
+
+def _u(bound):
+    return ("uniform", -bound, 2 * bound)
+
+
+def _n(std):
+    return ("norm", 0.0, std)
+
+
+def _const(v):
+    return ("const", v)
+
+
+def _xavier_u(fan_in, fan_out):
+    return _u(math.sqrt(6.0 / (fan_in + fan_out)))
+
+
+# (module factory, {parameter: expected distribution}): the distributions are torch's reset_parameters formulas
+DEFAULTS = {
+    "Linear": (lambda: nn.Linear(256, 384), {"weight": _u(1 / 16), "bias": _u(1 / 16)}),
+    "Conv1d": (lambda: nn.Conv1d(16, 64, 5), {"weight": _u(80**-0.5), "bias": _u(80**-0.5)}),
+    "Conv2d": (lambda: nn.Conv2d(16, 64, 3, groups=2), {"weight": _u(72**-0.5), "bias": _u(72**-0.5)}),
+    "Conv3d": (lambda: nn.Conv3d(4, 32, 3), {"weight": _u(108**-0.5), "bias": _u(108**-0.5)}),
+    # ConvTranspose weights are (in, out / groups, *k): torch's fan_in is out / groups * k
+    "ConvTranspose2d": (lambda: nn.ConvTranspose2d(64, 16, 3), {"weight": _u(144**-0.5), "bias": _u(144**-0.5)}),
+    "ConvTranspose1d": (lambda: nn.ConvTranspose1d(32, 24, 4), {"weight": _u(96**-0.5), "bias": _u(96**-0.5)}),
+    "Bilinear": (lambda: nn.Bilinear(20, 30, 40), {"weight": _u(20**-0.5), "bias": _u(20**-0.5)}),
+    "Embedding": (lambda: nn.Embedding(2000, 64), {"weight": _n(1.0)}),
+    "EmbeddingBag": (lambda: nn.EmbeddingBag(1000, 32, mode="sum"), {"weight": _n(1.0)}),
+    "LayerNorm": (lambda: nn.LayerNorm(48), {"weight": _const(1.0), "bias": _const(0.0)}),
+    "RMSNorm": (lambda: nn.RMSNorm(48), {"weight": _const(1.0)}),
+    "GroupNorm": (lambda: nn.GroupNorm(4, 48), {"weight": _const(1.0), "bias": _const(0.0)}),
+    "BatchNorm2d": (lambda: nn.BatchNorm2d(48), {"weight": _const(1.0), "bias": _const(0.0)}),
+    "InstanceNorm1d": (lambda: nn.InstanceNorm1d(48, affine=True), {"weight": _const(1.0), "bias": _const(0.0)}),
+    "LSTM": (
+        lambda: nn.LSTM(32, 64, num_layers=2, proj_size=16),
+        {
+            p: _u(1 / 8)
+            for p in ["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0", "weight_hr_l0", "weight_ih_l1"]
+        },
+    ),
+    "GRU": (lambda: nn.GRU(32, 100, bidirectional=True), {"weight_ih_l0_reverse": _u(0.1), "bias_hh_l0": _u(0.1)}),
+    "RNN": (lambda: nn.RNN(16, 25), {"weight_ih_l0": _u(0.2), "weight_hh_l0": _u(0.2), "bias_ih_l0": _u(0.2)}),
+    "LSTMCell": (lambda: nn.LSTMCell(24, 36), {"weight_ih": _u(36**-0.5), "bias_hh": _u(36**-0.5)}),
+    "MultiheadAttention": (
+        lambda: nn.MultiheadAttention(64, 4, add_bias_kv=True),
+        {
+            "in_proj_weight": _xavier_u(64, 192),
+            "in_proj_bias": _const(0.0),
+            "out_proj.weight": _u(1 / 8),
+            "out_proj.bias": _const(0.0),
+            "bias_k": _n(math.sqrt(2.0 / (64 + 64))),
+            "bias_v": _n(math.sqrt(2.0 / (64 + 64))),
+        },
+    ),
+    "MultiheadAttention_kdim": (
+        lambda: nn.MultiheadAttention(64, 4, kdim=32, vdim=48),
+        {
+            "q_proj_weight": _xavier_u(64, 64),
+            "k_proj_weight": _xavier_u(32, 64),
+            "v_proj_weight": _xavier_u(48, 64),
+            "in_proj_bias": _const(0.0),
+            "out_proj.bias": _const(0.0),
+        },
+    ),
+    "TransformerEncoderLayer": (
+        lambda: nn.TransformerEncoderLayer(64, 4, 128),
+        {
+            "self_attn.in_proj_weight": _xavier_u(64, 192),
+            "self_attn.out_proj.weight": _u(1 / 8),
+            "self_attn.out_proj.bias": _const(0.0),
+            "linear1.weight": _u(1 / 8),
+            "linear1.bias": _u(1 / 8),
+            "linear2.weight": _u(128**-0.5),
+            "linear2.bias": _u(128**-0.5),
+            "norm1.weight": _const(1.0),
+            "norm2.bias": _const(0.0),
+        },
+    ),
+    # nn.Transformer gives every parameter of 2+ dimensions xavier_uniform_ after building its layers
+    "Transformer": (
+        lambda: nn.Transformer(64, 4, 1, 1, 128, batch_first=True),
+        {
+            "encoder.layers.0.linear1.weight": _xavier_u(64, 128),
+            "encoder.layers.0.linear1.bias": _u(1 / 8),
+            "decoder.layers.0.multihead_attn.out_proj.weight": _xavier_u(64, 64),
+            "decoder.layers.0.multihead_attn.in_proj_bias": _const(0.0),
+            "decoder.norm.weight": _const(1.0),
+        },
+    ),
+    "PReLU": (lambda: nn.PReLU(8, init=0.3), {"weight": _const(0.3)}),
+}
+
+
+def _check_distribution(x, expected, label):
+    from scipy import stats
+
+    x = x.detach().double().reshape(-1).numpy()
+    if expected[0] == "const":
+        assert np.all(x == np.float32(expected[1])), label
+        return
+    kind, loc, scale = expected
+    p = stats.kstest(x, kind, args=(loc, scale)).pvalue
+    assert p > 1e-3, (label, p)
+    if kind == "uniform":
+        assert x.min() >= loc, label
+        assert x.max() <= loc + scale, label
+
+
+@pytest.mark.parametrize("case", sorted(DEFAULTS))
+def test_init_module_reproduces_torch_default_distributions(case):
+    pytest.importorskip("scipy", reason="scipy is installed by the test extra")
+    make, expected = DEFAULTS[case]
+    torch.manual_seed(0)
+    theirs = dict(make().named_parameters())  # torch's own initialization, for the same statistics
+    ours_module = ait.init_module(make(), seed=3)
+    ours = dict(ours_module.named_parameters())
+    for name, dist in expected.items():
+        _check_distribution(ours[name], dist, f"arrayinit {case}.{name}")
+        _check_distribution(theirs[name], dist, f"torch {case}.{name}")
+    # every parameter comes from the table, reproducibly, each with its own stream
+    again = dict(ait.init_module(make(), seed=3).named_parameters())
+    for name, p in ours.items():
+        assert torch.equal(p, again[name]), name
+        assert p.requires_grad
+
+
+def test_init_module_default_values_come_from_the_stream_with_per_parameter_seeds():
+    lin = ait.init_module(nn.Linear(10, 6), seed=4)
+    w = ai.VarianceScaling(1 / 3, "fan_in", "uniform", seed=ai.derive_seed(4, "weight"), in_axis=1, out_axis=0)((6, 10))
+    np.testing.assert_array_equal(lin.weight.detach().numpy(), w)
+    b = ai.RandomUniform(-(10**-0.5), 10**-0.5, seed=ai.derive_seed(4, "bias"))((6,))
+    np.testing.assert_array_equal(lin.bias.detach().numpy(), b)
+    emb = ait.init_module(nn.Embedding(50, 8, padding_idx=7), seed=4)
+    ref = ai.RandomNormal(0.0, 1.0, seed=ai.derive_seed(4, "weight"))((50, 8))
+    ref[7] = 0.0
+    np.testing.assert_array_equal(emb.weight.detach().numpy(), ref)  # padding_idx row zeroed, as torch
+    bag = ait.init_module(nn.EmbeddingBag(20, 4, padding_idx=0), seed=4)
+    assert torch.equal(bag.weight[0].detach(), torch.zeros(4))
+    assert bool((bag.weight[1:] != 0).all())
+
+
+def test_init_module_rules_still_win_over_the_defaults():
+    net = ait.init_module(nn.Sequential(nn.Linear(8, 4), nn.Embedding(5, 4)), seed=0, rules={"*.bias": "zeros"})
+    assert torch.equal(net[0].bias.detach(), torch.zeros(4))
+    assert float(net[1].weight.detach().abs().max()) > 0.5  # the default N(0, 1) where no rule matched
+
+
+class _Custom(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.kernel = nn.Parameter(torch.empty(12, 10))
+        self.bias = nn.Parameter(torch.empty(12))
+        self.scale = nn.Parameter(torch.empty(12))
+
+
+def test_init_module_fallback_for_module_types_outside_the_table():
+    m = ait.init_module(_Custom(), seed=0)
+    assert 0 < float(m.kernel.detach().abs().max()) <= 10**-0.5
+    assert torch.equal(m.bias.detach(), torch.zeros(12))
+    assert torch.equal(m.scale.detach(), torch.ones(12))
+
+
+def test_torch_defaults_names_every_parameter():
+    t = nn.Transformer(16, 2, 1, 1, 32, batch_first=True)
+    rules = ait.torch_defaults(t)
+    assert set(rules) == {n for n, _ in t.named_parameters()}
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "normal",
+        "uniform",
+        "constant",
+        "eye",
+        "dirac",
+        "xavier_uniform",
+        "xavier_normal",
+        "kaiming_uniform",
+        "kaiming_normal",
+        "orthogonal",
+        "sparse",
+    ],
+)
+def test_deprecated_names_warn_as_torch_does(name):
+    args = {
+        "constant": (0.5,),
+        "sparse": (0.5,),
+    }.get(name, ())
+    shape = (4, 4, 3) if name == "dirac" else (4, 6)
+    theirs = getattr(torch.nn.init, name)
+    with pytest.warns(FutureWarning) as expected:
+        theirs(torch.empty(shape), *args)
+    with pytest.warns(FutureWarning) as got:
+        out = getattr(ait, name)(torch.empty(shape), *args)
+    assert str(got[0].message) == str(expected[0].message)
+    assert got[0].filename == __file__  # reported at the caller, as torch's
+    fresh = getattr(ait, name + "_")
+    kwargs = {"seed": 1} if "seed" in fresh.__code__.co_varnames else {}
+    if kwargs:
+        with pytest.warns(FutureWarning):
+            out = getattr(ait, name)(torch.empty(shape), *args, **kwargs)
+        assert torch.equal(out, fresh(torch.empty(shape), *args, **kwargs))
+    assert out.shape == shape

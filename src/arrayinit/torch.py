@@ -16,6 +16,7 @@ initialization, whatever the mesh and placements, with no communication.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import math
 import warnings
 from collections.abc import Callable, Mapping
@@ -32,20 +33,32 @@ from arrayinit._seeds import derive_seed
 
 __all__ = [
     "calculate_gain",
+    "constant",
     "constant_",
+    "dirac",
     "dirac_",
+    "eye",
     "eye_",
     "init_dtensor_",
     "init_module",
+    "kaiming_normal",
     "kaiming_normal_",
+    "kaiming_uniform",
     "kaiming_uniform_",
+    "normal",
     "normal_",
     "ones_",
+    "orthogonal",
     "orthogonal_",
+    "sparse",
     "sparse_",
+    "torch_defaults",
     "trunc_normal_",
+    "uniform",
     "uniform_",
+    "xavier_normal",
     "xavier_normal_",
+    "xavier_uniform",
     "xavier_uniform_",
     "zeros_",
 ]
@@ -342,6 +355,42 @@ def sparse_(tensor, sparsity: float, std: float = 0.01, generator=None, *, seed=
     return _fill_values(tensor, values)
 
 
+# --- torch's deprecated names ----------------------------------------------------------------
+
+
+def _deprecated(fn: Callable) -> Callable:
+    """``fn`` under its name without the trailing underscore, warning as ``torch.nn.init`` does (FutureWarning)."""
+    new_name = fn.__name__
+    old_name = new_name[:-1]
+
+    @functools.wraps(fn)
+    def deprecated(*args, **kwargs):
+        warnings.warn(
+            f"`nn.init.{old_name}` is now deprecated in favor of `nn.init.{new_name}`.", FutureWarning, stacklevel=2
+        )
+        return fn(*args, **kwargs)
+
+    deprecated.__name__ = deprecated.__qualname__ = old_name
+    deprecated.__doc__ = (
+        f"Deprecated name of ``{new_name}`` (as ``torch.nn.init.{old_name}``): warns with a FutureWarning, "
+        f"then calls ``{new_name}``."
+    )
+    return deprecated
+
+
+uniform = _deprecated(uniform_)
+normal = _deprecated(normal_)
+constant = _deprecated(constant_)
+eye = _deprecated(eye_)
+dirac = _deprecated(dirac_)
+xavier_uniform = _deprecated(xavier_uniform_)
+xavier_normal = _deprecated(xavier_normal_)
+kaiming_uniform = _deprecated(kaiming_uniform_)
+kaiming_normal = _deprecated(kaiming_normal_)
+orthogonal = _deprecated(orthogonal_)
+sparse = _deprecated(sparse_)
+
+
 # --- distributed ---------------------------------------------------------------------------
 
 
@@ -383,13 +432,118 @@ def init_dtensor_(dtensor, initializer):
     return dtensor
 
 
-def _default_rule(name: str, param) -> object:
+# --- torch's own default initialization, per module type ------------------------------------
+
+
+def _torch_vs(scale: float, mode: str, distribution: str) -> _I.VarianceScaling:
+    """A variance-scaling initializer with torch's fans ``(out, in, *kernel)`` (in axis 1, out axis 0)."""
+    return _I.VarianceScaling(scale, mode, distribution, seed=0, in_axis=1, out_axis=0)  # type: ignore[arg-type]
+
+
+def _kaiming_uniform_sqrt5() -> _I.VarianceScaling:
+    # kaiming_uniform_(a=sqrt(5)): gain**2 = 2 / (1 + 5) = 1/3, so U(-sqrt(1 / fan_in), sqrt(1 / fan_in))
+    return _torch_vs(1.0 / 3.0, "fan_in", "uniform")
+
+
+def _symmetric_uniform(bound: float) -> _I.RandomUniform:
+    return _I.RandomUniform(-bound, bound, seed=0)
+
+
+def _fan_in_bound(weight) -> _I.RandomUniform:
+    """``U(-1/sqrt(fan_in), 1/sqrt(fan_in))`` with ``fan_in`` of ``weight`` in torch's layout (0 for an empty fan)."""
+    fan_in, _ = _V.torch_fans(tuple(weight.shape))
+    return _symmetric_uniform(1.0 / math.sqrt(fan_in) if fan_in > 0 else 0.0)
+
+
+def _hidden_bound(hidden_size: int) -> _I.RandomUniform:
+    return _symmetric_uniform(1.0 / math.sqrt(hidden_size) if hidden_size > 0 else 0.0)
+
+
+def _zero_row(index: int):
+    def after(param) -> None:
+        with torch.no_grad():
+            param[index].fill_(0)
+
+    return after
+
+
+_NORMS = (
+    torch.nn.LayerNorm,
+    torch.nn.GroupNorm,
+    torch.nn.RMSNorm,
+    torch.nn.modules.batchnorm._NormBase,  # BatchNorm1d/2d/3d, SyncBatchNorm, InstanceNorm1d/2d/3d
+)
+
+
+def _own_default(module, name: str, param):
+    """``(initializer, after)`` of torch's own initialization of ``module``'s parameter ``name``, or None."""
+    nn = torch.nn
+    if isinstance(module, (nn.Linear, nn.modules.conv._ConvNd)):
+        if name == "weight":
+            return _kaiming_uniform_sqrt5(), None
+        if name == "bias":
+            return _fan_in_bound(module.weight), None
+    elif isinstance(module, nn.Bilinear):
+        if name in ("weight", "bias"):
+            return _symmetric_uniform(1.0 / math.sqrt(module.weight.size(1))), None
+    elif isinstance(module, (nn.Embedding, nn.EmbeddingBag)):
+        if name == "weight":
+            pad = module.padding_idx
+            return _I.RandomNormal(0.0, 1.0, seed=0), (None if pad is None else _zero_row(pad))
+    elif isinstance(module, _NORMS):
+        if name == "weight":
+            return _I.Ones(), None
+        if name == "bias":
+            return _I.Zeros(), None
+    elif isinstance(module, (nn.RNNBase, nn.RNNCellBase)):
+        return _hidden_bound(module.hidden_size), None
+    elif isinstance(module, nn.MultiheadAttention):
+        if name in ("in_proj_weight", "q_proj_weight", "k_proj_weight", "v_proj_weight"):
+            return _torch_vs(1.0, "fan_avg", "uniform"), None  # xavier_uniform_
+        if name == "in_proj_bias":
+            return _I.Zeros(), None
+        if name in ("bias_k", "bias_v"):
+            return _torch_vs(1.0, "fan_avg", "untruncated_normal"), None  # xavier_normal_
+    elif isinstance(module, nn.PReLU) and name == "weight":
+        return _I.Constant(float(module.init)), None
+    return None
+
+
+def _fallback(name: str, param):
+    """Parameters of module types outside the table: kaiming_uniform_(a=sqrt(5)), zeros for biases, else ones."""
     if param.dim() >= 2:
-        # torch's default for nn.Linear / nn.ConvNd weights, in the Keras axis rule for (out, in, *k)
-        return _I.VarianceScaling(1.0 / 3.0, "fan_in", "uniform", seed=0, in_axis=1, out_axis=0)
+        return _kaiming_uniform_sqrt5(), None
     if name.endswith("bias"):
-        return _I.Zeros()
-    return _I.Ones()
+        return _I.Zeros(), None
+    return _I.Ones(), None
+
+
+def torch_defaults(module) -> dict[str, tuple[object, Callable | None]]:
+    """``{qualified name: (initializer, after)}``: torch's own initialization of each parameter of ``module``.
+
+    Each parameter gets the rule of the module that owns it (Linear, Conv,
+    Embedding, norms, RNNs, MultiheadAttention, ...; see the PyTorch guide),
+    then the adjustments containers make after building their submodules:
+    ``MultiheadAttention`` zeros ``out_proj.bias``, ``Transformer`` gives every
+    parameter of 2 or more dimensions ``xavier_uniform_``. ``after`` (or None)
+    runs on the parameter once it is filled (Embedding's ``padding_idx`` row).
+    """
+    rules: dict[str, tuple[object, Callable | None]] = {}
+    modules = list(module.named_modules())
+    for prefix, sub in modules:
+        for name, param in sub.named_parameters(prefix=prefix, recurse=False):
+            local = name.rsplit(".", 1)[-1]
+            rules[name] = _own_default(sub, local, param) or _fallback(name, param)
+    for prefix, sub in modules:
+        dot = f"{prefix}." if prefix else ""
+        if isinstance(sub, torch.nn.MultiheadAttention) and sub.in_proj_bias is not None:
+            if sub.out_proj.bias is not None:
+                rules[f"{dot}out_proj.bias"] = (_I.Zeros(), None)
+        elif isinstance(sub, torch.nn.Transformer):
+            for name, param in sub.named_parameters(prefix=prefix):
+                if param.dim() > 1:
+                    rules[name] = (_torch_vs(1.0, "fan_avg", "uniform"), None)  # xavier_uniform_
+    return rules
 
 
 def init_module(
@@ -411,20 +565,31 @@ def init_module(
         names; the first match wins) or ``rule(name, param) -> initializer``.
         An initializer is an arrayinit initializer, a registered name, or a
         ``fn(tensor, seed=...)`` in place function of this module. Parameters no
-        rule matches get the default: torch's ``kaiming_uniform_(a=sqrt(5))``
-        for weights of 2 or more dimensions, zeros for biases, ones otherwise.
+        rule matches get the distribution torch's own module would give them
+        (``torch_defaults``: Linear and Conv weights ``kaiming_uniform_(a=sqrt(5))``
+        and biases ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))``, Embedding ``N(0, 1)``
+        with the ``padding_idx`` row zeroed, norm layers ones and zeros, RNNs
+        ``U(-1/sqrt(hidden), 1/sqrt(hidden))``, MultiheadAttention, Transformer,
+        ...; the table is in the PyTorch guide). Parameters of other module
+        types: ``kaiming_uniform_(a=sqrt(5))`` for 2 or more dimensions, zeros
+        for biases, ones otherwise.
 
     Examples
     --------
     >>> import torch, arrayinit.torch as ait
     >>> net = torch.nn.Sequential(torch.nn.Linear(8, 4), torch.nn.LayerNorm(4))
-    >>> _ = ait.init_module(net, seed=0, rules={"0.weight": "glorot_uniform"})
-    >>> float(net[1].weight.detach().sum()), float(net[0].bias.detach().abs().sum())
-    (4.0, 0.0)
+    >>> _ = ait.init_module(net, seed=0)           # torch's defaults, from the arrayinit stream
+    >>> float(net[1].weight.detach().sum()), bool(net[0].bias.detach().abs().max() <= 8 ** -0.5)
+    (4.0, True)
+    >>> _ = ait.init_module(net, seed=0, rules={"0.weight": "glorot_uniform", "*.bias": "zeros"})
+    >>> float(net[0].bias.detach().abs().sum())
+    0.0
     """
     from arrayinit._registry import get
 
+    defaults = torch_defaults(module)
     for name, param in module.named_parameters():
+        after = None
         chosen = None
         if callable(rules) and not isinstance(rules, Mapping):
             chosen = rules(name, param)
@@ -434,7 +599,7 @@ def init_module(
                     chosen = rule
                     break
         if chosen is None:
-            chosen = _default_rule(name, param)
+            chosen, after = defaults.get(name) or _fallback(name, param)
         pseed = derive_seed(seed, name)
         init = get(chosen) if isinstance(chosen, (str, dict)) else chosen
         if isinstance(init, _I.Initializer):
@@ -471,4 +636,6 @@ def init_module(
                 init(param, seed=pseed)
         else:
             raise TypeError(f"Rule for {name!r} is not an initializer. Received: {chosen!r}")
+        if after is not None:
+            after(param)
     return module
