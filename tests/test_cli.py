@@ -802,6 +802,15 @@ def test_materialize_checks_sizes_against_the_machine_before_writing(tmp_path, c
     assert _partials(tmp_path) == []
 
 
+def test_materialize_refuses_a_folder_as_out_before_generating(tmp_path, capsys, generated):
+    spec = _write_spec(tmp_path, {"parameters": {"w": {"shape": [300, 300], "initializer": "he_normal"}}})
+    (tmp_path / "m.safetensors").mkdir()
+    assert cli.main(["materialize", str(spec), "--out", str(tmp_path / "m.safetensors")]) == 2
+    assert "is a folder" in _one_error_line(capsys.readouterr().err, "materialize")
+    assert sum(generated) == 0
+    assert _partials(tmp_path) == []
+
+
 def test_materialize_checks_free_disk_and_memory(tmp_path, capsys, monkeypatch, generated):
     spec = {
         "parameters": {

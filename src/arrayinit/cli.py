@@ -818,10 +818,12 @@ def plan_spec(spec) -> list[tuple[str, tuple[int, ...], str, Initializer]]:
 
 
 def check_resources(entries, out_path: str, metadata: dict[str, str]) -> None:
-    """The whole spec against the machine: the file against the free disk, each tensor's generation
-    against the available memory, and bfloat16 against the installed packages; before anything is written."""
+    """The whole spec against the machine, before anything is written: the output path (a writable folder,
+    not a folder itself), the file against the free disk, each tensor's generation against the available
+    memory, and bfloat16 against the installed packages."""
     from arrayinit import _safetensors
 
+    _check_writable(out_path, "--out")
     if any(d == "bfloat16" for _, _, d, _ in entries):
         _dtypes.numpy_dtype("bfloat16")  # ml_dtypes: a TypeError saying how to install it
     check_disk(_safetensors.file_size([(n, s, d) for n, s, d, _ in entries], metadata), out_path)
@@ -1020,7 +1022,7 @@ def warmup(out=None) -> list[tuple[str, str, float]]:
 
     out = sys.stdout if out is None else out
     print("arrayinit warmup: compiling the CPU kernels (a minute or so the first time after an install or", file=out)
-    print("an upgrade; later processes load them from the cache in well under a second)", file=out)
+    print("an upgrade; later processes load them from the cache in a fraction of that)", file=out)
     small, large = 256, 1 << 16  # below and above the size from which the kernels run in parallel
     rows = []
     t_all = time.perf_counter()
