@@ -20,6 +20,8 @@ import arrayinit as ai
 from arrayinit import _bench, _engine, _safetensors, cli
 
 SRC = pathlib.Path(cli.__file__).resolve().parent.parent
+# the safetensors package is no dependency of arrayinit nor of any nox session: the cross-checks run where it is
+SAFETENSORS_SKIP = "cross-check with the safetensors package; no nox session installs it (pip install safetensors)"
 
 
 def test_demo_statistics_match_theory(tmp_path):
@@ -140,9 +142,7 @@ def test_materialize_transformer_equals_per_parameter_calls(tmp_path, capsys):
         got, _ = tensors[name]
         np.testing.assert_array_equal(got.view(np.uint8), want.view(np.uint8), err_msg=name)
     assert list(tmp_path.glob(".arrayinit-*")) == []
-    safetensors = pytest.importorskip(
-        "safetensors.numpy", reason="cross-check with the safetensors reader when installed"
-    )
+    safetensors = pytest.importorskip("safetensors.numpy", reason=SAFETENSORS_SKIP)
     loaded = safetensors.load_file(str(out))
     np.testing.assert_array_equal(loaded["layers.0.attn.out.weight"], tensors["layers.0.attn.out.weight"][0])
 
@@ -334,7 +334,7 @@ def test_materialize_writes_the_spec_metadata(tmp_path):
     header, tensors = _read_safetensors(out)
     assert header["__metadata__"] == {"generator": "arrayinit", "seed": str(spec["seed"]), **spec["metadata"]}
     assert set(tensors) == set(spec["parameters"])
-    safetensors = pytest.importorskip("safetensors", reason="cross-check with the safetensors reader when installed")
+    safetensors = pytest.importorskip("safetensors", reason=SAFETENSORS_SKIP)
     with safetensors.safe_open(str(out), "numpy") as fh:
         assert fh.metadata() == header["__metadata__"]
 
@@ -696,9 +696,7 @@ def test_scalar_tensors_are_written_and_read_back_as_scalars(tmp_path, capsys):
     npy = tmp_path / "x.safetensors"
     assert cli.main(["sample", "lecun_normal", "--shape", "()", "--seed", "3", "--out", str(npy)]) == 0
     assert _read_safetensors(npy)[1]["x"][0].shape == ()
-    safetensors = pytest.importorskip(
-        "safetensors.numpy", reason="cross-check with the safetensors reader when installed"
-    )
+    safetensors = pytest.importorskip("safetensors.numpy", reason=SAFETENSORS_SKIP)
     loaded = safetensors.load_file(str(out))
     assert loaded["s"].shape == ()
     assert loaded["s"] == tensors["s"][0]

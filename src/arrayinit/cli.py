@@ -447,19 +447,23 @@ def _short(value: object, limit: int = 80) -> str:
 
 
 def _parse_initializer(text: str) -> Initializer:
+    """``INIT``: a registered name or a JSON config, as an arrayinit initializer."""
     text = text.strip()
+    identifier: object = text
     if text.startswith("{"):
         try:
-            spec = json.loads(text, parse_int=_parse_json_int)
+            identifier = json.loads(text, parse_int=_parse_json_int)
         except RecursionError:
             raise ValueError(f"INIT is nested too deeply. Received: {_short(text)}") from None
         except ValueError as e:  # json.JSONDecodeError included
             raise ValueError(f"INIT is not valid JSON: {e}. Received: {_short(text)}") from None
-        try:
-            return get(spec)
-        except RecursionError:
-            raise ValueError(f"INIT is nested too deeply. Received: {_short(text)}") from None
-    return get(text)
+    try:
+        init = get(identifier)
+    except RecursionError:
+        raise ValueError(f"INIT is nested too deeply. Received: {_short(text)}") from None
+    if not isinstance(init, Initializer):
+        raise ValueError(f"INIT must name an arrayinit initializer. Received: {_short(text)}")
+    return init
 
 
 _DIM = re.compile(r"[0-9]+")
