@@ -357,3 +357,15 @@ def test_no_accidental_emphasis(page):
         f"{page.relative_to(ROOT)}:{n}: {text.strip()}" for n, text in prose_lines(page) if re.search(r"\w\*\*\w", text)
     ]
     assert not bad, "\n".join(bad)
+
+
+def test_every_public_name_is_in_the_api_reference():
+    """Each name of ``arrayinit.__all__`` has an entry in docs/reference (directly or through its module)."""
+    text = "\n".join(p.read_text(encoding="utf-8") for p in sorted((ROOT / "docs" / "reference").glob("*.md")))
+    documented = set(re.findall(r"^::: ([\w.]+)", text, flags=re.M))
+    modules = {"random", "compat"}  # documented as modules: reference/random.md, reference/compat.md
+    missing = [
+        n for n in arrayinit.__all__ if n not in modules | {"__version__"} and f"arrayinit.{n}" not in documented
+    ]
+    assert not missing, f"add `::: arrayinit.NAME` entries to docs/reference/ for {missing}"
+    assert {"arrayinit.random"} <= documented
