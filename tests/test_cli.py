@@ -800,6 +800,32 @@ def test_materialize_checks_sizes_against_the_machine_before_writing(tmp_path, c
     assert _partials(tmp_path) == []
 
 
+def test_a_huge_integer_in_a_yaml_spec_is_one_error_line(tmp_path, capsys):
+    pytest.importorskip("yaml", reason="YAML specs need PyYAML (installed by nox -s tests)")
+    path = tmp_path / "spec.yaml"
+    path.write_text("seed: 1" + "0" * 4400 + "\nparameters:\n  w: {shape: [2], initializer: ones}\n")
+    assert cli.main(["materialize", str(path), "--out", str(tmp_path / "m.safetensors")]) == 2
+    line = _one_error_line(capsys.readouterr().err, "materialize")
+    assert "a number of 4401 digits is too large" in line
+    assert "set_int_max_str_digits" not in line
+
+
+def test_yaml_aliases_that_expand_a_spec_enormously_are_refused(tmp_path, capsys):
+    pytest.importorskip("yaml", reason="YAML specs need PyYAML (installed by nox -s tests)")
+    lines = ["a0: &a0 [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]"]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]  # 10**9 values
+    text = (
+        "\n".join(lines)
+        + "\nparameters:\n  w: {shape: *a8, initializer: {class_name: Constant, config: {value: *a8}}}\n"
+    )
+    path = tmp_path / "laughs.yaml"
+    path.write_text(text)
+    t0 = time.perf_counter()
+    assert cli.main(["materialize", str(path), "--out", str(tmp_path / "m.safetensors")]) == 2
+    assert "expands to more than 1,000,000 values" in _one_error_line(capsys.readouterr().err, "materialize")
+    assert time.perf_counter() - t0 < 30
+
+
 def test_materialize_refuses_a_folder_as_out_before_generating(tmp_path, capsys, generated):
     spec = _write_spec(tmp_path, {"parameters": {"w": {"shape": [300, 300], "initializer": "he_normal"}}})
     (tmp_path / "m.safetensors").mkdir()

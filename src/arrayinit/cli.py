@@ -25,6 +25,7 @@ import numbers
 import os
 import pathlib
 import re
+import reprlib
 import shutil
 import signal
 import sys
@@ -38,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from arrayinit import __version__, _dtypes
-from arrayinit._errors import DeviceUnavailableError, check_seed, received
+from arrayinit._errors import DeviceUnavailableError, check_seed
 from arrayinit._initializers import (
     TRUNCATION_STD,
     GlorotUniform,
@@ -438,9 +439,17 @@ def _short_int(n: int) -> str:
     return text
 
 
-def _short(value: object, limit: int = 80) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else f"{text[: limit - 20]}...{text[-12:]} ({len(text)} characters)"
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxstring, _REPR.maxlong, _REPR.maxother = 3, 70, 40, 70
+_REPR.maxlist = _REPR.maxtuple = _REPR.maxdict = _REPR.maxset = 8
+
+
+def _short(value: object) -> str:
+    """A bounded repr of a value from the user (a string of megabytes, a structure of YAML aliases)."""
+    text = _REPR.repr(value)
+    if isinstance(value, str) and len(value) > _REPR.maxstring:
+        text += f" ({len(value)} characters)"
+    return text
 
 
 # --- sample ----------------------------------------------------------------------------------
@@ -624,7 +633,8 @@ def _unique_pairs(pairs: list) -> dict:
 
 
 def _parse_json_int(text: str) -> int:
-    """``json`` ``parse_int``: no integer of thousands of digits (Python refuses those with a cryptic error)."""
+    """``json`` ``parse_int`` (and the YAML loader's check): no integer of thousands of digits (Python
+    refuses those with an error about its own settings)."""
     if len(text) > 4000:  # Python refuses int() of more than 4,300 digits
         raise ValueError(
             f"a number of {len(text)} digits is too large for any field of a spec (seeds are below 2**64, "
@@ -650,7 +660,34 @@ def _yaml_load(yaml, text: str):
                         seen.add(key)
             return super().construct_mapping(node, deep)
 
-    return yaml.load(text, Loader=UniqueKeyLoader)  # a SafeLoader: plain data only
+        def construct_yaml_int(self, node):
+            _parse_json_int(str(node.value))  # no integer of thousands of digits
+            return super().construct_yaml_int(node)
+
+    UniqueKeyLoader.add_constructor("tag:yaml.org,2002:int", UniqueKeyLoader.construct_yaml_int)
+    spec = yaml.load(text, Loader=UniqueKeyLoader)  # a SafeLoader: plain data only
+    _check_expansion(spec)
+    return spec
+
+
+_MAX_NODES = 1_000_000
+
+
+def _check_expansion(obj) -> None:
+    """Refuse a document whose aliases expand it beyond ``_MAX_NODES`` values (a YAML "billion laughs")."""
+    stack, seen = [obj], 0
+    while stack:
+        x = stack.pop()
+        seen += 1
+        if seen > _MAX_NODES:
+            raise ValueError(
+                f"it expands to more than {_MAX_NODES:,} values (through YAML aliases); a model spec needs far fewer"
+            )
+        if isinstance(x, dict):
+            stack.extend(x.keys())
+            stack.extend(x.values())
+        elif isinstance(x, list):
+            stack.extend(x)
 
 
 def load_spec(path: str) -> dict:
@@ -698,14 +735,17 @@ def _in(where: str, e: Exception) -> Exception:
 
 def _spec_shape(where: str, value) -> tuple[int, ...]:
     """A parameter's shape: a list of non-negative integers (no floats, booleans nor strings), below 2**63."""
-    msg = f"{where}: 'shape' must be a list of non-negative integers. Received: shape={_short(value)}"
+
+    def msg():
+        return f"{where}: 'shape' must be a list of non-negative integers. Received: shape={_short(value)}"
+
     if not isinstance(value, (list, tuple)):
-        raise TypeError(msg)
+        raise TypeError(msg())
     for d in value:
         if isinstance(d, bool) or not isinstance(d, numbers.Integral):
-            raise TypeError(msg)
+            raise TypeError(msg())
         if d < 0:
-            raise ValueError(msg)
+            raise ValueError(msg())
     shape = tuple(int(d) for d in value)
     _check_dims(where, shape)
     return shape
@@ -730,20 +770,22 @@ def spec_metadata(spec: dict) -> dict[str, str]:
     if user is None:
         return meta
     if not isinstance(user, dict):
-        raise TypeError(f"The spec's 'metadata' must be a mapping of strings to strings. Received: metadata={user!r}")
+        raise TypeError(
+            f"The spec's 'metadata' must be a mapping of strings to strings. Received: metadata={_short(user)}"
+        )
     for k, v in user.items():
         if not isinstance(k, str) or not isinstance(v, str):
             raise TypeError(
                 "The spec's 'metadata' must map strings to strings (safetensors stores text). "
-                f"Received: metadata[{k!r}]={v!r}"
+                f"Received: metadata[{_short(k)}]={_short(v)}"
             )
         if k in _RESERVED_METADATA:
             raise ValueError(
                 f"The spec's 'metadata' cannot set {k!r}: arrayinit writes {', '.join(_RESERVED_METADATA)} itself "
-                f"(the spec's own 'seed' is the root seed). Received: metadata[{k!r}]={v!r}"
+                f"(the spec's own 'seed' is the root seed). Received: metadata[{k!r}]={_short(v)}"
             )
-        check_text(f"The spec's 'metadata' key {k!r}", k)
-        check_text(f"The spec's 'metadata'[{k!r}]", v)
+        check_text(f"The spec's 'metadata' key {_short(k)}", k)
+        check_text(f"The spec's 'metadata'[{_short(k)}]", v)
     return {**meta, **user}
 
 
@@ -785,8 +827,8 @@ def plan_spec(spec) -> list[tuple[str, tuple[int, ...], str, Initializer]]:
     for name, p in params.items():
         where = f"parameter {_short(name)}"
         if not isinstance(name, str):
-            raise TypeError(f"{where}: parameter names must be strings. {received('name', name)}")
-        check_text(f"The parameter name {name!r}", name)
+            raise TypeError(f"{where}: parameter names must be strings. Received: name={_short(name)}")
+        check_text(f"The parameter name {_short(name)}", name)
         if name == METADATA_KEY:
             raise ValueError(
                 f"{where}: the name {METADATA_KEY!r} is reserved by the safetensors format for the file's "
