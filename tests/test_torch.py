@@ -226,7 +226,15 @@ def test_dtensor_shards_equal_single_process(tmp_path):
         np.testing.assert_array_equal(np.load(tmp_path / f"module0-w{world}.npy"), plain[0].weight.detach().numpy())
         np.testing.assert_array_equal(np.load(tmp_path / f"module1-w{world}.npy"), plain[1].weight.detach().numpy())
         np.testing.assert_array_equal(np.load(tmp_path / f"conv-orthogonal-w{world}.npy"), conv.weight.detach().numpy())
-    files = sorted(f for f in tmp_path.glob("*.npy") if not f.name.startswith(("module", "conv")))
+    emb = ait.init_module(torch.nn.Embedding(10, 6, padding_idx=3), seed=6)
+    lin = ait.init_module(torch.nn.Linear(6, 8), seed=7)
+    plain_defaults = {"emb.weight": emb.weight, "lin.weight": lin.weight, "lin.bias": lin.bias}
+    assert torch.equal(emb.weight[3].detach(), torch.zeros(6))
+    for world in (1, 2):
+        for key, value in plain_defaults.items():
+            got = np.load(tmp_path / f"defaults-{key}-w{world}.npy")
+            np.testing.assert_array_equal(got, value.detach().numpy(), err_msg=f"{key} world {world}")
+    files = sorted(f for f in tmp_path.glob("*.npy") if not f.name.startswith(("module", "conv", "defaults")))
     assert len(files) == 2 * 3 + 2 * 5
     for f in files:
         init_name = f.stem.split("-")[1]

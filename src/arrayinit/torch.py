@@ -460,9 +460,18 @@ def _hidden_bound(hidden_size: int) -> _I.RandomUniform:
 
 
 def _zero_row(index: int):
+    """Zero row ``index`` (axis 0) of a parameter; of a DTensor, in the local shard that holds it."""
+
     def after(param) -> None:
+        dt = _dtensor_types()
         with torch.no_grad():
-            param[index].fill_(0)
+            if dt is not None and isinstance(param, dt):
+                local_shape, _global, offset = local_block(param)
+                if local_shape and offset[0] <= index < offset[0] + local_shape[0]:
+                    param.to_local()[index - offset[0]].fill_(0)
+                torch.autograd.graph.increment_version(param)
+            else:
+                param[index].fill_(0)
 
     return after
 

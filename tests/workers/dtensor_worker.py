@@ -51,7 +51,22 @@ def main(rank: int, world: int, port: int, outdir: pathlib.Path) -> None:
         conv.weight = torch.nn.Parameter(distribute_tensor(torch.zeros(8, 6, 3), mesh1, [Shard(1)]))
         init_module(conv, seed=5, rules={"weight": ai.Orthogonal(gain=1.5)})
         w2 = conv.weight.full_tensor().detach()
+        # torch's defaults (no rules), sharded: Embedding with a padding row, Linear weight and bias
+        emb = torch.nn.Embedding(10, 6, padding_idx=3)
+        emb.weight = torch.nn.Parameter(distribute_tensor(torch.zeros(10, 6), mesh1, [Shard(0)]))
+        init_module(emb, seed=6)
+        lin = torch.nn.Linear(6, 8)
+        lin.weight = torch.nn.Parameter(distribute_tensor(torch.zeros(8, 6), mesh1, [Shard(1)]))
+        lin.bias = torch.nn.Parameter(distribute_tensor(torch.zeros(8), mesh1, [Shard(0)]))
+        init_module(lin, seed=7)
+        defaults = {
+            "emb.weight": emb.weight.full_tensor().detach(),
+            "lin.weight": lin.weight.full_tensor().detach(),
+            "lin.bias": lin.bias.full_tensor().detach(),
+        }
         if rank == 0:
+            for key, value in defaults.items():
+                np.save(outdir / f"defaults-{key}-w{world}.npy", value.numpy())
             np.save(outdir / f"module0-w{world}.npy", w0.numpy())
             np.save(outdir / f"module1-w{world}.npy", w1.numpy())
             np.save(outdir / f"conv-orthogonal-w{world}.npy", w2.numpy())
