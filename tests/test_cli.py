@@ -569,6 +569,24 @@ def test_a_signal_during_materialize_leaves_no_partial_file(tmp_path, sig):
     assert lines == [f"arrayinit materialize: interrupted by {sig}; no partial file left"], err
 
 
+@pytest.mark.skipif(os.name != "posix", reason="POSIX pipes")
+def test_a_closed_stdout_ends_quietly():
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")])}
+    env["PYTHONUNBUFFERED"] = "1"  # each line is written when printed: the pipe breaks inside the command
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "arrayinit.cli", "demo", "--no-plot"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    proc.stdout.readline()
+    proc.stdout.close()  # as `| head -1` does
+    err = proc.stderr.read().decode()
+    proc.stderr.close()
+    assert proc.wait(timeout=120) == 128 + 13
+    assert err == ""
+
+
 def test_an_interrupt_in_process_removes_the_partial_file(tmp_path, capsys, monkeypatch):
     real = cli.tensor_blocks
 

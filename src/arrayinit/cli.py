@@ -1330,6 +1330,12 @@ def main(argv: list[str] | None = None) -> int:
         signum = e.signum if isinstance(e, Interrupted) else signal.SIGINT
         print(f"\n{prefix}: interrupted by {signal.Signals(signum).name}; no partial file left", file=sys.stderr)
         return 128 + signum
+    except BrokenPipeError:
+        # the reader of stdout went away (``arrayinit demo | head -1``): end quietly, as a SIGPIPE would
+        _safetensors.remove_partial_files()
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + getattr(signal, "SIGPIPE", 13)
     except (ValueError, TypeError, OSError, DeviceUnavailableError) as e:
         print(f"{prefix}: error: {_message(e)}", file=sys.stderr)
         return 2
