@@ -42,6 +42,7 @@ def test_keras_model_builds_runs_saves_reloads(backend, tmp_path):
     # integer and bool variables from the constant initializers, as Keras' own make them
     assert report["int_variables"] == {"zeros/int32": [0, 0], "ones/bool": [True, True], "constant/uint8": [3, 3]}
     assert report["int_random_refused"]
+    assert report["seed_generator"] == [True, True]
     assert report["native"] == {
         "weights_equal_after_load": True,
         "seeded_weights_equal_after_rebuild": True,

@@ -60,6 +60,12 @@ def main(outdir: pathlib.Path) -> None:
         ints[f"{name}/{dtype}"] = keras.ops.convert_to_numpy(v).tolist()
     report["int_variables"] = ints
     report["native"] = native_classes(outdir)
+    gen = aik.HeUniform(seed=keras.random.SeedGenerator(5))  # the backend's seed state dtype (int32 under torch)
+    first, second = gen((6, 4)), gen((6, 4))
+    report["seed_generator"] = [
+        bool(np.array_equal(first, ai.HeUniform(seed=5)((6, 4)))),
+        bool(np.array_equal(second, ai.HeUniform(seed=5 + 2**32)((6, 4)))),
+    ]
     try:
         keras.Variable(initializer=KerasInitializer("he_normal"), shape=(2, 2), dtype="int32", trainable=False)
         report["int_random_refused"] = False
