@@ -56,7 +56,7 @@ def tests_xp(session: nox.Session) -> None:
         "tests/test_docs.py",
     ]
     # a documentation example that needs one of these libraries fails here instead of being skipped
-    docs_require = "torch,jax,flax,keras,dask,distributed,zarr,array_api_strict,matplotlib,ml_dtypes"
+    docs_require = "torch,jax,flax,keras,dask,distributed,zarr,array_api_strict,marray,ndonnx,matplotlib,ml_dtypes"
     env = {"KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu", "ARRAYINIT_DOCS_REQUIRE": docs_require}
     session.run("pytest", *tests, "src/arrayinit", *session.posargs, env=env)
 

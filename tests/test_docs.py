@@ -55,6 +55,8 @@ INSTALLED_BY = {
     "distributed": "the tests_xp session",
     "zarr": "the tests_xp session",
     "array_api_strict": "the tests_xp session",
+    "marray": "the tests_xp session",
+    "ndonnx": "the tests_xp session",
     "matplotlib": "the tests session (the cli extra)",
     "ml_dtypes": "the tests session",
     "tensorflow": "the tests_tf session",
