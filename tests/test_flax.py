@@ -91,6 +91,7 @@ FACTORIES = [
     "truncated_normal",
     "uniform",
     "orthogonal",
+    "delta_orthogonal",
 ]
 # (name, positional args): one row per factory, as jax's nn_test.py INITIALIZER_RECS
 RECS = [
@@ -130,10 +131,10 @@ def test_signature_matches_jax(name):
     assert name in aif.__all__
     assert params(getattr(aif, name)) == params(getattr(J, name))
     # the returned function: (key, shape, dtype=None, out_sharding=None) as jax's
-    args = dict(RECS).get(name, (1.0, "fan_in", "uniform"))
+    args = {**dict(RECS), "delta_orthogonal": (2.0,)}.get(name, (1.0, "fan_in", "uniform"))
     assert params(getattr(aif, name)(*args)) == params(getattr(J, name)(*args))
-    with pytest.raises(NotImplementedError, match="out_sharding"):
-        getattr(aif, name)(*args)(jax.random.key(0), (4, 4), None, object())
+    with pytest.raises(TypeError, match="out_sharding"):
+        getattr(aif, name)(*args)(jax.random.key(0), (3, 4, 4), None, object())
 
 
 def test_initializer_checks_at_trace_time_not_in_the_callback():
@@ -173,7 +174,7 @@ def test_factory_dtype_is_checked_when_the_factory_is_made():
     with pytest.raises(ValueError, match="dtype"):
         aif.he_normal(dtype=jnp.int32)
     with pytest.raises(ValueError, match="dtype"):
-        aif.normal(0.1, jnp.complex64)
+        aif.normal(0.1, jnp.uint8)
     if not jax.config.read("jax_enable_x64"):
         init = aif.normal(0.1, jnp.float64)  # jax_enable_x64 may be switched on before the call
         with pytest.raises(ValueError, match="jax_enable_x64"):

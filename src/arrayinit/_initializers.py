@@ -12,7 +12,7 @@ import contextlib
 import numbers
 from typing import Any, Literal
 
-from arrayinit import _dtypes, _frontend
+from arrayinit import _complex, _dtypes, _frontend
 from arrayinit import _variance as _V
 from arrayinit import random as _random
 from arrayinit._errors import check_float, check_seed, received
@@ -140,6 +140,9 @@ class Initializer:
         chunks : optional
             dask only: chunks of the lazy result.
         """
+        if _complex.requested(dtype, like, out):  # complex64/complex128: see arrayinit._complex
+            block = {"full_shape": full_shape, "offset": offset, "out": out, "chunks": chunks}
+            return _complex.initializer_call(self, shape, dtype, xp=xp, device=device, like=like, **block)
         plain = xp is None and device is None and like is None and out is None and full_shape is None
         if plain and offset is None and chunks is None and type(shape) is tuple:
             # a plain numpy call: its plan depends on (shape, dtype) only, and is kept

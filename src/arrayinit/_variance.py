@@ -183,8 +183,8 @@ def jax_fans(shape, in_axis=-2, out_axis=-1, batch_axis=()) -> tuple[float, floa
     batch = check_axes("batch_axis", batch_axis)
     if rank <= 1 and ins == -2:
         raise ValueError(
-            f"Can't compute input and output sizes of a {rank}-dimensional weights tensor with the default "
-            f"in_axis=-2: the shape must be at least 2D, or give in_axis explicitly. Received: shape={shape}"
+            f"Can't compute input and output sizes of a {rank}-dimensional weights tensor with default in_axis. "
+            f"Must be at least 2D or specify in_axis explicitly. Received: shape={shape}"
         )
     in_size = math.prod(shape[a] for a in _axis_list("in_axis", ins, rank))
     out_size = math.prod(shape[a] for a in _axis_list("out_axis", outs, rank))

@@ -41,7 +41,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from arrayinit import _dtypes
+from arrayinit import _complex, _dtypes
 from arrayinit import _initializers as _I
 from arrayinit import _variance as _V
 from arrayinit import random as _random
@@ -49,6 +49,7 @@ from arrayinit._errors import check_float, check_int, check_shape, received
 from arrayinit._registry import get
 
 __all__ = [
+    "delta_orthogonal",
     "glorot_normal",
     "glorot_uniform",
     "he_normal",
@@ -71,23 +72,114 @@ DTypeLike = Any
 #: ``init(key, shape, dtype=None) -> jax.Array``, as ``jax.nn.initializers.Initializer``.
 Initializer = Callable[..., jax.Array]
 
-# A sampler for one shape: ``draw(seed, dtype_name) -> numpy array of that shape``.
-_Draw = Callable[[int, str], np.ndarray]
+# A sampler for one shape: ``draw(seed, dtype_name, block_shape, offset)`` -> the numpy block
+# ``[offset, offset + block_shape)`` of the tensor of that shape.
+_Draw = Callable[[int, str, tuple[int, ...], tuple[int, ...]], np.ndarray]
 
 
 def seed_from_key(key_data) -> int:
-    """The arrayinit seed of a JAX key's data (uint32 words)."""
+    """The arrayinit seed of a JAX key's data (uint32 words).
+
+    A two-word key (jax's default ``threefry2x32``) ``[w0, w1]`` gives ``(w0 << 32) | w1``:
+    ``jax.random.key(s)`` gives seed ``s``, and a key from ``jax.random.split`` or
+    ``jax.random.fold_in`` gives the seed its two words spell, so each split or
+    folded key has its own stream. Keys of other sizes are hashed (BLAKE2b, 8 bytes).
+
+    Examples
+    --------
+    >>> import jax, arrayinit.flax as aif
+    >>> aif.seed_from_key(jax.random.key_data(jax.random.key(7)))
+    7
+    """
     words = np.asarray(key_data).astype(np.uint32).reshape(-1)
     if words.size == 2:
         return (int(words[0]) << 32) | int(words[1])
     return int.from_bytes(hashlib.blake2b(words.tobytes(), digest_size=8).digest(), "little")
 
 
+def _scalar(name: str, value: object) -> object:
+    """A 0-d array argument (numpy or a concrete jax array) as a Python number, as jax accepts it; else unchanged."""
+    if isinstance(value, jax.core.Tracer):
+        raise TypeError(
+            f"Argument `{name}` must be concrete (a number or a 0-d array), not a traced value: build the "
+            f"initializer outside jax.jit. Received: {name} of type {type(value).__name__}"
+        )
+    if isinstance(value, (np.ndarray, np.generic, jax.Array)):
+        if np.shape(value) != ():
+            raise ValueError(f"Argument `{name}` must be a scalar. Received: {name} of shape {np.shape(value)}")
+        return np.asarray(value).item()
+    return value
+
+
+def _dtype_name(dtype: DTypeLike) -> str:
+    return _complex.complex_name(dtype) or _dtypes.dtype_name(dtype)
+
+
 def _check_dtype(dtype: DTypeLike) -> DTypeLike:
-    """A factory's default ``dtype``: None or a float dtype (float64 is checked at call time, x64 may change)."""
+    """A factory's default ``dtype``: None, a float or a complex dtype (64-bit is checked at call time)."""
     if dtype is not None:
-        _dtypes.dtype_name(dtype)
+        _dtype_name(dtype)
     return dtype
+
+
+def _np_dtype(dname: str) -> np.dtype:
+    return np.dtype(dname) if dname in _complex.PART else _dtypes.numpy_dtype(dname)
+
+
+def _named_sharding(out_sharding, shape: tuple[int, ...]):
+    """``out_sharding`` as a ``jax.sharding.Sharding`` (a PartitionSpec takes the mesh of ``jax.set_mesh``), or None."""
+    if out_sharding is None:
+        return None
+    if isinstance(out_sharding, jax.sharding.PartitionSpec):
+        mesh = jax.sharding.get_mesh()
+        if mesh.empty:
+            raise ValueError(
+                "A PartitionSpec `out_sharding` needs a mesh: pass a NamedSharding, or set the mesh with "
+                f"jax.set_mesh(mesh). Received: out_sharding={out_sharding!r}"
+            )
+        out_sharding = jax.sharding.NamedSharding(mesh, out_sharding)
+    if not isinstance(out_sharding, jax.sharding.Sharding):
+        raise TypeError(
+            "Argument `out_sharding` must be a jax.sharding.NamedSharding, a PartitionSpec or None. "
+            f"Received: out_sharding of type {type(out_sharding).__name__}"
+        )
+    return out_sharding
+
+
+def _mesh_axes(entry) -> tuple:
+    return () if entry is None else tuple(entry) if isinstance(entry, (tuple, list)) else (entry,)
+
+
+def _traced_shards(host, key, shape, np_dtype, sharding):
+    """Under jit: every device's callback generates its own block (``shard_map`` over the mesh) from its offset."""
+    struct = jax.ShapeDtypeStruct
+    spec = tuple(sharding.spec) if isinstance(sharding, jax.sharding.NamedSharding) else None
+    if spec is not None:
+        mesh = sharding.mesh
+        entries = spec + (None,) * (len(shape) - len(spec))
+        counts = [math.prod(mesh.shape[a] for a in _mesh_axes(e)) for e in entries]
+        if all(d % c == 0 for d, c in zip(shape, counts)) and max(shape, default=0) < 2**31:
+            bshape = tuple(d // c for d, c in zip(shape, counts))
+
+            def body(k):
+                starts = []
+                for e, b in zip(entries, bshape):
+                    i = jnp.int32(0)
+                    for a in _mesh_axes(e):  # the first mesh axis of an entry is the major one
+                        i = i * mesh.shape[a] + jax.lax.axis_index(a)
+                    starts.append(i * b)
+                offs = jnp.stack(starts) if starts else jnp.zeros((0,), jnp.int32)
+
+                def block(kd, o):
+                    return host(kd, bshape, tuple(int(x) for x in np.asarray(o)))
+
+                return jax.pure_callback(block, struct(bshape, np_dtype), k, offs, vmap_method="sequential")
+
+            P = jax.sharding.PartitionSpec
+            return jax.shard_map(body, mesh=mesh, in_specs=P(), out_specs=P(*spec), check_vma=False)(key)
+    # uneven shards or another kind of sharding: the whole array from one callback, then placed
+    out = jax.pure_callback(host, struct(shape, np_dtype), key, vmap_method="sequential")
+    return jax.lax.with_sharding_constraint(out, sharding)
 
 
 def _make(
@@ -95,42 +187,56 @@ def _make(
     dtype: DTypeLike,
     name: str,
     check: Callable[[tuple[int, ...], str], None] | None = None,
+    complex_values: bool = True,
 ) -> Initializer:
-    """``init(key, shape, dtype=dtype)`` from ``prepare(shape) -> draw(seed, dtype_name)``.
+    """``init(key, shape, dtype=dtype, out_sharding=None)`` from ``prepare(shape) -> draw``.
 
     ``prepare`` (and ``check(shape, dtype_name)``) check the shape and compute
     what depends on it when the initializer is called (at trace time under
     jit, so errors are raised there); ``draw`` runs on the host, eagerly or in
-    the callback.
+    the callback, once per shard when the output is sharded.
     """
 
     def init_fn(key, shape, dtype: DTypeLike = dtype, out_sharding=None) -> jax.Array:
-        if out_sharding is not None:
-            raise NotImplementedError("arrayinit.flax initializers do not take `out_sharding`")
         shape = check_shape("shape", shape)
         if dtype is None:
             dtype = jax.dtypes.canonicalize_dtype(float)  # jax's default float dtype
-        dname = _dtypes.dtype_name(dtype)
-        if dname == "float64" and not jax.config.read("jax_enable_x64"):
+        dname = _dtype_name(dtype)
+        if dname in ("float64", "complex128") and not jax.config.read("jax_enable_x64"):
             raise ValueError(
-                "float64 needs jax_enable_x64 (jax.config.update('jax_enable_x64', True)); arrayinit does not "
-                "downcast silently. Received: dtype=float64"
+                f"{dname} needs jax_enable_x64 (jax.config.update('jax_enable_x64', True)); arrayinit does not "
+                f"downcast silently. Received: dtype={dname}"
             )
+        if dname in _complex.PART and not complex_values:
+            _complex.refuse(name, dname)
         if check is not None:
             check(shape, dname)
         draw = prepare(shape)
-        np_dtype = _dtypes.numpy_dtype(dname)
+        np_dtype = _np_dtype(dname)
+        sharding = _named_sharding(out_sharding, shape)
         if math.prod(shape) == 0:
-            return jnp.zeros(shape, np_dtype)
+            zeros = jnp.zeros(shape, np_dtype)
+            return zeros if sharding is None else jax.device_put(zeros, sharding)
         if jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
             key = jax.random.key_data(key)
+        origin = (0,) * len(shape)
 
-        def host(kd):
-            return np.ascontiguousarray(draw(seed_from_key(kd), dname), dtype=np_dtype)
+        def host(kd, bshape=shape, off=origin):
+            return np.require(draw(seed_from_key(kd), dname, bshape, off), dtype=np_dtype, requirements="C")
 
         if isinstance(key, jax.core.Tracer):
+            if sharding is not None:
+                return _traced_shards(host, key, shape, np_dtype, sharding)
             return jax.pure_callback(host, jax.ShapeDtypeStruct(shape, np_dtype), key, vmap_method="sequential")
-        return jnp.asarray(host(np.asarray(key)))
+        kd = np.asarray(key)
+        if sharding is None:
+            return jnp.asarray(host(kd))
+
+        def shard(index):  # a tuple of slices: this device's block
+            bounds = [sl.indices(d)[:2] for sl, d in zip(index, shape)]
+            return host(kd, tuple(b - a for a, b in bounds), tuple(a for a, _ in bounds))
+
+        return jax.make_array_from_callback(shape, sharding, shard)
 
     init_fn.__name__ = f"arrayinit_{name}"
     return init_fn
@@ -158,10 +264,16 @@ def initializer(init, dtype: DTypeLike = None) -> Initializer:
     dtype = _check_dtype(dtype)
 
     def prepare(shape: tuple[int, ...]) -> _Draw:
-        return lambda seed, dname: _I.reseeded(base, seed)(shape, dname)
+        return lambda seed, dname, bshape, off: _I.reseeded(base, seed)(bshape, dname, full_shape=shape, offset=off)
 
-    # the initializer's own checks (rank, fans, dtype range) before any callback
-    return _make(prepare, dtype, type(base).__name__, check=base._check)
+    def check(shape: tuple[int, ...], dname: str) -> None:
+        # the initializer's own checks (rank, fans, dtype range) before any callback
+        if dname in _complex.PART:  # the empty block at the origin (a scalar's one value) checks a complex call
+            base(shape if not shape else (0,) * len(shape), dname, full_shape=shape)
+        else:
+            base._check(shape, dname)
+
+    return _make(prepare, dtype, type(base).__name__, check=check)
 
 
 def variance_scaling(
@@ -212,7 +324,7 @@ def variance_scaling(
     >>> init(jax.random.key(0), (8, 4, 3, 3)).shape
     (8, 4, 3, 3)
     """
-    scale = _V.check_scale(scale)
+    scale = _V.check_scale(_scalar("scale", scale))
     mode_name = _V.check_mode(mode)
     kind = _V.check_distribution(distribution, _V.JAX_DISTRIBUTIONS)
     ins = _V.check_axes("in_axis", in_axis)
@@ -223,10 +335,13 @@ def variance_scaling(
     def prepare(shape: tuple[int, ...]) -> _Draw:
         fan_in, fan_out = _V.jax_fans(shape, ins, outs, batch)
 
-        def draw(seed: int, dname: str) -> np.ndarray:
+        def draw(seed: int, dname: str, bshape: tuple[int, ...], off: tuple[int, ...]) -> np.ndarray:
             # jax divides by n itself (no clamp at 1); draw runs for non-empty shapes only, where n > 0
             sampling = _V.variance_scaling(scale, mode_name, kind, fan_in, fan_out, clamp=False)
-            return sampling.draw(shape, seed=seed, dtype=dname)
+            block = {"seed": seed, "dtype": dname, "full_shape": shape, "offset": off}
+            if dname in _complex.PART:  # jax's complex forms: the disk, the circular truncated normal
+                return _complex.draw_sampling(sampling, bshape, **block)
+            return sampling.draw(bshape, **block)
 
         return draw
 
@@ -327,11 +442,13 @@ def normal(stddev: float = 1e-2, dtype: DTypeLike = None) -> Initializer:
     >>> round(float(w.std()), 1)
     2.0
     """
-    stddev = check_float("stddev", stddev, nonnegative=True)
+    stddev = check_float("stddev", _scalar("stddev", stddev), nonnegative=True)
     dtype = _check_dtype(dtype)
 
     def prepare(shape: tuple[int, ...]) -> _Draw:
-        return lambda seed, dname: _random.normal(shape, seed=seed, stddev=stddev, dtype=dname)
+        return lambda seed, dname, bshape, off: _random.normal(
+            bshape, seed=seed, stddev=stddev, dtype=dname, full_shape=shape, offset=off
+        )
 
     return _make(prepare, dtype, "normal")
 
@@ -367,19 +484,19 @@ def truncated_normal(
     >>> bool(w.min() >= -0.1 and w.max() <= 0.3)
     True
     """
-    stddev = check_float("stddev", stddev, positive=True)
+    stddev = check_float("stddev", _scalar("stddev", stddev), positive=True)
     dtype = _check_dtype(dtype)
-    lo = check_float("lower", lower, finite=False)
-    hi = check_float("upper", upper, finite=False)
+    lo = check_float("lower", _scalar("lower", lower), finite=False)
+    hi = check_float("upper", _scalar("upper", upper), finite=False)
     if not lo < hi:
         raise ValueError(f"Argument `lower` must be smaller than `upper`. Received: lower={lower!r}, upper={upper!r}")
 
     def prepare(shape: tuple[int, ...]) -> _Draw:
-        return lambda seed, dname: _random.truncated_normal(
-            shape, seed=seed, stddev=stddev, lower=lo, upper=hi, dtype=dname
+        return lambda seed, dname, bshape, off: _random.truncated_normal(
+            bshape, seed=seed, stddev=stddev, lower=lo, upper=hi, dtype=dname, full_shape=shape, offset=off
         )
 
-    return _make(prepare, dtype, "truncated_normal")
+    return _make(prepare, dtype, "truncated_normal", complex_values=False)
 
 
 def uniform(scale: float = 1e-2, dtype: DTypeLike = None) -> Initializer:
@@ -392,11 +509,13 @@ def uniform(scale: float = 1e-2, dtype: DTypeLike = None) -> Initializer:
     >>> bool(w.min() >= 0.0 and w.max() < 10.0)
     True
     """
-    scale = check_float("scale", scale, nonnegative=True)
+    scale = check_float("scale", _scalar("scale", scale), nonnegative=True)
     dtype = _check_dtype(dtype)
 
     def prepare(shape: tuple[int, ...]) -> _Draw:
-        return lambda seed, dname: _random.uniform(shape, seed=seed, minval=0.0, maxval=scale, dtype=dname)
+        return lambda seed, dname, bshape, off: _random.uniform(
+            bshape, seed=seed, minval=0.0, maxval=scale, dtype=dname, full_shape=shape, offset=off
+        )
 
     return _make(prepare, dtype, "uniform")
 
@@ -431,9 +550,14 @@ def orthogonal(scale: float = 1.0, column_axis: int = -1, dtype: DTypeLike = Non
     >>> bool(np.allclose(m @ m.T, np.eye(12), atol=1e-5))
     True
     """
-    gain = check_float("scale", scale)
+    gain = check_float("scale", _scalar("scale", scale))
     column_axis = check_int("column_axis", column_axis)
     dtype = _check_dtype(dtype)
+    return _make(_orthogonal_prepare(gain, column_axis), dtype, "orthogonal", complex_values=False)
+
+
+def _orthogonal_prepare(gain: float, column_axis: int) -> Callable[[tuple[int, ...]], _Draw]:
+    """``prepare`` of ``orthogonal``: the whole matrix is computed (QR), each block is a slice of it."""
 
     def prepare(shape: tuple[int, ...]) -> _Draw:
         rank = len(shape)
@@ -447,9 +571,68 @@ def orthogonal(scale: float = 1.0, column_axis: int = -1, dtype: DTypeLike = Non
         c = column_axis % rank
         moved = shape[:c] + shape[c + 1 :] + (shape[c],)
 
-        def draw(seed: int, dname: str) -> np.ndarray:
-            return np.moveaxis(_I.Orthogonal(gain=gain, seed=seed)(moved, dname), -1, c)
+        def draw(seed: int, dname: str, bshape: tuple[int, ...], off: tuple[int, ...]) -> np.ndarray:
+            whole = np.moveaxis(_I.Orthogonal(gain=gain, seed=seed)(moved, dname), -1, c)
+            return whole[tuple(slice(o, o + b) for o, b in zip(off, bshape))]
 
         return draw
 
-    return _make(prepare, dtype, "orthogonal")
+    return prepare
+
+
+def delta_orthogonal(scale: float = 1.0, column_axis: int = -1, dtype: DTypeLike = None) -> Initializer:
+    """Delta-orthogonal convolution kernels (``jax.nn.initializers.delta_orthogonal``).
+
+    Parameters
+    ----------
+    scale : float
+        Factor of the orthogonal matrix.
+    column_axis : int
+        The axis of the columns of the ``(in, out)`` matrix (``-1``/``1`` or ``-2``/``0``).
+    dtype : dtype, optional
+        Default dtype of the result (default: jax's default float dtype).
+
+    Notes
+    -----
+    The shape is ``(*spatial, in, out)`` with 1, 2 or 3 spatial dims and ``in <=
+    out``. Every value is zero except the ``(in, out)`` matrix at the centre of
+    the spatial dims (index ``(k - 1) // 2`` along each), which is
+    ``orthogonal(scale, column_axis)`` of shape ``(in, out)`` for the same key.
+    Sharded outputs compute the matrix once per shard and keep their block.
+
+    References
+    ----------
+    Xiao et al., "Dynamical Isometry and a Mean Field Theory of CNNs" (2018).
+
+    Examples
+    --------
+    >>> import jax, numpy as np, arrayinit.flax as aif
+    >>> w = np.asarray(aif.delta_orthogonal()(jax.random.key(0), (3, 3, 4, 8)))
+    >>> m = w[1, 1]
+    >>> bool(np.allclose(m @ m.T, np.eye(4), atol=1e-6)), float(abs(w).sum() - abs(m).sum())
+    (True, 0.0)
+    """
+    gain = check_float("scale", _scalar("scale", scale))
+    column_axis = check_int("column_axis", column_axis)
+    dtype = _check_dtype(dtype)
+    matrix = _orthogonal_prepare(gain, column_axis)
+
+    def prepare(shape: tuple[int, ...]) -> _Draw:
+        if len(shape) not in (3, 4, 5):
+            raise ValueError(f"The delta orthogonal initializer requires a 3D, 4D or 5D shape. Received: shape={shape}")
+        if shape[-1] < shape[-2]:
+            raise ValueError(
+                f"`fan_in` must be less or equal than `fan_out`: shape[-2] <= shape[-1]. Received: shape={shape}"
+            )
+        mat = shape[-2:]
+        draw_matrix = matrix(mat)
+        centre = tuple((k - 1) // 2 for k in shape[:-2])
+
+        def draw(seed: int, dname: str, bshape: tuple[int, ...], off: tuple[int, ...]) -> np.ndarray:
+            whole = np.zeros(shape, _np_dtype(dname))
+            whole[centre] = draw_matrix(seed, dname, mat, (0, 0))
+            return whole[tuple(slice(o, o + b) for o, b in zip(off, bshape))]
+
+        return draw
+
+    return _make(prepare, dtype, "delta_orthogonal", complex_values=False)

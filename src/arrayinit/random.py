@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import math
 
-from arrayinit import _dtypes, _frontend
+from arrayinit import _complex, _dtypes, _frontend
 from arrayinit._errors import check_float, check_int, check_seed
 from arrayinit._plan import (
     BITS,
@@ -169,6 +169,11 @@ def uniform(
     >>> bool(x.min() >= -1.0 and x.max() < 1.0)
     True
     """
+    if cname := _complex.requested(dtype, like, out):  # parts from the real elements 2g and 2g + 1
+        block = {"full_shape": full_shape, "offset": offset, "stream": stream, "out": out, "chunks": chunks}
+        return _complex.uniform(
+            shape, seed=seed, minval=minval, maxval=maxval, dtype=cname, xp=xp, device=device, like=like, **block
+        )
     shape, full, off, seed, stream, dest = _common(
         shape, seed, dtype, full_shape, offset, stream, out, xp, device, like, chunks
     )
@@ -273,6 +278,11 @@ def normal(
     >>> round(float(x.std()), 1)
     2.0
     """
+    if cname := _complex.requested(dtype, like, out):  # parts from the real elements 2g and 2g + 1
+        block = {"full_shape": full_shape, "offset": offset, "stream": stream, "out": out, "chunks": chunks}
+        return _complex.normal(
+            shape, seed=seed, mean=mean, stddev=stddev, dtype=cname, xp=xp, device=device, like=like, **block
+        )
     shape, full, off, seed, stream, dest = _common(
         shape, seed, dtype, full_shape, offset, stream, out, xp, device, like, chunks
     )
@@ -375,6 +385,8 @@ def truncated_normal(
     >>> bool(y.min() >= 4.0 and y.max() <= 6.0)
     True
     """
+    if _complex.requested(dtype, like, out):
+        _complex.refuse("truncated_normal", dtype)
     shape, full, off, seed, stream, dest = _common(
         shape, seed, dtype, full_shape, offset, stream, out, xp, device, like, chunks
     )
