@@ -188,6 +188,8 @@ class Initializer:
         >>> ai.Ones().fill_(w) is w, float(w.sum())
         (True, 12.0)
         """
+        if _complex.requested(None, out=x):  # complex arrays: see arrayinit._complex
+            return self(tuple(x.shape), out=x, full_shape=full_shape, offset=offset)
         dest = _frontend.fill_dest(x)
         shape, full, off = resolve_block(tuple(int(d) for d in x.shape), full_shape, offset)
         return _frontend.realise(self._plan(shape, full, off, dest.dtype), dest)
