@@ -341,3 +341,197 @@ def test_orthogonal_default_column_axis_keeps_values_and_errors():
         aif.orthogonal()(key, (4,))
     with pytest.raises(TypeError, match="column_axis"):
         aif.orthogonal(column_axis=1.0)
+
+
+# --- scalars, 0-d arguments, delta_orthogonal, complex dtypes, sharded output, Flax NNX ---
+
+
+@pytest.mark.parametrize(
+    "init",
+    [
+        aif.normal(1.0),
+        aif.uniform(2.0),
+        aif.truncated_normal(1.0),
+        aif.variance_scaling(1.0, "fan_in", "normal", [], []),
+    ],
+)
+def test_scalar_shape_eagerly_and_under_jit(init):
+    key = jax.random.key(3)
+    eager = init(key, ())
+    jitted = jax.jit(init, static_argnums=(1, 2))(key, (), jnp.float32)
+    assert eager.shape == jitted.shape == ()
+    assert eager.dtype == jitted.dtype == jnp.float32
+    np.testing.assert_array_equal(np.asarray(eager), np.asarray(jitted))
+    # the scalar is element 0 of the stream: the first value of the (1,) tensor
+    np.testing.assert_array_equal(np.asarray(eager), np.asarray(init(key, (1,)))[0])
+
+
+@pytest.mark.parametrize("wrap", [jnp.array, np.array, np.float32])
+def test_zero_d_array_arguments_as_jax(wrap):
+    key, shape = jax.random.key(1), (16, 8)
+    for factory, kwargs in (
+        (aif.normal, {"stddev": 0.5}),
+        (aif.uniform, {"scale": 0.5}),
+        (aif.truncated_normal, {"stddev": 0.5, "lower": -1.0, "upper": 1.5}),
+        (aif.orthogonal, {"scale": 0.5}),
+    ):
+        wrapped = {k: wrap(v) for k, v in kwargs.items()}
+        ours = factory(**wrapped, dtype=jnp.bfloat16)(key, shape)
+        assert ours.dtype == jnp.bfloat16  # a float32 0-d argument does not upcast (as jax)
+        np.testing.assert_array_equal(_f32(ours), _f32(factory(**kwargs, dtype=jnp.bfloat16)(key, shape)))
+    a = aif.variance_scaling(wrap(2.0), "fan_in", "uniform")(key, shape)
+    np.testing.assert_array_equal(np.asarray(a), np.asarray(aif.variance_scaling(2.0, "fan_in", "uniform")(key, shape)))
+    with pytest.raises(ValueError, match="scalar"):
+        aif.normal(jnp.ones(2))
+    with pytest.raises(TypeError, match="traced"):
+        jax.jit(lambda s: aif.normal(s)(key, shape))(1.0)
+
+
+@pytest.mark.parametrize(("shape", "column_axis"), [((3, 4, 4), -1), ((3, 5, 4, 6), -1), ((2, 3, 3, 4, 5), 0)])
+def test_delta_orthogonal_like_jax(shape, column_axis):
+    key = jax.random.key(2)
+    init = aif.delta_orthogonal(1.5, column_axis)
+    w = np.asarray(init(key, shape))
+    theirs = J.delta_orthogonal(1.5, column_axis)(key, shape)
+    assert w.shape == theirs.shape
+    assert w.dtype == theirs.dtype
+    centre = tuple((k - 1) // 2 for k in shape[:-2])
+    # zero everywhere but the centre, where it is orthogonal(scale, column_axis) of the (in, out) matrix
+    np.testing.assert_array_equal(w[centre], np.asarray(aif.orthogonal(1.5, column_axis)(key, shape[-2:])))
+    rest = w.copy()
+    rest[centre] = 0
+    assert not rest.any()
+    np.testing.assert_array_equal((np.asarray(theirs) != 0).any(axis=(-2, -1)), (w != 0).any(axis=(-2, -1)))
+    np.testing.assert_array_equal(w, np.asarray(jax.jit(init, static_argnums=1)(key, shape)))
+
+
+def test_delta_orthogonal_errors_like_jax():
+    key = jax.random.key(0)
+    for shape in ((4, 4), (1, 1, 1, 1, 4, 4)):
+        for f in (aif.delta_orthogonal(), J.delta_orthogonal()):
+            with pytest.raises(ValueError, match="3D, 4D or 5D"):
+                f(key, shape)
+    for f in (aif.delta_orthogonal(), J.delta_orthogonal()):
+        with pytest.raises(ValueError, match="fan_in"):
+            f(key, (3, 3, 5, 4))
+    with pytest.raises(ValueError, match="complex"):
+        aif.delta_orthogonal()(key, (3, 3, 4), jnp.complex64)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "normal",
+        "uniform",
+        "he_normal",
+        "he_uniform",
+        "glorot_normal",
+        "glorot_uniform",
+        "lecun_normal",
+        "lecun_uniform",
+    ],
+)
+def test_complex_dtypes(name):
+    key, shape = jax.random.key(9), (300, 200)
+    factory = getattr(aif, name)
+    init = factory(dtype=jnp.complex64)
+    w = init(key, shape)
+    assert w.dtype == jnp.complex64
+    np.testing.assert_array_equal(np.asarray(w), np.asarray(jax.jit(init, static_argnums=1)(key, shape)))
+    # the same values as the core (arrayinit.random / the core initializers) for the key's seed
+    seed = aif.seed_from_key(jax.random.key_data(key))
+    core = {
+        "normal": lambda: ai.random.normal(shape, seed=seed, stddev=1e-2, dtype="complex64"),
+        "uniform": lambda: ai.random.uniform(shape, seed=seed, maxval=1e-2, dtype="complex64"),
+    }.get(name)
+    if core is not None:
+        np.testing.assert_array_equal(np.asarray(w), core())
+    if name != "uniform":  # jax's uniform has no complex form; the others: E|z|^2 and the support as jax's
+        theirs = np.asarray(getattr(J, name)(dtype=jnp.complex64)(key, shape))
+        ours = np.asarray(w)
+        assert abs(np.mean(abs(ours) ** 2) / np.mean(abs(theirs) ** 2) - 1) < 0.03
+        if name.endswith("uniform") or name in ("he_normal", "glorot_normal", "lecun_normal"):
+            assert abs(abs(ours).max() / abs(theirs).max() - 1) < 0.01  # the disk / modulus cut
+    with pytest.raises(ValueError, match="complex"):
+        aif.truncated_normal()(key, shape, jnp.complex64)  # as jax
+    with pytest.raises(ValueError, match="complex"):
+        aif.orthogonal()(key, (4, 4), jnp.complex64)
+
+
+_SHARDING_SCRIPT = r"""
+import numpy as np, jax, jax.numpy as jnp
+from jax.sharding import NamedSharding, PartitionSpec as P
+import arrayinit.flax as aif
+import arrayinit.random as ar
+
+assert len(jax.devices()) == 8, jax.devices()
+blocks = []
+real_normal = ar.normal
+def recording_normal(shape, **kw):
+    blocks.append((tuple(shape), kw.get("full_shape"), kw.get("offset")))
+    return real_normal(shape, **kw)
+ar.normal = recording_normal
+
+key = jax.random.key(3)
+cases = [((8,), ("x",), P("x"), (64, 12)), ((4, 2), ("x", "y"), P("x", "y"), (16, 6)),
+         ((4, 2), ("x", "y"), P(None, ("x", "y")), (5, 16)), ((4, 2), ("x", "y"), P("y"), (6, 5))]
+for mesh_shape, names, spec, shape in cases:
+    mesh = jax.make_mesh(mesh_shape, names)
+    sh = NamedSharding(mesh, spec)
+    plain = aif.normal(1.0)
+    for init in (plain, aif.he_normal(), aif.uniform(), aif.orthogonal(), aif.normal(1.0, jnp.complex64)):
+        full = np.asarray(init(key, shape))
+        blocks.clear()
+        a = init(key, shape, out_sharding=sh)
+        assert a.sharding == sh
+        np.testing.assert_array_equal(np.asarray(a), full)
+        if init is plain:  # one draw per distinct shard, of the shard's shape, at the shard's offset
+            index_map = sh.devices_indices_map(shape).values()
+            starts = {tuple(sl.indices(d)[0] for sl, d in zip(idx, shape)) for idx in index_map}
+            assert {b[0] for b in blocks} == {sh.shard_shape(shape)}, blocks
+            assert all(b[1] == shape for b in blocks)
+            assert {b[2] for b in blocks} == starts, (blocks, starts)
+        blocks.clear()
+        j = jax.jit(lambda k: init(k, shape, out_sharding=sh))(key)
+        np.testing.assert_array_equal(np.asarray(j), full)
+        assert j.sharding.is_equivalent_to(sh, len(shape))
+        if init is plain and shape[0] % mesh_shape[0] == 0:
+            assert {b[0] for b in blocks} == {sh.shard_shape(shape)}, blocks
+    with jax.set_mesh(mesh):
+        a = aif.he_normal()(key, shape, out_sharding=spec)
+        assert a.sharding.spec == spec
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(aif.he_normal()(key, shape)))
+print("sharded ok")
+"""
+
+
+def test_sharded_output_each_device_generates_its_shard():
+    """8 host CPU devices in a subprocess (this process's jax is already initialised with its device count)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {
+        **os.environ,
+        "XLA_FLAGS": "--xla_force_host_platform_device_count=8",
+        "JAX_PLATFORMS": "cpu",
+        "PYTHONPATH": os.pathsep.join(
+            [os.path.join(os.path.dirname(__file__), "..", "src"), os.environ.get("PYTHONPATH", "")]
+        ),
+    }
+    r = subprocess.run([sys.executable, "-c", _SHARDING_SCRIPT], env=env, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "sharded ok" in r.stdout
+
+
+def test_flax_nnx_kernel_init():
+    nnx = pytest.importorskip("flax.nnx", reason="flax is installed by the tests_frameworks session")
+    layer = nnx.Linear(16, 8, kernel_init=aif.he_normal(), bias_init=aif.normal(0.1), rngs=nnx.Rngs(params=0))
+    again = nnx.Linear(16, 8, kernel_init=aif.he_normal(), bias_init=aif.normal(0.1), rngs=nnx.Rngs(params=0))
+    kernel = np.asarray(layer.kernel[...])
+    assert kernel.shape == (16, 8)
+    np.testing.assert_array_equal(kernel, np.asarray(again.kernel[...]))  # reproducible from the same Rngs
+    assert not np.array_equal(np.asarray(layer.bias[...]), kernel[0])  # each parameter has its own key
+    other = nnx.Linear(16, 8, kernel_init=aif.he_normal(), rngs=nnx.Rngs(params=1))
+    assert not np.array_equal(kernel, np.asarray(other.kernel[...]))
+    assert abs(kernel.std() / np.sqrt(2 / 16) - 1) < 0.35
