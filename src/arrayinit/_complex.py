@@ -135,7 +135,8 @@ def _deliver(make_block, shape, full, off, name: str, out, xp, device, like, chu
     dest = _frontend.resolve(shape, PART[name], xp=xp, device=device, like=like, chunks=chunks)
     if dest.backend.lazy:
         return dest.backend.lazy_array(dest.xp, make_block, shape, off, name, dest.chunks)
-    return dest.backend.from_host(dest.xp, np.ascontiguousarray(make_block(shape, off)), name, dest.device)
+    values = np.require(make_block(shape, off), requirements="C")  # 0-d stays 0-d
+    return dest.backend.from_host(dest.xp, values, name, dest.device)
 
 
 def _checked(name: object) -> str:
