@@ -5,20 +5,23 @@ order and defaults, ``dtype`` included) and its semantics: the same fans,
 scales, bounds and shapes; only the random values differ (they come from the
 arrayinit stream, not from ``jax.random``).
 
-The seed comes from the JAX key: ``seed = (w0 << 32) | w1`` of
-``jax.random.key_data(key)`` (so ``jax.random.key(s)`` gives arrayinit seed ``s``:
-any ``s < 2**32``, or ``s < 2**64`` with ``jax_enable_x64``; keys of other
-implementations are hashed). Flax folds
-each parameter's path into its key, so every parameter gets its own stream.
+The seed comes from the JAX key (``seed_from_key``): ``jax.random.key(s)`` gives
+arrayinit seed ``s``; split and folded keys give the seed their two words spell.
+Flax folds each parameter's path into its key, so every parameter gets its own
+stream.
 
 Eagerly the values are generated on the host and handed to jax; under
-``jax.jit`` through ``jax.pure_callback``. Both give the same values.
+``jax.jit`` through ``jax.pure_callback``. Both give the same values. With
+``out_sharding`` each device generates only its own shard, from its offset
+(``jax.make_array_from_callback`` eagerly, ``shard_map`` under jit), equal to the
+unsharded array.
 
 The dtype of the result is the ``dtype`` given to the initializer, else the
 factory's ``dtype``, else jax's default float dtype (float32; float64 with
-``jax_enable_x64``). float32, float64, bfloat16 and float16 are supported
-(complex dtypes are not); float64 without ``jax_enable_x64`` is an error,
-never a silent downcast.
+``jax_enable_x64``). float32, float64, bfloat16, float16, complex64 and
+complex128 (``normal``, ``uniform`` and variance scaling; see ``arrayinit._complex``)
+are supported; a 64-bit dtype without ``jax_enable_x64`` is an error, never a
+silent downcast.
 
 Examples
 --------
@@ -338,10 +341,10 @@ def variance_scaling(
         def draw(seed: int, dname: str, bshape: tuple[int, ...], off: tuple[int, ...]) -> np.ndarray:
             # jax divides by n itself (no clamp at 1); draw runs for non-empty shapes only, where n > 0
             sampling = _V.variance_scaling(scale, mode_name, kind, fan_in, fan_out, clamp=False)
-            block = {"seed": seed, "dtype": dname, "full_shape": shape, "offset": off}
+            block = {"dtype": dname, "full_shape": shape, "offset": off}
             if dname in _complex.PART:  # jax's complex forms: the disk, the circular truncated normal
-                return _complex.draw_sampling(sampling, bshape, **block)
-            return sampling.draw(bshape, **block)
+                return _complex.draw_sampling(sampling, bshape, seed=seed, **block)
+            return sampling.draw(bshape, seed=seed, **block)
 
         return draw
 
@@ -609,8 +612,8 @@ def delta_orthogonal(scale: float = 1.0, column_axis: int = -1, dtype: DTypeLike
     >>> import jax, numpy as np, arrayinit.flax as aif
     >>> w = np.asarray(aif.delta_orthogonal()(jax.random.key(0), (3, 3, 4, 8)))
     >>> m = w[1, 1]
-    >>> bool(np.allclose(m @ m.T, np.eye(4), atol=1e-6)), float(abs(w).sum() - abs(m).sum())
-    (True, 0.0)
+    >>> bool(np.allclose(m @ m.T, np.eye(4), atol=1e-6)), int(np.count_nonzero(w)) == int(np.count_nonzero(m))
+    (True, True)
     """
     gain = check_float("scale", _scalar("scale", scale))
     column_axis = check_int("column_axis", column_axis)
