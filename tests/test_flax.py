@@ -501,6 +501,12 @@ for mesh_shape, names, spec, shape in cases:
         a = aif.he_normal()(key, shape, out_sharding=spec)
         assert a.sharding.spec == spec
         np.testing.assert_array_equal(np.asarray(a), np.asarray(aif.he_normal()(key, shape)))
+        whole = np.asarray(plain(key, shape))
+        blocks.clear()  # a PartitionSpec under jit: the abstract mesh, one block per device
+        j = jax.jit(lambda k: plain(k, shape, out_sharding=spec))(key)
+        np.testing.assert_array_equal(np.asarray(j), whole)
+        assert j.sharding.is_equivalent_to(sh, len(shape))
+        assert {b[0] for b in blocks} == {sh.shard_shape(shape)}, blocks
 print("sharded ok")
 """
 

@@ -129,12 +129,13 @@ def _np_dtype(dname: str) -> np.dtype:
     return np.dtype(dname) if dname in _complex.PART else _dtypes.numpy_dtype(dname)
 
 
-def _named_sharding(out_sharding, shape: tuple[int, ...]):
+def _named_sharding(out_sharding, traced: bool):
     """``out_sharding`` as a ``jax.sharding.Sharding`` (a PartitionSpec takes the mesh of ``jax.set_mesh``), or None."""
     if out_sharding is None:
         return None
     if isinstance(out_sharding, jax.sharding.PartitionSpec):
-        mesh = jax.sharding.get_mesh()
+        # under jit only the abstract mesh is known (shard_map takes it)
+        mesh = jax.sharding.get_abstract_mesh() if traced else jax.sharding.get_mesh()
         if mesh.empty:
             raise ValueError(
                 "A PartitionSpec `out_sharding` needs a mesh: pass a NamedSharding, or set the mesh with "
@@ -216,7 +217,7 @@ def _make(
             check(shape, dname)
         draw = prepare(shape)
         np_dtype = _np_dtype(dname)
-        sharding = _named_sharding(out_sharding, shape)
+        sharding = _named_sharding(out_sharding, isinstance(key, jax.core.Tracer))
         if math.prod(shape) == 0:
             zeros = jnp.zeros(shape, np_dtype)
             return zeros if sharding is None else jax.device_put(zeros, sharding)
