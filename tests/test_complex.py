@@ -60,7 +60,7 @@ def test_blocks_are_slices_of_the_whole(gen, name):
 @pytest.mark.parametrize("name", NAMES)
 def test_bit_equal_across_libraries(name):
     ref = _vs("truncated_normal")((6, 5), name)
-    torch = pytest.importorskip("torch", reason="torch is installed by the tests_frameworks session")
+    torch = pytest.importorskip("torch", reason="torch is installed by the tests_xp session")
     t = _vs("truncated_normal")((6, 5), getattr(torch, name), xp=torch)
     assert t.dtype == getattr(torch, name)
     np.testing.assert_array_equal(t.numpy(), ref)
@@ -71,19 +71,19 @@ def test_bit_equal_across_libraries(name):
 
 
 def test_jax_and_dask_outputs():
-    jnp = pytest.importorskip("jax.numpy", reason="jax is installed by the tests_frameworks session")
+    jnp = pytest.importorskip("jax.numpy", reason="jax is installed by the tests_xp session")
     ref = ai.LecunUniform(seed=4)((8, 6), "complex64")
     j = ai.LecunUniform(seed=4)((8, 6), "complex64", xp=jnp)
     assert j.dtype == jnp.complex64
     np.testing.assert_array_equal(np.asarray(j), ref)
-    da = pytest.importorskip("dask.array", reason="dask is installed by the tests_frameworks session")
+    da = pytest.importorskip("dask.array", reason="dask is installed by the tests_xp session")
     d = ai.LecunUniform(seed=4)((8, 6), "complex64", xp=da, chunks=(3, 4))
     assert d.dtype == np.complex64
     np.testing.assert_array_equal(d.compute(), ref)
 
 
 def test_complex128_in_jax_needs_x64():
-    jax = pytest.importorskip("jax", reason="jax is installed by the tests_frameworks session")
+    jax = pytest.importorskip("jax", reason="jax is installed by the tests_xp session")
     if jax.config.read("jax_enable_x64"):
         pytest.skip("jax_enable_x64 is on")
     with pytest.raises(ValueError, match="64-bit"):

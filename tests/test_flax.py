@@ -531,7 +531,7 @@ def test_sharded_output_each_device_generates_its_shard():
 
 
 def test_flax_nnx_kernel_init():
-    nnx = pytest.importorskip("flax.nnx", reason="flax is installed by the tests_frameworks session")
+    nnx = pytest.importorskip("flax.nnx", reason="flax is installed by the tests_xp session")
     layer = nnx.Linear(16, 8, kernel_init=aif.he_normal(), bias_init=aif.normal(0.1), rngs=nnx.Rngs(params=0))
     again = nnx.Linear(16, 8, kernel_init=aif.he_normal(), bias_init=aif.normal(0.1), rngs=nnx.Rngs(params=0))
     kernel = np.asarray(layer.kernel[...])
