@@ -1,4 +1,4 @@
-"""nox sessions: lint, tests, tests_xp, tests_tf, tests_cudasim, ptx, docs, build (default); bench (on demand).
+"""nox sessions: lint, tests, tests_xp, tests_tf, tests_cudasim, ptx, fuzz, docs, build (default); bench (on demand).
 
 Installs are silent (their output is shown only when they fail). ``nox -R`` reuses the environments
 of a previous run and skips the installs; ``nox -s tests -- -k fans`` passes arguments to pytest.
@@ -6,7 +6,7 @@ of a previous run and skips the installs; ``nox -s tests -- -k fans`` passes arg
 
 import nox
 
-nox.options.sessions = ["lint", "tests", "tests_xp", "tests_tf", "tests_cudasim", "ptx", "docs", "build"]
+nox.options.sessions = ["lint", "tests", "tests_xp", "tests_tf", "tests_cudasim", "ptx", "fuzz", "docs", "build"]
 nox.options.default_venv_backend = "venv"
 
 
@@ -92,6 +92,15 @@ def ptx(session: nox.Session) -> None:
     """Every CUDA kernel compiled to PTX for sm_90 with NVVM from the cu12 wheels; rounding checked."""
     session.install("-e", ".[test]", "numba-cuda[cu12]")
     session.run("pytest", "tests/test_ptx.py", *session.posargs, env={"NUMBA_ENABLE_CUDASIM": "0"})
+
+
+@nox.session
+def fuzz(session: nox.Session) -> None:
+    """Property-based fuzzing (hypothesis, derandomized, no database, a fixed budget of examples) of every
+    public function, initializer and command: a correct result or a clear error naming the argument."""
+    session.install("-e", ".[test,cli]", "hypothesis")
+    env = {"ARRAYINIT_FUZZ_EXAMPLES": "60"}
+    session.run("pytest", "tests/fuzz", "-p", "no:cacheprovider", *session.posargs, env=env)
 
 
 @nox.session

@@ -35,6 +35,10 @@ BAD_CALLS = [
     ("dtype", TypeError, lambda: ai.HeNormal(seed=0)((2,), 3.5)),
     ("chunks", ValueError, lambda: ai.HeNormal(seed=0)((4, 4), chunks=(2, 2))),
     ("out", ValueError, lambda: ai.HeNormal(seed=0)((2, 2), out=np.zeros((2, 2), np.float32), xp=np)),
+    # more memory than can be allocated (not a MemoryError, nor numpy's "array is too big")
+    ("shape", ValueError, lambda: ar.bits((2**40,), seed=0)),
+    ("shape", ValueError, lambda: ar.normal((2**61,), seed=0)),
+    ("shape", ValueError, lambda: ai.Zeros()((2**40,), "bfloat16")),
 ]
 
 

@@ -160,11 +160,30 @@ def numpy_dtype(name: str) -> np.dtype:
     return np.dtype(name)
 
 
+def _too_large(shape: tuple[int, ...], dtype: np.dtype) -> ValueError:
+    nbytes = math.prod(shape) * dtype.itemsize
+    return ValueError(
+        f"Argument `shape` asks for {nbytes / 2**30:,.1f} GiB ({math.prod(shape)} values of {dtype.itemsize} bytes), "
+        f"more than this machine can allocate. Received: shape={shape}"
+    )
+
+
+def empty(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """``np.empty``; a ValueError naming ``shape`` when the memory cannot be allocated."""
+    try:
+        return np.empty(shape, dtype)
+    except (MemoryError, ValueError):  # ValueError: numpy's "array is too big"
+        raise _too_large(shape, np.dtype(dtype)) from None
+
+
 def aligned_empty(shape: tuple[int, ...], dtype: np.dtype, align: int = 64) -> np.ndarray:
     """An uninitialised C-contiguous array whose data pointer is ``align``-byte aligned."""
     dtype = np.dtype(dtype)
     n = int(np.prod(shape, dtype=np.int64)) if shape else 1
-    raw = np.empty(n * dtype.itemsize + align, dtype=np.uint8)
+    try:
+        raw = np.empty(n * dtype.itemsize + align, dtype=np.uint8)
+    except (MemoryError, ValueError):  # ValueError: numpy's "array is too big"
+        raise _too_large(shape, dtype) from None
     start = (-raw.ctypes.data) % align
     return raw[start : start + n * dtype.itemsize].view(dtype).reshape(shape)
 

@@ -157,7 +157,7 @@ def host_array(plan) -> np.ndarray:
 
 def realise_numpy(plan) -> np.ndarray:
     """``realise`` for the default destination (a new numpy array), with the least overhead."""
-    storage = np.empty(plan.shape, _dtypes.storage_dtype(plan.dtype))
+    storage = _dtypes.empty(plan.shape, _dtypes.storage_dtype(plan.dtype))
     if storage.size:
         if isinstance(plan, FillPlan):
             _engine.run_cpu(plan, storage.reshape(-1))

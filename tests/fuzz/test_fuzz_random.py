@@ -1,0 +1,237 @@
+"""Fuzzing ``arrayinit.random``: every call returns a correct tensor or raises a clear, named error."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import arrayinit.random as ar
+from tests.fuzz import _strategies as S
+from tests.fuzz._checks import as_f64, clean_call, raw, threads
+
+OMIT = object()
+
+EPS = {"float32": 2.0**-23, "float64": 2.0**-52, "float16": 2.0**-10, "bfloat16": 2.0**-7}
+TINY = {"float32": 2.0**-149, "float64": 5e-324, "float16": 2.0**-24, "bfloat16": 2.0**-133}
+
+
+def maybe(strategy: st.SearchStrategy) -> st.SearchStrategy:
+    return st.one_of(st.just(OMIT), strategy)
+
+
+def call(fn, shape, **kwargs):
+    return clean_call(fn, shape, **{k: v for k, v in kwargs.items() if v is not OMIT})
+
+
+def common_args() -> dict:
+    return {
+        "seed": S.seeds(),
+        "stream": maybe(st.one_of(st.integers(0, 2**63 - 1), st.sampled_from([-1, 2**63, 2**64, 1.0, True, "0"]))),
+        "block": st.one_of(st.just(None), st.sampled_from(S.HOSTILE_BLOCKS)),
+    }
+
+
+def block_kwargs(block) -> dict:
+    if block is None:
+        return {}
+    full, off = block
+    return {"full_shape": full, "offset": off}
+
+
+def check_array(x, shape, dtype) -> str:
+    """Shape, dtype and finiteness of a result; returns the dtype name."""
+    assert isinstance(x, np.ndarray), type(x)
+    assert x.shape == S.normalized(shape), (x.shape, shape)
+    name = x.dtype.name
+    assert name in S.FLOAT_NAMES, name
+    if isinstance(dtype, str) and dtype in S.DTYPE_SPELLINGS:
+        assert name == S.DTYPE_SPELLINGS[dtype], (name, dtype)
+    elif dtype is None or dtype is OMIT:
+        assert name == "float32"
+    assert np.isfinite(as_f64(x)).all()
+    return name
+
+
+def rounding(name: str, *values: float) -> float:
+    """Slack for rounding ``values`` to ``name``."""
+    return max(abs(v) for v in (0.0, *values)) * EPS[name] + TINY[name]
+
+
+def check_uniform(x, name, minval, maxval) -> None:
+    lo = 0.0 if minval is OMIT else float(minval)
+    hi = 1.0 if maxval is OMIT else float(maxval)
+    v = as_f64(x)
+    if lo == hi:
+        assert (v == as_f64(np.asarray(lo).astype(x.dtype))).all(), (lo, np.unique(v))
+    else:
+        assert ((v >= lo) & (v < hi)).all(), (lo, hi, v.min(initial=math.inf), v.max(initial=-math.inf))
+
+
+def check_normal(x, name, mean, stddev) -> None:
+    mu = 0.0 if mean is OMIT else float(mean)
+    sd = 1.0 if stddev is OMIT else float(stddev)
+    v = as_f64(x)
+    reach = 9.3 * sd * (1 + EPS[name]) + rounding(name, mu, mu + 9.3 * sd, mu - 9.3 * sd)
+    assert (np.abs(v - mu) <= reach).all(), (mu, sd, v.min(initial=0), v.max(initial=0))
+
+
+def truncnorm_bounds(mean, stddev, lower, upper, a, b) -> tuple[float, float]:
+    mu = 0.0 if mean is OMIT else float(mean)
+    sd = 1.0 if stddev is OMIT else float(stddev)
+    if a is not OMIT or b is not OMIT:
+        lo = -math.inf if a is OMIT or a is None else float(a)
+        hi = math.inf if b is OMIT or b is None else float(b)
+        return lo, hi
+    alpha = -2.0 if lower is OMIT or lower is None else float(lower)
+    beta = 2.0 if upper is OMIT or upper is None else float(upper)
+    return mu + alpha * sd, mu + beta * sd
+
+
+def check_truncnorm(x, name, mean, stddev, lower, upper, a, b) -> None:
+    lo, hi = truncnorm_bounds(mean, stddev, lower, upper, a, b)
+    v = as_f64(x)
+    assert ((v >= lo) & (v <= hi)).all(), (lo, hi, v.min(initial=0), v.max(initial=0))
+    # an infinite bound: the values stay within 38.5 standard deviations of the interval's finite end (or the mean)
+    mu = 0.0 if mean is OMIT else float(mean)
+    sd = 1.0 if stddev is OMIT else float(stddev)
+    near = max([abs(e - mu) for e in (lo, hi) if math.isfinite(e)], default=0.0)
+    reach = near + 38.5 * sd * (1 + 1e-12) + rounding(name, mu, *(e for e in (lo, hi) if math.isfinite(e)))
+    assert (np.abs(v - mu) <= reach).all(), (mu, sd, lo, hi, v.min(initial=0), v.max(initial=0))
+
+
+@given(shape=S.shapes(), **common_args())
+def test_bits(shape, seed, stream, block):
+    x = call(ar.bits, shape, seed=seed, stream=stream, **block_kwargs(block))
+    if x is not None:
+        assert x.dtype == np.uint32
+        assert x.shape == S.normalized(shape)
+
+
+@given(
+    shape=S.shapes(),
+    dtype=maybe(S.dtypes()),
+    minval=maybe(S.numbers()),
+    maxval=maybe(S.numbers()),
+    **common_args(),
+)
+def test_uniform(shape, seed, stream, block, dtype, minval, maxval):
+    x = call(
+        ar.uniform, shape, seed=seed, stream=stream, dtype=dtype, minval=minval, maxval=maxval, **block_kwargs(block)
+    )
+    if x is not None:
+        name = check_array(x, shape, dtype)
+        check_uniform(x, name, minval, maxval)
+
+
+@given(
+    shape=S.shapes(),
+    dtype=maybe(S.dtypes()),
+    mean=maybe(S.numbers()),
+    stddev=maybe(S.positive_numbers()),
+    **common_args(),
+)
+def test_normal(shape, seed, stream, block, dtype, mean, stddev):
+    x = call(ar.normal, shape, seed=seed, stream=stream, dtype=dtype, mean=mean, stddev=stddev, **block_kwargs(block))
+    if x is not None:
+        name = check_array(x, shape, dtype)
+        check_normal(x, name, mean, stddev)
+
+
+bound = st.one_of(st.floats(-50, 50), st.sampled_from([-math.inf, math.inf, None]), S.numbers())
+
+
+@given(
+    shape=S.shapes(),
+    dtype=maybe(S.dtypes()),
+    mean=maybe(S.numbers()),
+    stddev=maybe(S.positive_numbers()),
+    bounds=st.one_of(
+        st.tuples(maybe(bound), maybe(bound), st.just(OMIT), st.just(OMIT)),
+        st.tuples(st.just(OMIT), st.just(OMIT), maybe(bound), maybe(bound)),
+        st.tuples(maybe(bound), maybe(bound), maybe(bound), maybe(bound)),
+    ),
+    **common_args(),
+)
+def test_truncated_normal(shape, seed, stream, block, dtype, mean, stddev, bounds):
+    lower, upper, a, b = bounds
+    x = call(
+        ar.truncated_normal,
+        shape,
+        seed=seed,
+        stream=stream,
+        dtype=dtype,
+        mean=mean,
+        stddev=stddev,
+        lower=lower,
+        upper=upper,
+        a=a,
+        b=b,
+        **block_kwargs(block),
+    )
+    if x is not None:
+        name = check_array(x, shape, dtype)
+        check_truncnorm(x, name, mean, stddev, lower, upper, a, b)
+
+
+# --- blocks and threads: valid arguments, values compared bit for bit ----------------------------
+
+finite = st.floats(-1e4, 1e4)
+DRAWS = {
+    "bits": lambda: st.just({}),
+    "uniform": lambda: st.fixed_dictionaries({"minval": finite, "maxval": finite}),
+    "normal": lambda: st.fixed_dictionaries({"mean": finite, "stddev": st.floats(0, 1e3)}),
+    "truncated_normal": lambda: st.one_of(
+        st.fixed_dictionaries(
+            {"mean": finite, "stddev": st.floats(1e-3, 1e3), "lower": st.floats(-40, 40), "upper": st.floats(-40, 40)}
+        ),
+        st.fixed_dictionaries(
+            {"mean": finite, "stddev": st.floats(1e-3, 1e3), "a": st.floats(-1e4, 1e4), "b": st.floats(-1e4, 1e4)}
+        ),
+    ),
+}
+
+
+@pytest.mark.parametrize("fn", sorted(DRAWS))
+@given(data=st.data())
+def test_block_equals_slice_of_whole(fn, data):
+    f = getattr(ar, fn)
+    full = data.draw(S.small_shapes(), label="full_shape")
+    shape, offset = data.draw(S.blocks(full), label="block")
+    kw = data.draw(DRAWS[fn](), label="params")
+    kw["seed"] = data.draw(S.seeds(valid_only=True), label="seed")
+    kw["stream"] = data.draw(st.integers(0, 2**63 - 1) | st.just(0), label="stream")
+    if fn != "bits":
+        kw["dtype"] = data.draw(S.dtypes(valid_only=True), label="dtype")
+    whole = clean_call(f, full, **kw)
+    block = clean_call(f, shape, full_shape=full, offset=offset, **kw)
+    if whole is None:
+        assert block is None, "the block was generated but the whole tensor was refused"
+        return
+    assert block is not None, "the whole tensor was generated but the block was refused"
+    index = tuple(slice(o, o + n) for o, n in zip(offset, shape))
+    assert block.dtype == whole.dtype
+    assert block.shape == shape
+    assert (raw(block) == raw(whole[index])).all()
+
+
+@pytest.mark.parametrize("fn", sorted(DRAWS))
+@settings(max_examples=max(3, settings().max_examples // 10))
+@given(data=st.data())
+def test_one_and_two_threads_agree(fn, data):
+    f = getattr(ar, fn)
+    n = data.draw(st.integers(2**14, 2**15 + 7), label="n")  # above the serial threshold: parallel kernels
+    kw = data.draw(DRAWS[fn](), label="params")
+    kw["seed"] = data.draw(S.seeds(valid_only=True), label="seed")
+    if fn != "bits":
+        kw["dtype"] = data.draw(S.dtypes(valid_only=True), label="dtype")
+    with threads(1):
+        one = clean_call(f, (n,), **kw)
+    with threads(2):
+        two = clean_call(f, (n,), **kw)
+    assert (one is None) == (two is None)
+    if one is not None:
+        assert (raw(one) == raw(two)).all()
