@@ -877,8 +877,9 @@ def check_resources(entries, out_path: str, metadata: dict[str, str]) -> None:
     check_memory(working_memory(init, shape, dtype), f"parameter {name!r} ({type(init).__name__}, shape {shape})")
 
 
-# values generated at once for a large tensor: 16 MiB of float32, the memory materialize needs beyond numba's own
-BLOCK_VALUES = 1 << 22
+# values generated at once for a large tensor (32 MiB of float32): large enough that a call's fixed cost (a parallel
+# launch waits for a scheduler tick on a busy machine) is small beside its work, small beside any model
+BLOCK_VALUES = 1 << 23
 
 
 def _block_grid(shape: tuple[int, ...], limit: int) -> Iterator[tuple[tuple[int, ...], tuple[int, ...]]]:
