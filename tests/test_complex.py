@@ -167,3 +167,18 @@ def test_complex_names():
     assert _complex.complex_name(np.dtype("c8")) == "complex64"
     assert _complex.complex_name("float32") is None
     assert _complex.complex_name(np.float64) is None
+
+
+def test_fill_complex_arrays_of_any_library():
+    ref = ai.GlorotNormal(seed=1)((4, 3), "complex64")
+    x = np.zeros((4, 6), np.complex64)[:, ::2]  # not contiguous
+    assert ai.GlorotNormal(seed=1).fill_(x) is x
+    np.testing.assert_array_equal(x, ref)
+    torch = pytest.importorskip("torch", reason="torch is installed by the tests_xp session")
+    t = torch.zeros(4, 3, dtype=torch.complex64, requires_grad=True)
+    version = t._version
+    assert ai.GlorotNormal(seed=1).fill_(t) is t
+    np.testing.assert_array_equal(t.detach().numpy(), ref)
+    assert t._version > version  # counted as an in-place update, as real fills are
+    with pytest.raises(ValueError, match="complex64 array of shape"):
+        ar.normal((4, 3), seed=0, dtype="complex64", out=np.zeros((4, 3), np.complex128))

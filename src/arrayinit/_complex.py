@@ -112,18 +112,23 @@ def _deliver(make_block, shape, full, off, name: str, out, xp, device, like, chu
     """``make_block(bshape, boff) -> numpy complex`` at the requested library, device or ``out``."""
     from arrayinit import _frontend
 
-    if out is not None:
-        if not isinstance(out, np.ndarray):
+    if out is not None:  # written through the array's backend (numpy, torch, array_api_strict, cupy, ...)
+        from arrayinit import _backends
+
+        backend = _backends.for_array(out)
+        if backend is None:
             raise TypeError(
-                "Complex results can be written into numpy arrays only; for other libraries leave `out` out "
-                f"and use xp=/device=. Received: out of type {type(out).__name__}"
+                f"Argument `out` must be an array of a supported library. Received: out of type {type(out).__name__}"
             )
-        if out.shape != shape or out.dtype != np.dtype(name) or not out.flags.writeable:
+        backend.check_writable(out)
+        out_shape = tuple(int(d) for d in out.shape)
+        if out_shape != shape or complex_name(out.dtype) != name:
             raise ValueError(
-                f"Argument `out` must be a writeable {name} array of shape {shape}. "
-                f"Received: out.shape={out.shape}, out.dtype={out.dtype}"
+                f"Argument `out` must be a {name} array of shape {shape}. "
+                f"Received: out.shape={out_shape}, out.dtype={out.dtype}"
             )
-        out[...] = make_block(shape, off)
+        backend.write(out, np.require(make_block(shape, off), requirements="C"), name)
+        backend.after_write(out)
         return out
     jax_x32 = "jax" in sys.modules and not sys.modules["jax"].config.read("jax_enable_x64")
     if name == "complex128" and jax_x32 and like is None and "jax" in getattr(xp, "__name__", ""):
