@@ -250,6 +250,8 @@ def test_get_resolves_keras_names_arrays_and_arrayinit_initializers(ks):
     assert type(aik.get("normal")) is aik.RandomNormal
     assert aik.get(None) is None
     assert type(aik.get(ai.HeNormal(seed=1))) is aik.HeNormal
+    native = aik.GlorotUniform(seed=2)
+    assert aik.KerasInitializer(native) is native
     wrapped = aik.get(ai.VarianceScaling(seed=1, in_axis=1, out_axis=0))  # JAX axes: no Keras counterpart
     assert type(wrapped) is aik.KerasInitializer
     np.testing.assert_array_equal(wrapped((4, 3)), ai.VarianceScaling(seed=1, in_axis=1, out_axis=0)((4, 3)))

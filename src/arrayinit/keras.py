@@ -555,6 +555,8 @@ class KerasInitializer(_K.Initializer):
 
     def __new__(cls, initializer=None):
         if cls is KerasInitializer and initializer is not None:
+            if type(initializer) in _NATIVE.values():
+                return initializer  # already a Keras-native class of this module
             if isinstance(initializer, dict):
                 initializer = _ai_deserialize(initializer)
             native = _native(_ai_get(initializer))
