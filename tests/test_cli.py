@@ -1136,6 +1136,10 @@ def test_warmup_reports_every_kernel_family_and_the_cache(capsys):
     assert {"normal", "uniform", "truncated normal", "truncated normal, far tail", "random bits"} <= dists
     assert all(seconds >= 0 for *_, seconds in rows)
     where = cli.kernel_cache()
-    assert ("kernel cache: " + where) in out if where else "kernel cache: none" in out
-    if where:
+    if os.access(SRC / "arrayinit" / "_targets", os.W_OK):  # a writable tree always has a cache folder
+        assert where is not None
+    if where is None:
+        assert "kernel cache: none" in out
+    else:
+        assert f"kernel cache: {where}" in out
         assert os.path.isdir(where)

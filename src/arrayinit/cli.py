@@ -1056,7 +1056,11 @@ def kernel_cache() -> str | None:
     """The folder of the compiled CPU kernels' cache, or None when they are compiled in memory only."""
     from arrayinit._targets import cpu
 
-    return getattr(getattr(cpu.fill32, "_cache", None), "_cache_path", None)
+    for kernel in vars(cpu).values():  # the compiled kernels (numba dispatchers) share one cache folder
+        path = getattr(getattr(kernel, "_cache", None), "_cache_path", None)
+        if isinstance(path, str):
+            return path
+    return None
 
 
 def warmup(out=None) -> list[tuple[str, str, float]]:
