@@ -182,9 +182,16 @@ def prepare(block: Block) -> str:
     return code
 
 
-def skip_if_missing(block: Block, exc: ModuleNotFoundError) -> None:
-    """Turn an import of an absent optional library into a skip naming its session (or a failure)."""
-    name = (exc.name or "").split(".")[0]
+def skip_if_missing(block: Block, exc: ImportError) -> None:
+    """Turn an import of an absent optional library into a skip naming its session (or a failure).
+
+    ``exc`` is the ModuleNotFoundError, or an ImportError raised because of one (``dask.distributed``
+    without the distributed package).
+    """
+    cause = exc if isinstance(exc, ModuleNotFoundError) else exc.__cause__
+    if not isinstance(cause, ModuleNotFoundError):
+        return
+    name = (cause.name or "").split(".")[0]
     if name not in INSTALLED_BY or importlib.util.find_spec(name) is not None:
         return  # not an optional library, or installed: the error is real
     if name in REQUIRED:
@@ -220,7 +227,7 @@ def run_block(block: Block, code: str, monkeypatch) -> None:
         else:
             # padded so that tracebacks give the line numbers of the markdown page
             exec(compile("\n" * (block.line - 1) + code, filename, "exec"), {"__name__": "__main__"})
-    except ModuleNotFoundError as e:
+    except ImportError as e:
         skip_if_missing(block, e)
         raise
 
