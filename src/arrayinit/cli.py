@@ -929,6 +929,14 @@ def tensor_blocks(
         written(m)
 
 
+def _columns(stream) -> int:
+    """The width of the terminal ``stream`` writes to; 0 when it reports none."""
+    try:
+        return os.get_terminal_size(stream.fileno()).columns
+    except (OSError, ValueError, AttributeError):  # io.UnsupportedOperation is an OSError and a ValueError
+        return 0
+
+
 class Progress:
     """Values written out of ``total``: a tqdm bar (rate, ETA) on a terminal, plain lines elsewhere.
 
@@ -953,15 +961,17 @@ class Progress:
             except ImportError:
                 tqdm = None
             if tqdm is not None:
+                # a terminal that reports no width (a pty without a size) would get an empty bar
+                width = {"dynamic_ncols": True} if _columns(self.stream) > 0 else {"ncols": 100, "nrows": 20}
                 self.bar = tqdm(
                     total=total,
                     desc=label,
                     unit="value",
                     unit_scale=True,
                     file=self.stream,
-                    dynamic_ncols=True,
                     mininterval=0.2,
                     smoothing=0.1,
+                    **width,
                 )
 
     def update(self, n: int, name: str = "") -> None:
