@@ -21,7 +21,7 @@ from arrayinit import _bench, _engine, _safetensors, cli
 
 SRC = pathlib.Path(cli.__file__).resolve().parent.parent
 # the safetensors package is no dependency of arrayinit nor of any nox session: the cross-checks run where it is
-SAFETENSORS_SKIP = "cross-check with the safetensors package; no nox session installs it (pip install safetensors)"
+SAFETENSORS_SKIP = "cross-check with the safetensors package (installed by the test extra: pip install safetensors)"
 
 
 def test_demo_statistics_match_theory(tmp_path):
