@@ -430,6 +430,15 @@ def test_sample_refuses_an_unsupported_out_before_sampling(tmp_path, capsys, gen
     assert not out.exists()
 
 
+@pytest.mark.parametrize("option", ["--out", "--plot"])
+def test_sample_refuses_an_empty_path_instead_of_ignoring_it(capsys, generated, option):
+    assert cli.main(["sample", "ones", "--shape", "2", option, ""]) == 2
+    captured = capsys.readouterr()
+    assert f"error: {option} must end in" in captured.err
+    assert captured.out == ""
+    assert generated == []
+
+
 @pytest.mark.parametrize("name", ["x.npy", "x.safetensors"])
 def test_out_in_a_missing_folder_names_the_path_given(tmp_path, capsys, generated, name):
     out = str(tmp_path / "no" / "such" / name)

@@ -1,5 +1,6 @@
 """Bad inputs give a ValueError/TypeError naming the argument; host-value initializers fill in place."""
 
+import re
 import tracemalloc
 
 import numpy as np
@@ -7,6 +8,12 @@ import pytest
 
 import arrayinit as ai
 import arrayinit.random as ar
+
+
+def _read_only(x: np.ndarray) -> np.ndarray:
+    x.flags.writeable = False
+    return x
+
 
 BAD_CALLS = [
     ("scale", ValueError, lambda: ai.VarianceScaling(scale=10**400)),
@@ -39,12 +46,35 @@ BAD_CALLS = [
     ("shape", ValueError, lambda: ar.bits((2**40,), seed=0)),
     ("shape", ValueError, lambda: ar.normal((2**61,), seed=0)),
     ("shape", ValueError, lambda: ai.Zeros()((2**40,), "bfloat16")),
+    ("shape", ValueError, lambda: ai.Ones()((2**40,), "complex64")),
+    ("shape", ValueError, lambda: ai.Ones()((2**31, 2**31), "complex64")),
+    # a complex constant that rounds to infinity in its parts' dtype
+    ("value", ValueError, lambda: ai.Constant(3.4028235677973366e38)((), "complex64")),
+    # numpy reads dicts and lists as structured dtypes (a ValueError naming nothing)
+    ("dtype", TypeError, lambda: ai.Ones()((2,), {"dtype": "float32"})),
+    ("dtype", TypeError, lambda: ar.uniform((2,), seed=0, dtype=["float32"])),
+    ("out", ValueError, lambda: ai.Ones().fill_(_read_only(np.zeros(3, np.float32)))),
 ]
 
 
 @pytest.mark.parametrize(("arg", "exc", "call"), BAD_CALLS, ids=[f"{a}-{i}" for i, (a, _, _) in enumerate(BAD_CALLS)])
 def test_bad_inputs_name_the_argument(arg, exc, call):
     with pytest.raises(exc, match=f"`{arg}`"):
+        call()
+
+
+@pytest.mark.parametrize(
+    ("call", "received"),
+    [
+        (lambda: ai.get("no_such"), "identifier='no_such'"),
+        (lambda: ai.get(3.5), "identifier=3.5"),
+        (lambda: ai.deserialize({"class_name": "os.system", "config": {}}), "class_name='os.system'"),
+        (lambda: ai.Ones.from_config({"x": 1}), "config={'x': 1}"),
+        (lambda: ai.Zeros.from_config({"seed": 1}), "config={'seed': 1}"),
+    ],
+)
+def test_registry_and_config_errors_name_what_they_received(call, received):
+    with pytest.raises(ValueError, match=re.escape(f"Received: {received}")):
         call()
 
 

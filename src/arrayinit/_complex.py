@@ -347,10 +347,22 @@ def initializer_call(
     if isinstance(init, _I.RandomUniform):
         return uniform(shape, seed=init.seed, minval=init.minval, maxval=init.maxval, dtype=name, **block)
     if isinstance(init, _I._Constant):
+        from arrayinit import _dtypes
+
         shape, full, off = _block(shape, full_shape, offset)
         value = init._value
+        if _dtypes.overflows(abs(value), PART[name]):
+            raise ValueError(
+                f"Argument `value` overflows {name} (it would round to infinity). {received('value', value)}"
+            )
+
+        def constant_block(bshape, boff):
+            block = _dtypes.empty(bshape, np.dtype(name))  # a ValueError naming `shape` when too large
+            block[...] = value
+            return block
+
         return _deliver(
-            lambda bshape, boff: np.full(bshape, value, np.dtype(name)),
+            constant_block,
             shape,
             full,
             off,

@@ -82,7 +82,7 @@ def _dtype_name(dtype: object, name: str) -> str:
         else:
             try:
                 key = np.dtype(dtype).name  # type: ignore[call-overload]  # TypeError for non-dtypes
-            except TypeError:
+            except (TypeError, ValueError):  # ValueError: numpy reads dicts and lists as structured dtypes
                 key = getattr(dtype, "name", None) or getattr(dtype, "__name__", None)
                 if key is None and hasattr(dtype, "dtype"):
                     key = getattr(dtype.dtype, "name", None)

@@ -221,7 +221,7 @@ class Initializer:
         try:
             return cls(**config)
         except TypeError as e:
-            if "unexpected keyword argument" in str(e):
+            if "unexpected keyword argument" in str(e) or "takes no arguments" in str(e):
                 raise ValueError(
                     f"Unknown key in the config of {cls.__name__}: {e}. Received: config={config!r}"
                 ) from None

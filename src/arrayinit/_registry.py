@@ -148,7 +148,7 @@ def deserialize(config: dict[str, Any]):
     if cls is None:
         raise ValueError(
             f"Unknown initializer: {name!r}. Register custom classes with arrayinit.register. "
-            f"Known names: {', '.join(registered_names())}"
+            f"Known names: {', '.join(registered_names())}. Received: class_name={config['class_name']!r}"
         )
     inner = config.get("config", {})
     if inner is None:
@@ -176,10 +176,15 @@ def get(identifier):
     if isinstance(identifier, str):
         cls = _REGISTRY.get(identifier)
         if cls is None:
-            raise ValueError(f"Unknown initializer: {identifier!r}. Known names: {', '.join(registered_names())}")
+            raise ValueError(
+                f"Unknown initializer: {identifier!r}. Known names: {', '.join(registered_names())}. "
+                f"{received('identifier', identifier)}"
+            )
         return cls()
     if isinstance(identifier, type) and issubclass(identifier, I.Initializer):
         return identifier()
     if callable(identifier):
         return identifier
-    raise ValueError(f"Could not interpret initializer identifier: {identifier!r}")
+    raise ValueError(
+        f"Could not interpret initializer identifier: {identifier!r}. {received('identifier', identifier)}"
+    )

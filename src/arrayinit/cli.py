@@ -564,9 +564,9 @@ def cmd_sample(args) -> int:
         _dtypes.numpy_dtype(dtype)  # a numpy bfloat16 array needs ml_dtypes: say so before sampling
     nbytes = math.prod(shape) * _dtypes.storage_dtype(dtype).itemsize
     # everything that can fail is checked before sampling: paths, plotting, memory, disk
-    if args.out:
+    if args.out is not None:  # --out '' is refused, not ignored
         check_out_path(args.out, dtype)
-    if args.plot:
+    if args.plot is not None:
         check_plot_path(args.plot)
     check_generates(init, shape, dtype)
     need = working_memory(init, shape, dtype) if isinstance(init, Orthogonal) else nbytes

@@ -13,7 +13,7 @@ CLEAN_ERRORS = (ValueError, TypeError, ai.DeviceUnavailableError)
 
 # an argument named in backquotes (`scale`), echoed as received (Received: scale=...), or Python's own
 # "got an unexpected keyword argument 'x'"
-_NAMED = re.compile(r"`[A-Za-z_][\w.\[\]'/-]*`|(?<![\w.])[A-Za-z_][\w\[\]']*=|keyword argument '\w+'")
+_NAMED = re.compile(r"`[A-Za-z_][\w.\[\]'/-]*`|(?<![\w.])[A-Za-z_][\w.\[\]']*=|keyword argument '\w+'")
 
 
 def names_argument(message: str) -> bool:
@@ -38,7 +38,7 @@ def clean_call(fn, *args, **kwargs):
 def raw(x) -> np.ndarray:
     """The bit patterns of a numpy array (bfloat16 included), for bit-for-bit comparison."""
     a = np.ascontiguousarray(np.asarray(x)).reshape(-1)
-    return a.view(f"u{a.dtype.itemsize}")
+    return a.view(np.uint8)
 
 
 def as_f64(x) -> np.ndarray:
@@ -46,8 +46,15 @@ def as_f64(x) -> np.ndarray:
     return a.astype(np.float32).astype(np.float64) if a.dtype.itemsize == 2 else a.astype(np.float64)
 
 
-def dtype_name(x) -> str:
-    return np.asarray(x).dtype.name
+PART = {"complex64": "float32", "complex128": "float64"}
+
+
+def parts(x) -> list[np.ndarray]:
+    """The values as float64: ``[x]`` for real arrays, ``[x.real, x.imag]`` for complex ones."""
+    a = np.asarray(x)
+    if a.dtype.kind == "c":
+        return [a.real.astype(np.float64), a.imag.astype(np.float64)]
+    return [as_f64(a)]
 
 
 @contextlib.contextmanager

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 MAX_VALUES = 4096  # elements of a generated tensor: generation stays cheap
 
 FLOAT_NAMES = ["float32", "float64", "float16", "bfloat16"]
+COMPLEX_NAMES = ["complex64", "complex128"]
 
 # spellings that must resolve, and the dtype they resolve to
 DTYPE_SPELLINGS = {
@@ -25,11 +26,16 @@ DTYPE_SPELLINGS = {
     "double": "float64",
     "np.float32": "float32",
     "torch.float64": "float64",
+    "complex64": "complex64",
+    "complex128": "complex128",
+    "c8": "complex64",
+    "complex": "complex128",
 }
 
 
 def _library_dtypes() -> list:
     out: list = [np.float32, np.float64, np.float16, np.dtype("float32"), np.dtype(">f8"), np.dtype("<f2")]
+    out += [np.complex64, np.dtype("complex128")]
     try:
         import ml_dtypes
 
@@ -49,7 +55,7 @@ BAD_DTYPES = [
     "int32",
     "uint32",
     "bool",
-    "complex64",
+    "complex32",
     "",
     " float32",
     "float32\x00",
@@ -61,7 +67,7 @@ BAD_DTYPES = [
     True,
     b"float32",
     np.int32,
-    np.dtype("complex128"),
+    np.dtype("c32") if hasattr(np, "complex256") else np.dtype("V4"),
     np.dtype("U3"),
     np.dtype("O"),
     ["float32"],
@@ -69,10 +75,11 @@ BAD_DTYPES = [
 ]
 
 
-def dtypes(valid_only: bool = False) -> st.SearchStrategy:
+def dtypes(valid_only: bool = False, complex_ok: bool = False) -> st.SearchStrategy:
+    """dtype arguments; ``valid_only``: the canonical real names (and the complex ones with ``complex_ok``)."""
     good = st.sampled_from(FLOAT_NAMES) | st.sampled_from(sorted(DTYPE_SPELLINGS)) | st.sampled_from(_library_dtypes())
     if valid_only:
-        return st.sampled_from(FLOAT_NAMES)
+        return st.sampled_from(FLOAT_NAMES + (COMPLEX_NAMES if complex_ok else []))
     return st.one_of(st.none(), good, st.sampled_from(BAD_DTYPES))
 
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 import arrayinit.random as ar
 from tests.fuzz import _strategies as S
-from tests.fuzz._checks import as_f64, clean_call, raw, threads
+from tests.fuzz._checks import PART, as_f64, clean_call, parts, raw, threads
 
 OMIT = object()
 
@@ -47,13 +47,14 @@ def check_array(x, shape, dtype) -> str:
     assert isinstance(x, np.ndarray), type(x)
     assert x.shape == S.normalized(shape), (x.shape, shape)
     name = x.dtype.name
-    assert name in S.FLOAT_NAMES, name
+    assert name in S.FLOAT_NAMES + S.COMPLEX_NAMES, name
     if isinstance(dtype, str) and dtype in S.DTYPE_SPELLINGS:
         assert name == S.DTYPE_SPELLINGS[dtype], (name, dtype)
     elif dtype is None or dtype is OMIT:
         assert name == "float32"
-    assert np.isfinite(as_f64(x)).all()
-    return name
+    for v in parts(x):
+        assert np.isfinite(v).all()
+    return PART.get(name, name)
 
 
 def rounding(name: str, *values: float) -> float:
@@ -62,21 +63,23 @@ def rounding(name: str, *values: float) -> float:
 
 
 def check_uniform(x, name, minval, maxval) -> None:
+    """Every value (both parts of complex values) in ``[minval, maxval)``, or ``minval`` when the two are equal."""
     lo = 0.0 if minval is OMIT else float(minval)
     hi = 1.0 if maxval is OMIT else float(maxval)
-    v = as_f64(x)
-    if lo == hi:
-        assert (v == as_f64(np.asarray(lo).astype(x.dtype))).all(), (lo, np.unique(v))
-    else:
-        assert ((v >= lo) & (v < hi)).all(), (lo, hi, v.min(initial=math.inf), v.max(initial=-math.inf))
+    grid = np.asarray(x).real.dtype  # the dtype of the values (of each part of complex values)
+    for v in parts(x):
+        if lo == hi:
+            assert (v == as_f64(np.asarray(lo).astype(grid))).all(), (lo, np.unique(v))
+        else:
+            assert ((v >= lo) & (v < hi)).all(), (lo, hi, v.min(initial=math.inf), v.max(initial=-math.inf))
 
 
 def check_normal(x, name, mean, stddev) -> None:
-    mu = 0.0 if mean is OMIT else float(mean)
+    mu = 0.0 if mean is OMIT else complex(mean) if np.iscomplexobj(x) else float(mean)
     sd = 1.0 if stddev is OMIT else float(stddev)
-    v = as_f64(x)
-    reach = 9.3 * sd * (1 + EPS[name]) + rounding(name, mu, mu + 9.3 * sd, mu - 9.3 * sd)
-    assert (np.abs(v - mu) <= reach).all(), (mu, sd, v.min(initial=0), v.max(initial=0))
+    v = np.asarray(x).astype(np.complex128) if np.iscomplexobj(x) else as_f64(x)
+    reach = 9.3 * sd * (1 + EPS[name]) + 2 * rounding(name, abs(mu), abs(mu) + 9.3 * sd)
+    assert (np.abs(v - mu) <= reach).all(), (mu, sd, np.abs(v - mu).max(initial=0))
 
 
 def truncnorm_bounds(mean, stddev, lower, upper, a, b) -> tuple[float, float]:
@@ -92,6 +95,7 @@ def truncnorm_bounds(mean, stddev, lower, upper, a, b) -> tuple[float, float]:
 
 
 def check_truncnorm(x, name, mean, stddev, lower, upper, a, b) -> None:
+    assert not np.iscomplexobj(x), "a complex truncated normal"
     lo, hi = truncnorm_bounds(mean, stddev, lower, upper, a, b)
     v = as_f64(x)
     assert ((v >= lo) & (v <= hi)).all(), (lo, hi, v.min(initial=0), v.max(initial=0))
@@ -205,7 +209,7 @@ def test_block_equals_slice_of_whole(fn, data):
     kw["seed"] = data.draw(S.seeds(valid_only=True), label="seed")
     kw["stream"] = data.draw(st.integers(0, 2**63 - 1) | st.just(0), label="stream")
     if fn != "bits":
-        kw["dtype"] = data.draw(S.dtypes(valid_only=True), label="dtype")
+        kw["dtype"] = data.draw(S.dtypes(valid_only=True, complex_ok=True), label="dtype")
     whole = clean_call(f, full, **kw)
     block = clean_call(f, shape, full_shape=full, offset=offset, **kw)
     if whole is None:
@@ -227,7 +231,7 @@ def test_one_and_two_threads_agree(fn, data):
     kw = data.draw(DRAWS[fn](), label="params")
     kw["seed"] = data.draw(S.seeds(valid_only=True), label="seed")
     if fn != "bits":
-        kw["dtype"] = data.draw(S.dtypes(valid_only=True), label="dtype")
+        kw["dtype"] = data.draw(S.dtypes(valid_only=True, complex_ok=True), label="dtype")
     with threads(1):
         one = clean_call(f, (n,), **kw)
     with threads(2):

@@ -43,7 +43,10 @@ class NumpyBackend(Backend):
 
     def check_writable(self, x: Any) -> None:
         if not x.flags.writeable:
-            raise ValueError("The array to fill must be writeable. Received: a read-only numpy array")
+            raise ValueError(
+                "The array to fill (`out`, or the array given to `fill_`) must be writeable. "
+                "Received: a read-only numpy array"
+            )
         if not x.dtype.isnative:
             raise ValueError(f"The array to fill must have native byte order. Received: out.dtype={x.dtype.str!r}")
 
