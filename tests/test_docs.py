@@ -61,7 +61,7 @@ INSTALLED_BY = {
     "ml_dtypes": "the tests session",
     "tensorflow": "the tests_tf session",
     "tf_keras": "the tests_tf session",
-    "safetensors": "no nox session: pip install safetensors",
+    "safetensors": "the tests session",
     "cupy": "no nox session: pip install arrayinit[cuda] on a GPU machine",
 }
 #: ARRAYINIT_DOCS_REQUIRE: comma-separated libraries that a session installs; blocks needing them fail
