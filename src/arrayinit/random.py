@@ -1,4 +1,6 @@
-"""Functional sampling API on numpy arrays: ``bits``, ``uniform``, ``normal``, ``truncated_normal``.
+"""Functional sampling API: ``bits``, ``uniform``, ``normal``, ``truncated_normal``.
+
+Results are numpy arrays unless ``xp=``, ``like=`` or ``out=`` names another array library.
 
 Every function draws from the arrayinit stream (``docs/stream-contract.md``):
 element ``g`` (flat C-order index in ``full_shape``) of the tensor of a given
