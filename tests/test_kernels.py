@@ -284,3 +284,66 @@ def _check_quantile(wi, x, a, b):
             target = qa - u * (qa - qb)
             ref = mpmath.findroot(lambda z, tg=target: mpmath.log(mpmath.erfc(z / mpmath.sqrt(2)) / tg), a)
         assert abs(x - float(ref)) <= 4 * np.spacing(abs(float(ref))), (wi, x, ref)
+
+
+@njit
+def _window_all(q, out):
+    for i in range(q.shape[0]):
+        out[i] = special.ndtri_window32(q[i])
+
+
+def test_ndtri_window32_accuracy_and_symmetry():
+    """Stated accuracy (docs/stream-contract.md): within 6 float32 ulps of ndtri(1/2 + q), |q| <= 0.4775."""
+    rng = np.random.default_rng(8)
+    qm = special.Q_WINDOW
+    q = np.concatenate([rng.uniform(-qm, qm, 2_000_000), np.linspace(-qm, qm, 100_001), [0.0, 1e-30, -1e-30]])
+    q = q.astype(np.float32)
+    z = np.empty_like(q)
+    _window_all(q, z)
+    q64 = q.astype(np.float64)
+    ref = np.where(np.abs(q64) < 1e-9, q64 * math.sqrt(2 * math.pi), sc.ndtri(0.5 + q64))
+    ulps = np.abs(z - ref) / np.spacing(np.abs(ref).astype(np.float32)).astype(np.float64)
+    ulps[ref == 0] = 0
+    assert ulps.max() <= 6.0
+    assert (np.abs(z - ref) <= 4e-7 * np.abs(ref)).all()
+    neg = np.empty_like(q)
+    _window_all(-q, neg)
+    np.testing.assert_array_equal(neg, -z)  # odd: -q gives exactly -z
+    zs = z[np.argsort(q, kind="stable")]
+    drops = np.maximum.accumulate(zs) - zs  # monotone up to its rounding errors
+    assert (drops <= 6 * np.spacing(np.abs(zs))).all()
+
+
+@njit
+def _recip_all(d, out):
+    for i in range(d.shape[0]):
+        out[i] = special.recip32(d[i])
+
+
+def test_recip32_within_two_ulps():
+    d = np.concatenate([np.geomspace(0.5, 300.0, 1_000_000), [1.0, 2.0, 222.75]]).astype(np.float32)
+    out = np.empty_like(d)
+    _recip_all(d, out)
+    ref = 1.0 / d.astype(np.float64)
+    assert (np.abs(out - ref) / np.spacing(ref.astype(np.float32)).astype(np.float64)).max() <= 2.0
+
+
+@njit
+def _normal_scalar(w, out):
+    for i in range(w.shape[0]):
+        out[i] = samplers.normal32(w[i], np.float32(0.0), np.float32(1.0))
+
+
+def test_normal32_passes_equal_the_per_element_sampler():
+    """The CPU target's passes (central window for all words, tail words again) equal normal32 word by word."""
+    import arrayinit.random as ar
+
+    w = ar.bits((200_003,), seed=9)
+    ref = np.empty(len(w), np.float32)
+    _normal_scalar(w, ref)
+    got = ar.normal((200_003,), seed=9)
+    np.testing.assert_array_equal(got.view(np.uint32), ref.view(np.uint32))
+    tail = (w & 0x7FFFFFFF) < int(samplers.R_CENTRAL)
+    assert 0.04 < tail.mean() < 0.05
+    assert (np.abs(ref[tail]) >= 2.0).all()
+    assert (np.abs(ref[~tail]) <= 2.0048).all()

@@ -12,7 +12,7 @@ The issue-bound estimate divides an H200's instruction issue rate (132 SMs x
 memory and on half-rate integer multiplies, so measure with
 ``benchmarks/gpu_check.py`` where a GPU is available.
 
-Needs numba-cuda[cu12] (NVVM, ptxas) and ``pip install nvidia-cuda-cuobjdump``
+Needs numba-cuda[cu12] (NVVM, ptxas) and ``pip install nvidia-cuda-cuobjdump nvidia-cuda-nvdisasm``
 (or cuobjdump on PATH). Run: ``NUMBA_ENABLE_CUDASIM=0 python tools/cuda_sass_count.py``.
 """
 
@@ -107,6 +107,8 @@ def main() -> int:
 
     i64, u64 = types.int64, types.uint64
     cases = [
+        ("truncated normal (+-2 sd)", "float32", target._values32, _plan.TRUNCNORM_WINDOW, np.float32, "native"),
+        ("truncated normal (+-2 sd)", "bfloat16", target._values32, _plan.TRUNCNORM_WINDOW, np.uint16, "bf16"),
         ("truncated normal (central)", "float32", target._values32, _plan.TRUNCNORM_CENTRAL, np.float32, "native"),
         ("truncated normal (central)", "bfloat16", target._values32, _plan.TRUNCNORM_CENTRAL, np.uint16, "bf16"),
         ("normal", "float32", target._values32, _plan.NORMAL, np.float32, "native"),

@@ -29,6 +29,7 @@ TRUNCNORM_CENTRAL = 3
 BITS = 4
 UNIFORM_REL = 5
 TRUNCNORM_LOCAL = 6
+TRUNCNORM_WINDOW = 7
 
 N_PARAMS = 12  # length of every sampler's parameter tuple
 
@@ -304,6 +305,8 @@ def normal_params(mean: float, stddev: float, dtype: str) -> tuple[int, bool, tu
     return NORMAL, dtype == "float64", _params(0.0, 0.0, 0.0, 0.0, mean, stddev)
 
 
+# Bounds within this many standard deviations use ndtri_window32 (fitted up to 2.0025)
+_WINDOW_Z = 2.0
 # Truncation intervals (in standard deviations, oriented so the base bound is
 # the one nearer the mean) whose base lies this far out use the tail expansion
 _TAIL_FROM = 30.0
@@ -451,6 +454,11 @@ def truncnorm_params(
     compute64 = dtype == "float64" or few32 or q_min < _F32_MIN_TAIL_PROB or pw < 1e-3 * pa
     if compute64:
         dist = TRUNCNORM
+    elif alpha >= -_WINDOW_Z and beta <= _WINDOW_Z:
+        # inside two standard deviations: the log-free inverse CDF of q = Phi(z) - 1/2
+        qa = 0.5 * math.erf(alpha / math.sqrt(2.0))
+        pw23 = 0.5 * (math.erf(beta / math.sqrt(2.0)) - math.erf(alpha / math.sqrt(2.0))) * 2.0**-23
+        return TRUNCNORM_WINDOW, False, _params(qa + 0.5 * pw23, pw23, 0.0, 0.0, mean, stddev, clo=lo_c, chi=hi_c)
     elif q_min >= _CENTRAL_MIN_TAIL_PROB:
         dist = TRUNCNORM_CENTRAL
     else:

@@ -24,6 +24,7 @@ from arrayinit._kernels.special import (
     ndtri64,
     ndtri_lower32,
     ndtri_lower64,
+    ndtri_window32,
 )
 
 _U32_LOW31 = np.uint32(0x7FFFFFFF)
@@ -33,6 +34,11 @@ _U64_LOW63 = np.uint64(0x7FFFFFFFFFFFFFFF)
 _U64_SIGN = np.uint64(0x8000000000000000)
 _U64_ONE = np.uint64(1)
 _F32_2M33 = np.float32(2.0**-33)
+_F32_2M32 = np.float32(2.0**-32)
+_U32_9 = np.uint32(9)
+# normal: words whose tail probability q = (2 r + 1) 2**-33 is at least 0.0225 (|z| <= 2.0047)
+# use the central window's inverse CDF (0.5 - q <= Q_WINDOW = 0.4775; 64 words of margin)
+R_CENTRAL = np.uint32(int(0.0225 * 2**32) + 64)
 _F64_2M65 = np.float64(2.0**-65)
 _F64_ZERO = np.float64(0.0)
 _F64_HALF = np.float64(0.5)
@@ -59,11 +65,12 @@ def uniform32(w, lo, scale, clo, chi):
 
 
 @njit
-def std_normal32(w):
-    """Standard normal: the top bit is the sign, the other 31 the tail probability.
+def std_normal32_tail(w):
+    """Standard normal from a word whose ``r = w & 0x7fffffff`` is below ``R_CENTRAL`` (``|z| > 2``).
 
-    ``q = (2 * (w & 0x7fffffff) + 1) * 2**-33`` lies in ``(0, 1/2]``, so the
-    value reaches about 6.4 standard deviations and is never infinite.
+    The top bit is the sign, the other 31 the tail probability
+    ``q = (2 r + 1) * 2**-33`` in ``(0, 0.0225)``: ``z = ndtri(q)``, so the value
+    reaches about 6.4 standard deviations and is never infinite.
     """
     r = np.uint32(w) & _U32_LOW31
     q = mul(np.float32(r + r + _U32_ONE), _F32_2M33)
@@ -74,8 +81,54 @@ def std_normal32(w):
 
 
 @njit
+def std_normal32_central(w):
+    """Standard normal from a word with ``r >= R_CENTRAL``: ``ndtri(1/2 -+ (1/2 - q))``, no logarithm.
+
+    (Any other word gives a finite, meaningless value: the CPU loop computes it
+    for every word and then recomputes the few tail words.)
+    """
+    r = np.uint32(w) & _U32_LOW31
+    # 1/2 - q = (r' + 1/2) 2**-32 with r' = 2**31 - 1 - r: no cancellation, a signed conversion
+    qc = fma(np.float32(np.int32(r ^ _U32_LOW31)), _F32_2M32, _F32_2M33)
+    if (np.uint32(w) & _U32_SIGN) == 0:
+        qc = -qc
+    return ndtri_window32(qc)
+
+
+@njit
+def is_normal_tail32(w):
+    """Whether the normal sampler takes ``std_normal32_tail`` for this word."""
+    return (np.uint32(w) & _U32_LOW31) < R_CENTRAL
+
+
+@njit
+def std_normal32(w):
+    """Standard normal: the top bit of ``w`` is the sign, the other 31 a tail probability.
+
+    95.5% of words (``|z| <= 2``) take the log-free central window, the others
+    the general inverse CDF.
+    """
+    if is_normal_tail32(w):
+        return std_normal32_tail(w)
+    return std_normal32_central(w)
+
+
+@njit
 def normal32(w, mean, std):
     return fma(std, std_normal32(w), mean)
+
+
+@njit
+def truncnorm32_window(w, qa, pw, mean, std, clo, chi):
+    """Truncated normal inside two standard deviations: ``ndtri(1/2 + q)``, no logarithm.
+
+    ``q = (w >> 9) * pw + qa`` (one fused multiply-add) with ``pw = (Phi(b) -
+    Phi(a)) 2**-23`` and ``qa = Phi(a) - 1/2 + pw / 2``, both rounded to float32
+    by the plan: the open uniform ``((w >> 9) + 1/2) 2**-23`` folded into the
+    constants.
+    """
+    q = fma(np.float32(np.uint32(w) >> _U32_9), pw, qa)
+    return clamp(fma(std, ndtri_window32(q), mean), clo, chi)
 
 
 @njit

@@ -23,19 +23,32 @@ from numba.core import config as numba_config
 from numba.core.caching import CompileResultCacheImpl, FunctionCache, _CacheLocator
 
 from arrayinit._kernels.floats import bf16_bits, f16_bits, wide_word
+from arrayinit._kernels.ops import fma
 from arrayinit._kernels.philox import philox_block
 from arrayinit._kernels.samplers import (
-    normal32,
+    is_normal_tail32,
     normal64,
+    std_normal32_central,
+    std_normal32_tail,
     truncnorm32,
     truncnorm32_central,
+    truncnorm32_window,
     truncnorm64,
     truncnorm_local64,
     uniform32,
     uniform64,
     uniform_rel64,
 )
-from arrayinit._plan import NORMAL, STORE_BF16, STORE_F16, TRUNCNORM_CENTRAL, TRUNCNORM_LOCAL, UNIFORM, UNIFORM_REL
+from arrayinit._plan import (
+    NORMAL,
+    STORE_BF16,
+    STORE_F16,
+    TRUNCNORM_CENTRAL,
+    TRUNCNORM_LOCAL,
+    TRUNCNORM_WINDOW,
+    UNIFORM,
+    UNIFORM_REL,
+)
 
 CHUNK = 4096
 
@@ -230,8 +243,27 @@ def _transform32(vals, words, dist, p):
         for i in range(n):
             vals[i] = uniform32(words[i], p[0], p[1], p[6], p[7])
     elif dist == NORMAL:
+        # normal32 in passes that vectorise: the log-free central window for every word,
+        # then the 4.5% of tail words gathered, transformed together and put back
         for i in range(n):
-            vals[i] = normal32(words[i], p[4], p[5])
+            vals[i] = fma(p[5], std_normal32_central(words[i]), p[4])
+        where = np.empty(n, np.int32)
+        k = 0
+        for i in range(n):
+            if is_normal_tail32(words[i]):
+                where[k] = i
+                k += 1
+        tail_words = np.empty(k, np.uint32)
+        for j in range(k):
+            tail_words[j] = words[where[j]]
+        tail_vals = np.empty(k, np.float32)
+        for j in range(k):
+            tail_vals[j] = fma(p[5], std_normal32_tail(tail_words[j]), p[4])
+        for j in range(k):
+            vals[where[j]] = tail_vals[j]
+    elif dist == TRUNCNORM_WINDOW:
+        for i in range(n):
+            vals[i] = truncnorm32_window(words[i], p[0], p[1], p[4], p[5], p[6], p[7])
     elif dist == TRUNCNORM_CENTRAL:
         for i in range(n):
             vals[i] = truncnorm32_central(words[i], p[0], p[1], p[2], p[4], p[5], p[6], p[7])

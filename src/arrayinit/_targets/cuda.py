@@ -33,6 +33,7 @@ from arrayinit._kernels.samplers import (
     normal64,
     truncnorm32,
     truncnorm32_central,
+    truncnorm32_window,
     truncnorm64,
     truncnorm_local64,
     uniform32,
@@ -46,6 +47,7 @@ from arrayinit._plan import (
     STORE_NATIVE,
     TRUNCNORM_CENTRAL,
     TRUNCNORM_LOCAL,
+    TRUNCNORM_WINDOW,
     UNIFORM,
     UNIFORM_REL,
 )
@@ -62,6 +64,8 @@ def _sample32(w, dist, p):
         return uniform32(w, p[0], p[1], p[6], p[7])
     if dist == NORMAL:
         return normal32(w, p[4], p[5])
+    if dist == TRUNCNORM_WINDOW:
+        return truncnorm32_window(w, p[0], p[1], p[4], p[5], p[6], p[7])
     if dist == TRUNCNORM_CENTRAL:
         return truncnorm32_central(w, p[0], p[1], p[2], p[4], p[5], p[6], p[7])
     return truncnorm32(w, p[0], p[1], p[2], p[4], p[5], p[6], p[7])
