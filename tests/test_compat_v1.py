@@ -296,3 +296,31 @@ def test_validation_errors_name_the_argument():
         K.RandomNormal(stddev=-1.0)
     with pytest.raises(TypeError, match="gain"):
         K.Identity(gain="1")
+
+
+@pytest.mark.parametrize(
+    ("exc", "match", "call"),
+    [
+        # numpy reads a dict as a structured dtype, and cannot encode a lone surrogate
+        (TypeError, "`dtype`", lambda: I.zeros()((2,), {"dtype": 1})),
+        (TypeError, "`dtype`", lambda: I.ones()((2,), "\ud800")),
+        # TensorFlow has no float128
+        (ValueError, "`dtype`", lambda: I.constant(1.0)((2,), "float128")),
+        # integers that do not fit the dtype (no silent wrap-around)
+        (ValueError, "`value` does not fit in int32", lambda: I.constant(2147483648.0)((), "int32")),
+        (ValueError, "`value` does not fit in uint8", lambda: I.constant(-1)((2,), "uint8")),
+        (ValueError, "`value` does not fit in int64", lambda: I.constant(2.0**63)((1,), "int64")),
+        (ValueError, "`value` does not fit in int64", lambda: I.constant(math.nan)((1,), "int64")),
+        (ValueError, "Received: value=\\[1, 2, 3\\]", lambda: I.constant([1, 2, 3])((2,), "int32")),
+        (TypeError, "Received: value=0", lambda: I.constant(0, verify_shape=True)((2,))),
+    ],
+)
+def test_constant_and_dtype_errors_name_the_argument(exc, match, call):
+    with pytest.raises(exc, match=match):
+        call()
+
+
+def test_scalar_integer_constant_fills_empty_shapes():
+    assert I.constant(3)((0, 2), "int32").shape == (0, 2)
+    assert I.constant(3)((2,), "int32").tolist() == [3, 3]
+    assert I.constant(2**63 - 1)((1,), "int64").tolist() == [2**63 - 1]

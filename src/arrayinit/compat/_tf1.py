@@ -145,9 +145,9 @@ def _any_dtype(dtype) -> str:
         pass
     try:
         np_dtype = np.dtype(key)
-    except TypeError:
+    except (TypeError, ValueError):  # ValueError: dicts and lists read as structured dtypes, unencodable names
         raise TypeError(f"Argument `dtype` must be a dtype. {received('dtype', dtype)}") from None
-    if np_dtype.kind not in "biuf":
+    if np_dtype.kind not in "biuf" or (np_dtype.kind == "f" and np_dtype.itemsize > 8):  # no float128 in TF
         raise ValueError(
             f"Argument `dtype` must be a boolean, integer or floating point type. {received('dtype', dtype)}"
         )
@@ -357,26 +357,38 @@ class Constant(Initializer):
         if verify:
             expected = _plain_shape("shape", shape if partition_info is None else partition_info.full_shape)
             if self._array.shape != expected:
-                raise TypeError(f"Expected Tensor's shape: {expected}, but got {self._array.shape}.")
+                raise TypeError(
+                    f"Expected Tensor's shape: {expected}, but got {self._array.shape}. {received('value', self.value)}"
+                )
         return super().__call__(shape, dtype, partition_info)
 
     def _generate(self, shape, full_shape, offset, dtype):
         arr = self._array
         if arr.ndim == 0 and dtype in _dtypes.FLOAT_NAMES:
             return _core.Constant(arr.item())(shape, dtype, full_shape=full_shape, offset=offset)
-        size = math.prod(full_shape)
-        flat = arr.reshape(-1)
-        if flat.size > size:
-            raise ValueError(f"Too many elements provided. Needed at most {size}, but received {flat.size}.")
-        if flat.size < size:
-            flat = np.concatenate([flat, np.full(size - flat.size, flat[-1], flat.dtype)])
-        whole = flat.reshape(full_shape)
-        block = whole[tuple(slice(o, o + s) for o, s in zip(offset, shape))]
+        if arr.ndim == 0:  # a scalar fills any shape, empty ones included
+            block = np.full(shape, arr)
+        else:
+            size = math.prod(full_shape)
+            flat = arr.reshape(-1)
+            if flat.size > size:
+                raise ValueError(
+                    f"Too many elements provided. Needed at most {size}, but received {flat.size}. "
+                    f"{received('value', self.value)}"
+                )
+            if flat.size < size:
+                flat = np.concatenate([flat, np.full(size - flat.size, flat[-1], flat.dtype)])
+            whole = flat.reshape(full_shape)
+            block = whole[tuple(slice(o, o + s) for o, s in zip(offset, shape))]
         if dtype in _dtypes.FLOAT_NAMES:
             values = block.astype(np.float64)
             if values.size and _dtypes.overflows(float(np.max(np.abs(values))), dtype):
                 raise ValueError(f"Argument `value` overflows {dtype}. {received('value', self.value)}")
             return _fill(values, dtype)
+        if np.dtype(dtype).kind in "iu" and block.size:
+            limits = np.iinfo(dtype)
+            if not (np.isfinite(block).all() and limits.min <= block.min() and block.max() < limits.max + 1):
+                raise ValueError(f"Argument `value` does not fit in {dtype}. {received('value', self.value)}")
         return block.astype(dtype)
 
     def get_config(self):
