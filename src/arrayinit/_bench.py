@@ -1,9 +1,11 @@
-"""CPU benchmark: arrayinit against numpy, torch and jax, measured in one run.
+"""CPU benchmark: arrayinit against numpy, torch and jax, quiet and with one core busy, in one run.
 
-Prints G values/s per (distribution, size, dtype) and the ratio of arrayinit's
-truncated normal to every peer; reports the per-call time of small tensors,
-the first call in a fresh process (warm cache) and the import time; writes
-``benchmarks/results/bench_cpu.json`` and ``bench_cpu.png``.
+Every implementation is timed quiet, then again while a process that this
+benchmark starts (and stops) keeps one core busy: users run initializers beside
+data loaders and compilers. Reports medians with their interquartile range,
+the ratio of arrayinit's truncated normal to every peer, the per-call time of
+small tensors, the first call in a fresh process (warm and empty kernel cache)
+and the import time; writes ``bench_cpu.json`` and ``bench_cpu.png``.
 
 Used by ``arrayinit bench`` and ``benchmarks/bench_cpu.py`` (``nox -s bench``);
 torch and jax are measured when installed.
@@ -12,15 +14,19 @@ torch and jax are measured when installed.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
 import json
 import math
 import os
 import pathlib
 import platform
+import statistics
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -29,21 +35,53 @@ import arrayinit.random as ar
 
 RESULTS = pathlib.Path("benchmarks") / "results"
 
+LEGEND = """\
+columns: median time per call over the repetitions [interquartile range], quiet and with one core busy
+  G/s        values per second, quiet (elements / median time)
+  busy/quiet the median time with one core kept busy by a spinning process this benchmark starts,
+             over the quiet median (1.0: unaffected; a parallel call that waits for a descheduled
+             thread shows 10-100x)
+  ours/peer  this row's quiet median time over the quiet median time of `arrayinit truncated_normal`
+             for the same size and dtype: above 1, arrayinit's truncated normal is that many times
+             faster than this row (1.00 on arrayinit's own row)
+Every timed function runs twice before timing (compilation, first-touch of memory excluded)."""
 
-def best_time(fn, reps: int, min_time: float = 0.2) -> float:
-    """Best wall time of ``fn()`` over ``reps`` runs (after one warm-up run)."""
+
+def time_stats(fn: Callable[[], object], reps: int, min_time: float = 0.2) -> dict[str, float]:
+    """Median and quartiles of the wall time of ``fn()``, after two warm-up calls.
+
+    Runs at least ``reps`` times and, for fast functions, until ``min_time``
+    seconds have been spent (at most ``50 * reps`` runs).
+    """
     fn()
-    best = math.inf
+    fn()
+    times: list[float] = []
     total = 0.0
-    k = 0
-    while k < reps or (total < min_time and k < 50 * reps):
+    while len(times) < reps or (total < min_time and len(times) < 50 * reps):
         t0 = time.perf_counter()
         fn()
         dt = time.perf_counter() - t0
-        best = min(best, dt)
+        times.append(dt)
         total += dt
-        k += 1
-    return best
+    q = statistics.quantiles(times, n=4, method="inclusive") if len(times) > 1 else [times[0]] * 3
+    return {"median": statistics.median(times), "q1": q[0], "q3": q[2], "min": min(times), "runs": len(times)}
+
+
+def best_time(fn: Callable[[], object], reps: int, min_time: float = 0.2) -> float:
+    """Median wall time of ``fn()`` (see ``time_stats``)."""
+    return time_stats(fn, reps, min_time)["median"]
+
+
+@contextlib.contextmanager
+def one_core_busy() -> Iterator[None]:
+    """A process that spins on one core for the duration of the block."""
+    proc = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.3)  # let the scheduler place it
+        yield
+    finally:
+        proc.kill()
+        proc.wait()
 
 
 def numpy_truncnorm_resample(rng, n, dtype):
@@ -95,6 +133,7 @@ def ours(n: int, dtype: str):
         buf = np.empty(n, ml_dtypes.bfloat16)
     else:
         buf = np.empty(n, np.float32)
+    bits_buf = np.empty(n, np.uint32)
     return {
         "arrayinit bits": (lambda: ar.bits(n, seed=1, out=bits_buf)) if dtype == "float32" else None,
         "arrayinit uniform": lambda: ar.uniform(n, seed=1, out=buf),
@@ -104,41 +143,68 @@ def ours(n: int, dtype: str):
     }
 
 
-bits_buf = None
+_ONE_THREAD = """
+import json, sys
+import numpy as np
+import arrayinit.random as ar
+from arrayinit._bench import time_stats
+res = {}
+for e in json.loads(sys.argv[1]):
+    buf = np.empty(2**e, np.float32)
+    res[e] = time_stats(lambda: ar.truncated_normal(2**e, seed=1, out=buf), 3)["median"]
+print(json.dumps(res))
+"""
+
+
+def one_thread_times(exps: list[int]) -> dict[int, float]:
+    """Median time of arrayinit's float32 truncated normal with one thread (NUMBA_NUM_THREADS=1), quiet."""
+    env = dict(os.environ, NUMBA_NUM_THREADS="1")
+    env["PYTHONPATH"] = os.pathsep.join([str(pathlib.Path(__file__).resolve().parents[1]), env.get("PYTHONPATH", "")])
+    out = subprocess.run(
+        [sys.executable, "-c", _ONE_THREAD, json.dumps(exps)], env=env, check=True, capture_output=True, text=True
+    ).stdout
+    return {int(k): v for k, v in json.loads(out).items()}
 
 
 def fresh_process_times() -> dict:
+    """First ``HeNormal`` call in a fresh process: with an empty kernel cache, then warm; the import time."""
     code_first = (
-        "import time; t0 = time.perf_counter(); import arrayinit.random as ar; "
-        "ar.truncated_normal((3, 3, 64, 64), seed=0); print(time.perf_counter() - t0)"
+        "import time; t0 = time.perf_counter(); import arrayinit; "
+        "arrayinit.HeNormal(seed=0)((3, 3, 64, 64)); print(time.perf_counter() - t0)"
     )
     code_import = "import time; t0 = time.perf_counter(); import arrayinit; print(time.perf_counter() - t0)"
-    subprocess.run([sys.executable, "-c", code_first], check=True, capture_output=True)  # warm the cache
-    first = min(
-        float(subprocess.run([sys.executable, "-c", code_first], check=True, capture_output=True, text=True).stdout)
-        for _ in range(3)
-    )
-    imp = min(
-        float(subprocess.run([sys.executable, "-c", code_import], check=True, capture_output=True, text=True).stdout)
-        for _ in range(3)
-    )
-    return {"first_call_warm_cache_s": first, "import_s": imp}
+
+    def run(code: str, **env: str) -> float:
+        full = dict(os.environ, **env)
+        full["PYTHONPATH"] = os.pathsep.join(
+            [str(pathlib.Path(__file__).resolve().parents[1]), full.get("PYTHONPATH", "")]
+        )
+        return float(
+            subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, env=full).stdout
+        )
+
+    with tempfile.TemporaryDirectory() as cache:
+        empty = run(code_first, NUMBA_CACHE_DIR=cache)  # compiles the kernel it needs
+        warm = statistics.median(run(code_first, NUMBA_CACHE_DIR=cache) for _ in range(3))
+    imp = statistics.median(run(code_import) for _ in range(3))
+    return {"first_call_empty_cache_s": empty, "first_call_warm_cache_s": warm, "import_s": imp}
+
+
+def _trunc(shape, out):
+    return ar.truncated_normal(shape, seed=0, out=out)
 
 
 def small_call_times() -> dict:
     res = {}
     for shape in [(256,), (3, 3, 64, 64)]:
         buf = np.empty(shape, np.float32)
-        ar.truncated_normal(shape, seed=0, out=buf)
-        reps = 2000
-        t0 = time.perf_counter()
-        for _ in range(reps):
-            ar.truncated_normal(shape, seed=0, out=buf)
-        res[f"truncated_normal {shape} out= (us)"] = (time.perf_counter() - t0) / reps * 1e6
-        t0 = time.perf_counter()
-        for _ in range(reps):
-            ar.truncated_normal(shape, seed=0)
-        res[f"truncated_normal {shape} alloc (us)"] = (time.perf_counter() - t0) / reps * 1e6
+        res[f"truncated_normal {shape} out= (us)"] = 1e6 * best_time(functools.partial(_trunc, shape, buf), 200)
+        res[f"truncated_normal {shape} alloc (us)"] = 1e6 * best_time(functools.partial(_trunc, shape, None), 200)
+    rng = np.random.default_rng(0)
+    buf = np.empty(256, np.float32)
+    res["numpy standard_normal (256,) out= (us)"] = 1e6 * best_time(
+        lambda: rng.standard_normal(256, dtype=np.float32, out=buf), 200
+    )
     return res
 
 
@@ -162,8 +228,30 @@ def handoff_times(n: int = 2**24, reps: int = 5) -> dict:
     }
 
 
+def threading_info() -> dict:
+    """Threads each implementation uses here."""
+    from arrayinit import _engine
+
+    info: dict[str, Any] = {
+        "cpus": os.cpu_count(),
+        "arrayinit_threads": _engine.num_threads(),
+        "arrayinit_engine": "calling thread + helper threads of arrayinit (numba nogil kernels; "
+        "numba's threading layer is not used)",
+    }
+    try:
+        import torch
+
+        info["torch_threads"] = torch.get_num_threads()
+    except ImportError:
+        pass
+    return info
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--quick", action="store_true", help="2**16 and 2**20 only, fewer repetitions")
+    parser.add_argument(
+        "--quick", action="store_true", help="float32 only, 2**12..2**24, fewer repetitions (a few minutes)"
+    )
+    parser.add_argument("--no-busy", action="store_true", help="skip the one-core-busy measurements")
     parser.add_argument("--results", default=str(RESULTS), help="folder for bench_cpu.json and bench_cpu.png")
 
 
@@ -173,44 +261,77 @@ def main(argv=None) -> int:
     return run(parser.parse_args(argv))
 
 
+def _fmt(st: dict | None) -> str:
+    if st is None:
+        return f"{'-':>26}"
+    return f"{st['median'] * 1e3:>9.3f} [{st['q1'] * 1e3:.3f}-{st['q3'] * 1e3:.3f}]".rjust(26)
+
+
 def run(args) -> int:
-    global bits_buf
     results = pathlib.Path(args.results)
-    exps = [16, 20] if args.quick else [16, 20, 24, 26]
-    reps = 2 if args.quick else 3
+    exps = [12, 16, 20, 24] if args.quick else [12, 16, 20, 24, 26]
+    dtypes = ["float32"] if args.quick else ["float32", "bfloat16"]
+    reps = 3 if args.quick else 5
+    busy = not getattr(args, "no_busy", False)
     import numba
 
     meta = {
         "machine": platform.processor() or platform.machine(),
-        "cpus": os.cpu_count(),
-        "numba_threads": numba.get_num_threads(),
         "numba": numba.__version__,
         "numpy": np.__version__,
+        **threading_info(),
     }
+    print(f"arrayinit CPU benchmark: {meta}")
+    cases: dict[tuple[str, int, str], Callable[[], object]] = {}
+    for dtype in dtypes:
+        for e in exps:
+            for name, fn in {**ours(2**e, dtype), **peers(2**e, dtype)}.items():
+                if fn is not None:
+                    cases[dtype, 2**e, name] = fn
+
+    def measure() -> dict:
+        out = {}
+        for (dtype, n, name), fn in cases.items():
+            slow = n >= 2**24 and ("torch trunc" in name or "resample" in name)
+            out[dtype, n, name] = time_stats(fn, 1 if slow else reps, 0.05 if slow else 0.2)
+        return out
+
+    quiet = measure()
+    loaded: dict = {}
+    if busy:
+        with one_core_busy():
+            loaded = measure()
+    one = one_thread_times(exps)
     rows = []
-    for dtype in ["float32", "bfloat16"]:
-        for e in exps:
-            n = 2**e
-            bits_buf = np.empty(n, np.uint32)
-            cases = {**ours(n, dtype), **peers(n, dtype)}
-            for name, fn in cases.items():
-                if fn is None:
-                    continue
-                big_slow = n >= 2**24 and ("torch trunc" in name or "resample" in name)
-                t = best_time(fn, 1 if big_slow else reps)
-                rows.append({"dtype": dtype, "n": n, "name": name, "seconds": t, "gvals_per_s": n / t / 1e9})
-    # table
-    print(f"arrayinit CPU benchmark ({meta})")
-    print(f"{'dtype':<9}{'n':>10}  {'implementation':<36}{'G values/s':>11}{'ours/peer':>11}")
-    for dtype in ["float32", "bfloat16"]:
-        for e in exps:
-            n = 2**e
-            sel = [r for r in rows if r["dtype"] == dtype and r["n"] == n]
-            mine = next(r for r in sel if r["name"] == "arrayinit truncated_normal")
-            for r in sel:
-                ratio = mine["gvals_per_s"] / r["gvals_per_s"]
-                r["ratio_truncnorm_to_this"] = ratio
-                print(f"{dtype:<9}{'2**' + str(e):>10}  {r['name']:<36}{r['gvals_per_s']:>11.3f}{ratio:>11.2f}")
+    print(LEGEND)
+    head = f"{'dtype':<9}{'n':>6}  {'implementation':<36}{'quiet ms':>26}{'G/s':>8}{'busy ms':>26}"
+    print(head + f"{'busy/quiet':>11}{'ours/peer':>10}")
+    for (dtype, n, name), st in quiet.items():
+        mine = quiet[dtype, n, "arrayinit truncated_normal"]["median"]
+        b = loaded.get((dtype, n, name))
+        row = {
+            "dtype": dtype,
+            "n": n,
+            "name": name,
+            "seconds": st["median"],
+            "quiet": st,
+            "busy": b,
+            "gvals_per_s": n / st["median"] / 1e9,
+            "busy_over_quiet": b["median"] / st["median"] if b else None,
+            "ratio_truncnorm_to_this": st["median"] / mine,
+        }
+        rows.append(row)
+        bq = f"{row['busy_over_quiet']:>11.2f}" if b else f"{'-':>11}"
+        print(
+            f"{dtype:<9}{'2**' + str(int(math.log2(n))):>6}  {name:<36}{_fmt(st)}{row['gvals_per_s']:>8.3f}"
+            f"{_fmt(b)}{bq}{row['ratio_truncnorm_to_this']:>10.2f}"
+        )
+    print("arrayinit truncated_normal float32, one thread (NUMBA_NUM_THREADS=1), quiet median ms:")
+    for e in exps:
+        st = quiet["float32", 2**e, "arrayinit truncated_normal"]
+        b = loaded.get(("float32", 2**e, "arrayinit truncated_normal"))
+        extra = f"; busy / one thread {b['median'] / one[e]:.2f}" if b else ""
+        print(f"  2**{e}: {one[e] * 1e3:.3f} ms (all threads quiet / one thread {st['median'] / one[e]:.2f}{extra})")
     small = small_call_times()
     fresh = fresh_process_times()
     handoff = handoff_times(2**20 if args.quick else 2**24)
@@ -218,21 +339,24 @@ def run(args) -> int:
     for k, v in {**small, **fresh}.items():
         print(f"{k:<50}{v:>12.4g}")
     results.mkdir(parents=True, exist_ok=True)
-    data = {"meta": meta, "rows": rows, "small_calls": small, "fresh_process": fresh}
+    data = {
+        "meta": meta,
+        "rows": rows,
+        "one_thread_s": one,
+        "small_calls": small,
+        "fresh_process": fresh,
+        "legend": LEGEND,
+    }
     (results / "bench_cpu.json").write_text(json.dumps(data, indent=2))
-    if plot_rows(rows, meta["numba_threads"], results / "bench_cpu.png"):
+    if plot_rows(rows, meta["arrayinit_threads"], results / "bench_cpu.png"):
         print(f"wrote {results / 'bench_cpu.json'} and {results / 'bench_cpu.png'}")
     else:
         print(f"wrote {results / 'bench_cpu.json'} (matplotlib not installed: no plot)")
     return 0
 
 
-if __name__ == "__main__":
-    sys.exit(main())
-
-
 def plot_rows(rows: list[dict], threads: int, path) -> bool:
-    """G values/s against size, one panel per dtype, one colour per implementation."""
+    """G values/s against size, one panel per dtype, one colour per implementation (dotted: one core busy)."""
     try:
         import matplotlib
 
@@ -240,24 +364,32 @@ def plot_rows(rows: list[dict], threads: int, path) -> bool:
         import matplotlib.pyplot as plt
     except ImportError:
         return False
-    fig, axes = plt.subplots(1, 2, figsize=(14, 5.5), sharey=True)
+    dtypes = sorted({r["dtype"] for r in rows}, key=["float32", "bfloat16"].index)
+    fig, axes = plt.subplots(1, len(dtypes), figsize=(7 * len(dtypes), 5.5), sharey=True, squeeze=False)
     names = sorted({r["name"] for r in rows})
     colors = {name: plt.cm.tab20(i % 20) for i, name in enumerate(names)}
     styles: dict[str, Any] = {name: ("-" if name.startswith("arrayinit") else "--") for name in names}
-    for ax, dtype in zip(axes, ["float32", "bfloat16"]):
+    for ax, dtype in zip(axes[0], dtypes):
         for name in names:
-            pts = sorted((r["n"], r["gvals_per_s"]) for r in rows if r["dtype"] == dtype and r["name"] == name)
-            if pts:
-                ax.plot([p[0] for p in pts], [p[1] for p in pts], styles[name], marker="o", color=colors[name])
+            sel = sorted((r for r in rows if r["dtype"] == dtype and r["name"] == name), key=lambda r: r["n"])
+            if sel:
+                ns = [r["n"] for r in sel]
+                ax.plot(ns, [r["gvals_per_s"] for r in sel], styles[name], marker="o", color=colors[name])
+                if all(r["busy"] for r in sel) and name == "arrayinit truncated_normal":
+                    ax.plot(ns, [r["n"] / r["busy"]["median"] / 1e9 for r in sel], ":", marker="x", color=colors[name])
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
         ax.set_xlabel("elements")
-        ax.set_title(f"{dtype}, {threads} threads")
+        ax.set_title(f"{dtype}, arrayinit {threads} threads (dotted: truncated normal, one core busy)")
         ax.grid(True, which="both", alpha=0.3)
-    axes[0].set_ylabel("G values / s")
+    axes[0][0].set_ylabel("G values / s (quiet medians)")
     handles = [plt.Line2D([], [], color=colors[n], linestyle=styles[n], marker="o") for n in names]
     fig.legend(handles, names, loc="lower center", ncol=4, fontsize=8)
     fig.subplots_adjust(bottom=0.28)
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return True
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,12 +1,23 @@
-"""CPU target: parallel Numba loops over the shared samplers.
+"""CPU target: Numba loops over the shared samplers, run by the engine's threads.
 
 Only launch, loop and store live here. The work is cut into chunks of at most
 ``CHUNK`` consecutive elements of one row of the block; each chunk draws its
-Philox blocks into a small buffer, transforms them into a float buffer and
-stores them in the output format. Each phase is a simple loop that LLVM
-vectorises, and the buffers are O(threads * CHUNK): no full-size temporary.
+Philox blocks into a small buffer and transforms them into a float buffer,
+which is then stored in the output format. Each phase is a simple loop that
+LLVM vectorises, and the buffers are O(CHUNK) per thread: no full-size
+temporary.
 
-Thread safety and fork safety are handled in ``arrayinit._engine``.
+Every kernel is compiled once, serial and ``nogil``, and is run at the same
+time by the calling thread and by helper threads of ``arrayinit._engine``.
+They share a ``work`` array (int64): ``work[0]`` counts the tasks handed out,
+``work[1 + t]`` is the state of task ``t`` (``FREE``, ``STORING``, ``DONE``).
+A task is a run of chunks of at most ``CHUNK`` elements in all, contiguous in
+the output. Each thread takes the next task from the counter, computes it into
+its own buffers, and stores it only if it wins the task's ``FREE -> STORING``
+exchange. The calling thread (``finish=True``) then computes every task still
+``FREE`` itself (a helper that took it may be descheduled), so no call waits
+for a slow helper except during a store it has begun. The values never depend
+on which thread computed them.
 """
 
 import contextlib
@@ -14,13 +25,14 @@ import functools
 import hashlib
 import os
 import pathlib
-import sys
-import types
 
 import numpy as np
-from numba import njit, prange
+from llvmlite import ir
+from numba import njit, types
+from numba.core import cgutils
 from numba.core import config as numba_config
 from numba.core.caching import CompileResultCacheImpl, FunctionCache, _CacheLocator
+from numba.extending import intrinsic
 
 from arrayinit._kernels.floats import bf16_bits, f16_bits, wide_word
 from arrayinit._kernels.ops import fma
@@ -155,32 +167,130 @@ class _KeyedFunctionCache(FunctionCache):
     _impl_class = _KeyedCacheImpl
 
 
-def _jit(fn, parallel=True):
-    """``njit`` with the keyed cache, or without a cache when no cache
-    directory is writable (compiled in memory in every process)."""
-    disp = njit(parallel=parallel, fastmath=False)(fn)
+def _jit(fn):
+    """``njit(nogil=True)`` with the keyed cache, or without a cache when no
+    cache directory is writable (compiled in memory in every process)."""
+    disp = njit(nogil=True, fastmath=False)(fn)
     with contextlib.suppress(RuntimeError):  # "cannot cache function ...: no locator available"
         disp._cache = _KeyedFunctionCache(disp.py_func)
     return disp
 
 
-def _parallel_jit(fn):
-    return _jit(fn, parallel=True)
+# --- atomics on the int64 ``work`` array (x86-64 and aarch64: lock-free) -------
+
+FREE = 0
+STORING = 1
+DONE = 2
 
 
-def _serial_jit(fn):
-    """The same loop compiled without threads, cached under its own name.
+def _work_slot(context, builder, signature, args):
+    aryty = signature.args[0]
+    ary = context.make_array(aryty)(context, builder, args[0])
+    idx = context.cast(builder, args[1], signature.args[1], types.intp)
+    return cgutils.get_item_pointer(context, builder, aryty, ary, [idx], wraparound=False)
 
-    numba keys its cache by the function's qualified name, so the serial twin
-    is a copy of the function with a ``_serial`` suffix.
+
+def _is_work(arr, i) -> bool:
+    return isinstance(arr, types.Array) and arr.dtype == types.int64 and isinstance(i, types.Integer)
+
+
+@intrinsic
+def _fetch_add(typingctx, arr, i, v):
+    """``work[i] += v`` atomically; returns the old value."""
+    if _is_work(arr, i) and isinstance(v, types.Integer):
+
+        def codegen(context, builder, signature, args):
+            val = context.cast(builder, args[2], signature.args[2], types.int64)
+            return builder.atomic_rmw("add", _work_slot(context, builder, signature, args), val, "seq_cst")
+
+        return types.int64(arr, i, v), codegen
+    return None
+
+
+@intrinsic
+def _load(typingctx, arr, i):
+    """``work[i]``, an atomic load."""
+    if _is_work(arr, i):
+
+        def codegen(context, builder, signature, args):
+            return builder.load_atomic(_work_slot(context, builder, signature, args), "seq_cst", 8)
+
+        return types.int64(arr, i), codegen
+    return None
+
+
+@intrinsic
+def _store_done(typingctx, arr, i):
+    """``work[i] = DONE``, an atomic store (every earlier store is visible first)."""
+    if _is_work(arr, i):
+
+        def codegen(context, builder, signature, args):
+            done = ir.Constant(ir.IntType(64), DONE)
+            builder.store_atomic(done, _work_slot(context, builder, signature, args), "seq_cst", 8)
+            return context.get_dummy_value()
+
+        return types.none(arr, i), codegen
+    return None
+
+
+@intrinsic
+def _begin_store(typingctx, arr, i):
+    """``FREE -> STORING`` on ``work[i]``; True when this thread won the task."""
+    if _is_work(arr, i):
+
+        def codegen(context, builder, signature, args):
+            i64 = ir.IntType(64)
+            ptr = _work_slot(context, builder, signature, args)
+            res = builder.cmpxchg(ptr, ir.Constant(i64, FREE), ir.Constant(i64, STORING), "seq_cst", "seq_cst")
+            return builder.extract_value(res, 1)
+
+        return types.boolean(arr, i), codegen
+    return None
+
+
+def task_count(n_rows: int, row_len: int) -> int:
+    """Number of tasks of a block of ``n_rows`` runs of ``row_len`` elements (mirrors ``_tasks``)."""
+    cpr = -(-row_len // CHUNK)
+    per = max(1, CHUNK // row_len) if cpr == 1 else 1
+    return -(-(n_rows * cpr) // per)
+
+
+@njit
+def _tasks(n_rows, row_len):
+    """(chunks per row, chunks in all, chunks per task, tasks)."""
+    cpr = (row_len + CHUNK - 1) // CHUNK
+    total = n_rows * cpr
+    per = max(1, CHUNK // row_len) if cpr == 1 else 1
+    return cpr, total, per, (total + per - 1) // per
+
+
+@njit
+def _claim(work, ntasks, finish, scan):
+    """The next task of this thread and the new scan position.
+
+    From the shared counter first (``scan < 0``); when it is exhausted, the
+    finishing thread takes every task still ``FREE`` in turn.
     """
-    name = fn.__name__ + "_serial"
-    code = fn.__code__.replace(co_name=name)
-    if sys.version_info >= (3, 11):
-        code = code.replace(co_qualname=name)
-    twin = types.FunctionType(code, fn.__globals__, name, fn.__defaults__, fn.__closure__)
-    twin.__qualname__ = name
-    return _jit(twin, parallel=False)
+    if scan < 0:
+        t = _fetch_add(work, 0, 1)
+        if t < ntasks:
+            return t, -1
+        if not finish:
+            return ntasks, ntasks
+        scan = 0
+    while scan < ntasks and _load(work, 1 + scan) != FREE:
+        scan += 1
+    return scan, scan + 1
+
+
+@njit
+def pending(work):
+    """Number of tasks not yet ``DONE``."""
+    k = 0
+    for t in range(work.shape[0] - 1):
+        if _load(work, 1 + t) != DONE:
+            k += 1
+    return k
 
 
 @njit
@@ -293,53 +403,76 @@ def _transform64(vals, hi, lo, dist, p):
             vals[i] = truncnorm64(wide_word(hi[i], lo[i]), p[0], p[1], p[2], p[4], p[5], p[6], p[7])
 
 
-def _fill32_impl(out, kind, starts, row_len, k0, k1, s0, s1, dist, params):
-    cpr = (row_len + CHUNK - 1) // CHUNK
-    for c in prange(starts.shape[0] * cpr):
-        row, j0, n = _chunk(c, cpr, row_len)
-        words = np.empty(n + 8, np.uint32)
-        off = _draw(words, starts[row] + j0, n, k0, k1, s0, s1)
-        vals = np.empty(n, np.float32)
-        _transform32(vals, words[off : off + n], dist, params)
-        o0 = row * row_len + j0
-        _store(out[o0 : o0 + n], vals, kind)
+def _fill32(out, kind, starts, row_len, k0, k1, s0, s1, dist, params, work, finish):
+    cpr, total, per, ntasks = _tasks(starts.shape[0], row_len)
+    words = np.empty(CHUNK + 8, np.uint32)
+    vals = np.empty(CHUNK, np.float32)
+    t, scan = _claim(work, ntasks, finish, -1)
+    while t < ntasks:
+        pos = 0
+        o0 = -1
+        for c in range(t * per, min(t * per + per, total)):
+            row, j0, n = _chunk(c, cpr, row_len)
+            if o0 < 0:
+                o0 = row * row_len + j0
+            off = _draw(words, starts[row] + j0, n, k0, k1, s0, s1)
+            _transform32(vals[pos : pos + n], words[off : off + n], dist, params)
+            pos += n
+        if _begin_store(work, 1 + t):
+            _store(out[o0 : o0 + pos], vals[:pos], kind)
+            _store_done(work, 1 + t)
+        t, scan = _claim(work, ntasks, finish, scan)
 
 
-def _fill64_impl(out, kind, starts, row_len, k0, k1, s0, s1, wide, dist, params):
-    cpr = (row_len + CHUNK - 1) // CHUNK
-    s0_lo = s0
+def _fill64(out, kind, starts, row_len, k0, k1, s0, s1, wide, dist, params, work, finish):
+    cpr, total, per, ntasks = _tasks(starts.shape[0], row_len)
     s1_lo = s1 ^ np.uint64(0x80000000)  # stream s ^ 2**63
-    for c in prange(starts.shape[0] * cpr):
-        row, j0, n = _chunk(c, cpr, row_len)
-        g0 = starts[row] + j0
-        hi = np.empty(n + 8, np.uint32)
-        off = _draw(hi, g0, n, k0, k1, s0, s1)
-        lo = np.zeros(n + 8, np.uint32)
-        if wide:
-            _draw(lo, g0, n, k0, k1, s0_lo, s1_lo)
-        vals = np.empty(n, np.float64)
-        _transform64(vals, hi[off : off + n], lo[off : off + n], dist, params)
-        o0 = row * row_len + j0
-        _store(out[o0 : o0 + n], vals, kind)
+    hi = np.empty(CHUNK + 8, np.uint32)
+    lo = np.zeros(CHUNK + 8, np.uint32)
+    vals = np.empty(CHUNK, np.float64)
+    t, scan = _claim(work, ntasks, finish, -1)
+    while t < ntasks:
+        pos = 0
+        o0 = -1
+        for c in range(t * per, min(t * per + per, total)):
+            row, j0, n = _chunk(c, cpr, row_len)
+            if o0 < 0:
+                o0 = row * row_len + j0
+            g0 = starts[row] + j0
+            off = _draw(hi, g0, n, k0, k1, s0, s1)
+            if wide:
+                _draw(lo, g0, n, k0, k1, s0, s1_lo)
+            _transform64(vals[pos : pos + n], hi[off : off + n], lo[off : off + n], dist, params)
+            pos += n
+        if _begin_store(work, 1 + t):
+            _store(out[o0 : o0 + pos], vals[:pos], kind)
+            _store_done(work, 1 + t)
+        t, scan = _claim(work, ntasks, finish, scan)
 
 
-def _bits_impl(out, starts, row_len, k0, k1, s0, s1):
-    cpr = (row_len + CHUNK - 1) // CHUNK
-    for c in prange(starts.shape[0] * cpr):
-        row, j0, n = _chunk(c, cpr, row_len)
-        words = np.empty(n + 8, np.uint32)
-        off = _draw(words, starts[row] + j0, n, k0, k1, s0, s1)
-        o0 = row * row_len + j0
-        _copy(out[o0 : o0 + n], words[off : off + n])
+def _bits(out, starts, row_len, k0, k1, s0, s1, work, finish):
+    cpr, total, per, ntasks = _tasks(starts.shape[0], row_len)
+    words = np.empty(CHUNK + 8, np.uint32)
+    vals = np.empty(CHUNK, np.uint32)
+    t, scan = _claim(work, ntasks, finish, -1)
+    while t < ntasks:
+        pos = 0
+        o0 = -1
+        for c in range(t * per, min(t * per + per, total)):
+            row, j0, n = _chunk(c, cpr, row_len)
+            if o0 < 0:
+                o0 = row * row_len + j0
+            off = _draw(words, starts[row] + j0, n, k0, k1, s0, s1)
+            _copy(vals[pos : pos + n], words[off : off + n])
+            pos += n
+        if _begin_store(work, 1 + t):
+            _copy(out[o0 : o0 + pos], vals[:pos])
+            _store_done(work, 1 + t)
+        t, scan = _claim(work, ntasks, finish, scan)
 
 
-fill32 = _parallel_jit(_fill32_impl)
-fill64 = _parallel_jit(_fill64_impl)
-bits = _parallel_jit(_bits_impl)
-
-# Serial twins: for small blocks (a parallel launch costs more than the work)
-# and for processes forked after the parallel runtime started (GNU OpenMP
-# cannot run parallel regions in such a child).
-fill32_serial = _serial_jit(_fill32_impl)
-fill64_serial = _serial_jit(_fill64_impl)
-bits_serial = _serial_jit(_bits_impl)
+# ``kernel(*args, work, finish)``: run by the calling thread (finish=True) and
+# by the engine's helper threads (finish=False) on the same ``work`` array.
+fill32 = _jit(_fill32)
+fill64 = _jit(_fill64)
+bits = _jit(_bits)
