@@ -227,7 +227,8 @@ def test_fork_at_any_moment_during_calls_in_another_thread(tmp_path, cache):
     env = {"NUMBA_CACHE_DIR": str(tmp_path / "cache")}
     if cache == "warm":
         _run_py(
-            "import arrayinit.random as ar; ar.truncated_normal(2**20, seed=0); ar.normal(2**20, seed=0, dtype='float64')",
+            "import arrayinit.random as ar; ar.truncated_normal(2**20, seed=0); "
+            "ar.normal(2**20, seed=0, dtype='float64')",
             **env,
         )
     out = _run_py(_FORK_SCRIPT, **env).split()
