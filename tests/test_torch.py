@@ -538,3 +538,26 @@ def test_deprecated_names_warn_as_torch_does(name):
             out = getattr(ait, name)(torch.empty(shape), *args, **kwargs)
         assert torch.equal(out, fresh(torch.empty(shape), *args, **kwargs))
     assert out.shape == shape
+
+
+@pytest.mark.parametrize(
+    ("exc", "match", "call"),
+    [
+        (ValueError, "groups", lambda: ait.dirac_(torch.zeros(2, 2, 3), groups=0)),
+        (ValueError, "mode=None", lambda: ait.kaiming_normal_(torch.zeros(2, 2), mode=None)),
+        (ValueError, "`gain` overflows float16", lambda: ait.orthogonal_(torch.zeros(2, 2, dtype=torch.float16), 7e4)),
+        (ValueError, "`val`", lambda: ait.constant_(torch.zeros(2, dtype=torch.int32), 2**31)),
+        (ValueError, "`val`", lambda: ait.constant_(torch.zeros(2, dtype=torch.int32), -(2**64))),
+    ],
+)
+def test_bad_arguments_are_named_errors(exc, match, call):
+    with pytest.raises(exc, match=match):
+        call()
+
+
+def test_empty_tensors_are_returned_unchanged():
+    for fill in (ait.xavier_uniform_, ait.xavier_normal_):
+        t = torch.zeros(0, 0)
+        assert fill(t, seed=0) is t
+    t = torch.zeros(1, 1, 0)
+    assert ait.dirac_(t) is t

@@ -28,7 +28,7 @@ from arrayinit import _dtypes
 from arrayinit import _initializers as _I
 from arrayinit import _variance as _V
 from arrayinit import random as _random
-from arrayinit._errors import check_float, received
+from arrayinit._errors import check_float, check_int, received
 from arrayinit._seeds import derive_seed
 
 __all__ = [
@@ -204,7 +204,12 @@ def _fill_constant(tensor, value, init):
     if isinstance(tensor, torch.Tensor) and tensor.dtype not in _FLOATS:
         # integer, bool, complex, float8 tensors: nothing random, torch's own fill (as torch.nn.init's)
         with torch.no_grad():
-            return tensor.fill_(value)
+            try:
+                return tensor.fill_(value)
+            except (RuntimeError, OverflowError) as e:  # a value outside the dtype's range
+                raise ValueError(
+                    f"Argument `val` cannot be written to a {tensor.dtype} tensor ({e}). {received('val', value)}"
+                ) from None
     return init.fill_(tensor)
 
 
@@ -236,13 +241,14 @@ def dirac_(tensor, groups: int = 1):
     if dims not in (3, 4, 5):
         raise ValueError("Only tensors with 3, 4, or 5 dimensions are supported")
     sizes = tensor.shape
+    groups = check_int("groups", groups, lo=1)
     if sizes[0] % groups != 0:
-        raise ValueError("dim 0 must be divisible by groups")
+        raise ValueError(f"dim 0 must be divisible by groups. Received: groups={groups}, tensor.shape={tuple(sizes)}")
     out_per_group = sizes[0] // groups
     min_dim = min(out_per_group, sizes[1])
     values = np.zeros(tuple(sizes), np.float64)
     centre = tuple(s // 2 for s in sizes[2:])
-    for g in range(groups):
+    for g in range(groups if values.size else 0):  # an empty tensor has no centre to set
         for d in range(min_dim):
             values[(g * out_per_group + d, d, *centre)] = 1.0
     return _fill_values(tensor, values)
@@ -257,6 +263,8 @@ def _fill_values(tensor, values):
 def xavier_uniform_(tensor, gain: float = 1.0, generator=None, *, seed=None):
     """Glorot uniform with torch's fans: ``U(-a, a)``, ``a = gain * sqrt(6 / (fan_in + fan_out))``."""
     fan_in, fan_out = _fans(tensor)
+    if fan_in + fan_out == 0:  # an empty tensor: nothing to fill
+        return tensor
     a = check_float("gain", gain) * math.sqrt(6.0 / (fan_in + fan_out))
     return uniform_(tensor, -a, a, seed=_seed(seed, generator, tensor))
 
@@ -264,14 +272,16 @@ def xavier_uniform_(tensor, gain: float = 1.0, generator=None, *, seed=None):
 def xavier_normal_(tensor, gain: float = 1.0, generator=None, *, seed=None):
     """Glorot normal with torch's fans: ``N(0, std)``, ``std = gain * sqrt(2 / (fan_in + fan_out))``."""
     fan_in, fan_out = _fans(tensor)
+    if fan_in + fan_out == 0:  # an empty tensor: nothing to fill
+        return tensor
     std = check_float("gain", gain) * math.sqrt(2.0 / (fan_in + fan_out))
     return normal_(tensor, 0.0, std, seed=_seed(seed, generator, tensor))
 
 
 def _kaiming_std(tensor, a, mode, nonlinearity):
+    if not isinstance(mode, str) or mode.lower() not in ("fan_in", "fan_out"):
+        raise ValueError(f"Mode {mode} not supported, please use one of fan_in, fan_out. {received('mode', mode)}")
     mode = mode.lower()
-    if mode not in ("fan_in", "fan_out"):
-        raise ValueError(f"Mode {mode} not supported, please use one of fan_in, fan_out")
     fan_in, fan_out = _fans(tensor)
     fan = fan_in if mode == "fan_in" else fan_out
     return calculate_gain(nonlinearity, a) / math.sqrt(fan)
@@ -318,9 +328,11 @@ def orthogonal_(tensor, gain: float = 1, generator=None, *, seed=None):
     """
     if tensor.dim() < 2:
         raise ValueError("Only tensors with 2 or more dimensions are supported")
-    return _fill_values(
-        tensor, _orthogonal_values(tuple(tensor.shape), check_float("gain", gain), _seed(seed, generator, tensor))
-    )
+    gain = check_float("gain", gain)
+    name = _dtypes.dtype_name(tensor.dtype)
+    if _dtypes.overflows(abs(gain), name):  # |values| <= |gain|
+        raise ValueError(f"Argument `gain` overflows {name}. {received('gain', gain)}")
+    return _fill_values(tensor, _orthogonal_values(tuple(tensor.shape), gain, _seed(seed, generator, tensor)))
 
 
 def _orthogonal_values(shape: tuple[int, ...], gain: float, seed: int) -> np.ndarray:
