@@ -99,7 +99,7 @@ def fuzz(session: nox.Session) -> None:
     """Property-based fuzzing (hypothesis, derandomized, no database, a fixed budget of examples) of every
     public function, initializer and command: a correct result or a clear error naming the argument."""
     session.install("-e", ".[test,cli]", "hypothesis", "torch==2.13.0")
-    env = {"ARRAYINIT_FUZZ_EXAMPLES": "60"}
+    env = {"ARRAYINIT_FUZZ_EXAMPLES": "250"}  # about two minutes of tests on two cores
     session.run("pytest", "tests/fuzz", "-p", "no:cacheprovider", *session.posargs, env=env)
 
 

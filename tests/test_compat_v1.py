@@ -311,6 +311,7 @@ def test_validation_errors_name_the_argument():
         (ValueError, "`value` does not fit in uint8", lambda: I.constant(-1)((2,), "uint8")),
         (ValueError, "`value` does not fit in int64", lambda: I.constant(2.0**63)((1,), "int64")),
         (ValueError, "`value` does not fit in int64", lambda: I.constant(math.nan)((1,), "int64")),
+        (ValueError, "`value` does not fit in uint8", lambda: I.constant(256.0)((0,), "uint8")),
         (ValueError, "Received: value=\\[1, 2, 3\\]", lambda: I.constant([1, 2, 3])((2,), "int32")),
         (TypeError, "Received: value=0", lambda: I.constant(0, verify_shape=True)((2,))),
     ],

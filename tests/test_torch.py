@@ -548,6 +548,8 @@ def test_deprecated_names_warn_as_torch_does(name):
         (ValueError, "`gain` overflows float16", lambda: ait.orthogonal_(torch.zeros(2, 2, dtype=torch.float16), 7e4)),
         (ValueError, "`val`", lambda: ait.constant_(torch.zeros(2, dtype=torch.int32), 2**31)),
         (ValueError, "`val`", lambda: ait.constant_(torch.zeros(2, dtype=torch.int32), -(2**64))),
+        (ValueError, "`sparsity`", lambda: ait.sparse_(torch.zeros(2, 0), 9e307)),
+        (ValueError, "`sparsity`", lambda: ait.sparse_(torch.zeros(2, 3), -0.5)),
     ],
 )
 def test_bad_arguments_are_named_errors(exc, match, call):

@@ -357,6 +357,8 @@ def sparse_(tensor, sparsity: float, std: float = 0.01, generator=None, *, seed=
     if tensor.dim() != 2:
         raise ValueError("Only tensors with 2 dimensions are supported")
     sparsity = check_float("sparsity", sparsity)
+    if not 0.0 <= sparsity <= 1.0:  # a fraction of each column
+        raise ValueError(f"Argument `sparsity` must be in [0, 1]. {received('sparsity', sparsity)}")
     rows, cols = tensor.shape
     num_zeros = math.ceil(sparsity * rows)
     s = _seed(seed, generator, tensor)

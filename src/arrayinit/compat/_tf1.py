@@ -385,9 +385,9 @@ class Constant(Initializer):
             if values.size and _dtypes.overflows(float(np.max(np.abs(values))), dtype):
                 raise ValueError(f"Argument `value` overflows {dtype}. {received('value', self.value)}")
             return _fill(values, dtype)
-        if np.dtype(dtype).kind in "iu" and block.size:
+        if np.dtype(dtype).kind in "iu":  # every value given, whichever block is asked for
             limits = np.iinfo(dtype)
-            if not (np.isfinite(block).all() and limits.min <= block.min() and block.max() < limits.max + 1):
+            if not (np.isfinite(arr).all() and limits.min <= arr.min() and arr.max() < limits.max + 1):
                 raise ValueError(f"Argument `value` does not fit in {dtype}. {received('value', self.value)}")
         return block.astype(dtype)
 
