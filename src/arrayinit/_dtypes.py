@@ -179,7 +179,7 @@ def empty(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
 def aligned_empty(shape: tuple[int, ...], dtype: np.dtype, align: int = 64) -> np.ndarray:
     """An uninitialised C-contiguous array whose data pointer is ``align``-byte aligned."""
     dtype = np.dtype(dtype)
-    n = int(np.prod(shape, dtype=np.int64)) if shape else 1
+    n = math.prod(shape)
     try:
         raw = np.empty(n * dtype.itemsize + align, dtype=np.uint8)
     except (MemoryError, ValueError):  # ValueError: numpy's "array is too big"

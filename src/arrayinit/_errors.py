@@ -50,8 +50,14 @@ def check_float(
     finite: bool = True,
 ) -> float:
     """``value`` as a Python float, or a TypeError/ValueError naming ``name``."""
-    if type(value) is float and math.isfinite(value) and not positive and not nonnegative:
-        return value + 0.0  # fast path; + 0.0 turns -0.0 into 0.0 (one cache key, one stream of values)
+    # fast path for a finite float that passes the sign checks below; + 0.0 turns -0.0 into 0.0
+    # (one cache key, one stream of values)
+    if (
+        type(value) is float
+        and math.isfinite(value)
+        and (value > 0.0 or (not positive and (value == 0.0 or not nonnegative)))
+    ):
+        return value + 0.0
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"Argument `{name}` must be a float. {received(name, value)}")
     try:

@@ -166,7 +166,21 @@ class Initializer:
             return _frontend.realise_numpy(plan)
         shape, full, off = resolve_block(shape, full_shape, offset)
         dest = _frontend.resolve(shape, dtype, out=out, xp=xp, device=device, like=like, chunks=chunks)
-        return _frontend.realise(self._plan(shape, full, off, dest.dtype), dest)
+        return _frontend.realise(self._kept_plan(shape, full, off, dest.dtype), dest)
+
+    def _kept_plan(self, shape, full, off, dtype: str):
+        """``_plan`` of a checked block, kept per instance (the plan depends on the block and dtype only)."""
+        cache = self.__dict__.get("_plans")
+        if cache is None:
+            cache = self.__dict__["_plans"] = {}
+        key = (shape, full, off, dtype)
+        plan = cache.get(key)
+        if plan is None:
+            plan = self._plan(shape, full, off, dtype)
+            if len(cache) >= self._CACHE_SIZE:
+                cache.clear()
+            cache[key] = plan
+        return plan
 
     def __setattr__(self, name: str, value) -> None:
         # a changed attribute invalidates the kept plans
@@ -192,7 +206,7 @@ class Initializer:
             return self(tuple(x.shape), out=x, full_shape=full_shape, offset=offset)
         dest = _frontend.fill_dest(x)
         shape, full, off = resolve_block(tuple(int(d) for d in x.shape), full_shape, offset)
-        return _frontend.realise(self._plan(shape, full, off, dest.dtype), dest)
+        return _frontend.realise(self._kept_plan(shape, full, off, dest.dtype), dest)
 
     def _plan(self, shape, full_shape, offset, dtype: str):  # pragma: no cover - abstract
         """The plan (``FillPlan`` or host-value plan) of the block ``(shape, full_shape, offset)`` in ``dtype``."""

@@ -34,6 +34,7 @@ table repeats them with their defaults):
 
 from __future__ import annotations
 
+import functools
 import math
 
 from arrayinit import _complex, _dtypes, _frontend
@@ -419,9 +420,16 @@ def truncnorm_plan(shape, full, off, name, seed, stream, mean, stddev, lower, up
                 f"Argument `lower` must be smaller than `upper`. Received: lower={lower!r}, upper={upper!r}"
             )
         lo_abs, hi_abs = mu + alpha * sd, mu + beta * sd
+    dist, c64, params = _truncnorm_checked(mu, sd, alpha, beta, lo_abs, hi_abs, name)
+    return FillPlan(shape, full, off, dist, name, seed, stream, c64, params)
+
+
+@functools.lru_cache(maxsize=1024)
+def _truncnorm_checked(mu, sd, alpha, beta, lo_abs, hi_abs, name):
+    """``truncnorm_params`` plus the overflow check, for checked floats (kept: small calls repeat)."""
     dist, c64, params = truncnorm_params(mu, sd, alpha, beta, lo_abs, hi_abs, name)
     # values are mean + stddev * z (|z| below what the arithmetic reaches), clamped to [a, b]
     reach = (_Z_FAR if c64 else _Z_NORMAL.get(name, 6.5)) * sd
     lo_v, hi_v = (min(max(v, lo_abs), hi_abs) for v in (mu - reach, mu + reach))
-    _check_extent(max(abs(lo_v), abs(hi_v)), name, mean, stddev, f", bounds [{lo_abs!r}, {hi_abs!r}]")
-    return FillPlan(shape, full, off, dist, name, seed, stream, c64, params)
+    _check_extent(max(abs(lo_v), abs(hi_v)), name, mu, sd, f", bounds [{lo_abs!r}, {hi_abs!r}]")
+    return dist, c64, params
