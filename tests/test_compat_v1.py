@@ -321,6 +321,13 @@ def test_constant_and_dtype_errors_name_the_argument(exc, match, call):
         call()
 
 
+def test_one_element_constant_into_a_scalar_shape_is_an_array():
+    x = I.constant(np.array([1.0]))((), "float64")
+    assert isinstance(x, np.ndarray)
+    assert x.shape == ()
+    assert x == 1.0
+
+
 def test_scalar_integer_constant_fills_empty_shapes():
     assert I.constant(3)((0, 2), "int32").shape == (0, 2)
     assert I.constant(3)((2,), "int32").tolist() == [3, 3]

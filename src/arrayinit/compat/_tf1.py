@@ -379,7 +379,7 @@ class Constant(Initializer):
             if flat.size < size:
                 flat = np.concatenate([flat, np.full(size - flat.size, flat[-1], flat.dtype)])
             whole = flat.reshape(full_shape)
-            block = whole[tuple(slice(o, o + s) for o, s in zip(offset, shape))]
+            block = np.asarray(whole[tuple(slice(o, o + s) for o, s in zip(offset, shape))])  # 0-d stays an array
         if dtype in _dtypes.FLOAT_NAMES:
             values = block.astype(np.float64)
             if values.size and _dtypes.overflows(float(np.max(np.abs(values))), dtype):
