@@ -253,3 +253,8 @@ def test_torch_sparse_and_expanded_tensors_are_our_errors():
         ai.HeNormal(seed=0).fill_(torch.zeros(3, 3).to_sparse())
     with pytest.raises(ValueError, match="expanded"):
         ai.HeNormal(seed=0).fill_(torch.zeros(1, 3).expand(4, 3))
+
+
+def test_objects_array_api_compat_cannot_inspect_are_not_namespaces():
+    with pytest.raises(TypeError, match="Unsupported array library"):
+        ai.HeNormal(seed=0)((2, 2), xp=object())

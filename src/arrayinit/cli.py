@@ -1076,15 +1076,16 @@ def kernel_cache() -> str | None:
 def warmup(out=None) -> list[tuple[str, str, float]]:
     """Compile (or load from the cache) every CPU kernel: each distribution in each dtype family.
 
-    Each case runs a small call (the single-thread kernels) and a large one
-    (the parallel kernels). Returns ``[(distribution, dtype family, seconds)]``.
+    Each case runs a small call (on the calling thread) and a large one (shared
+    with the engine's helper threads); both use the same compiled kernel.
+    Returns ``[(distribution, dtype family, seconds)]``.
     """
     from arrayinit import random as ar
 
     out = sys.stdout if out is None else out
     print("arrayinit warmup: compiling the CPU kernels (a minute or so the first time after an install or", file=out)
     print("an upgrade; later processes load them from the cache in a fraction of that)", file=out)
-    small, large = 256, 1 << 16  # below and above the size from which the kernels run in parallel
+    small, large = 256, 1 << 16  # below and above the size from which calls are shared between threads
     rows = []
     t_all = time.perf_counter()
     cases = [("random bits", "uint32", lambda n, dt: ar.bits((n,), seed=0))]
@@ -1252,7 +1253,7 @@ def build_parser() -> argparse.ArgumentParser:
             The first call of each kind in a new installation compiles its CPU kernels with numba (a few
             seconds each); the compiled code is cached on disk and later processes load it quickly.
             'arrayinit warmup' compiles them all now (every distribution in float32, float64 and the
-            16-bit formats, single-threaded and parallel), reports how long each took and where the
+            16-bit formats, small and large calls), reports how long each took and where the
             cache lives. Run it after installing or upgrading arrayinit, e.g. when building an image.
             CUDA kernels are compiled in each process on first use and are not cached."""
         ),

@@ -159,5 +159,5 @@ def is_namespace(check, xp: Any) -> bool:
     """``check(xp)`` (an ``array_api_compat.is_*_namespace``), False for objects it cannot look at."""
     try:
         return bool(check(xp))
-    except TypeError:  # e.g. an unhashable object passed as xp
+    except (TypeError, AttributeError):  # e.g. an unhashable object, or one without __name__, passed as xp
         return False
