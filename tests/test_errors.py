@@ -50,6 +50,7 @@ BAD_CALLS = [
     ("shape", ValueError, lambda: ai.Ones()((2**31, 2**31), "complex64")),
     # a complex constant that rounds to infinity in its parts' dtype
     ("value", ValueError, lambda: ai.Constant(3.4028235677973366e38)((), "complex64")),
+    ("mean", ValueError, lambda: ar.normal((2,), seed=0, dtype="complex64", mean=3.4028235677973366e38)),
     # numpy reads dicts and lists as structured dtypes (a ValueError naming nothing)
     ("dtype", TypeError, lambda: ai.Ones()((2,), {"dtype": "float32"})),
     ("dtype", TypeError, lambda: ar.uniform((2,), seed=0, dtype=["float32"])),

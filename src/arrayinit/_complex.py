@@ -182,6 +182,14 @@ def normal(
         raise ValueError(f"Argument `mean` must be finite. {received('mean', mean)}")
     sd = check_float("stddev", stddev, nonnegative=True)
     part = PART[name]
+    from arrayinit import _dtypes
+
+    # each part reaches |mean part| + 9.2 * stddev / sqrt(2) at most: refuse what could round to infinity
+    if any(_dtypes.overflows(abs(m) + 9.2 * sd * _SQRT_HALF, part) for m in (mu.real, mu.imag)):
+        raise ValueError(
+            f"Arguments `mean` and `stddev` would overflow {name}. {received('mean', mean)}, "
+            f"{received('stddev', stddev)[len('Received: ') :]}"
+        )
 
     def make_block(bshape, boff):
         parts = _random.normal(
