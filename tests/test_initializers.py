@@ -436,3 +436,36 @@ def test_v1_initializer_aliases_take_dtype():
     init = v1.glorot_uniform_initializer(seed=1, dtype="float64")
     assert init((4, 4)).dtype == np.float64
     assert v1.glorot_normal_initializer(seed=1)((4, 4)).dtype == np.float32
+
+
+def test_constant_array_value_broadcasts_and_round_trips():
+    value = np.arange(6, dtype=np.float64).reshape(2, 3) / 7
+    init = ai.Constant(value)
+    np.testing.assert_array_equal(init((2, 3), "float64"), value)
+    np.testing.assert_array_equal(init((4, 2, 3), "float64"), np.broadcast_to(value, (4, 2, 3)))
+    np.testing.assert_array_equal(init((2, 3)), value.astype(np.float32))
+    # a block of the broadcast tensor, and the config as JSON-safe nested lists
+    np.testing.assert_array_equal(
+        init((2, 2, 3), "float64", full_shape=(4, 2, 3), offset=(1, 0, 0)), np.broadcast_to(value, (2, 2, 3))
+    )
+    cfg = init.get_config()
+    assert cfg == {"value": value.tolist()}
+    again = ai.Constant.from_config(json.loads(json.dumps(cfg)))
+    np.testing.assert_array_equal(again((2, 3)), init((2, 3)))
+    assert again == init
+    with pytest.raises(ValueError, match="`value` of shape \\(2, 3\\) cannot be broadcast"):
+        init((3, 2))
+    with pytest.raises(ValueError, match="`value` must be finite"):
+        ai.Constant([1.0, np.nan])
+    with pytest.raises(TypeError, match="`value`"):
+        ai.Constant(["a", "b"])
+    with pytest.raises(ValueError, match="`value` overflows float16"):
+        ai.Constant([1.0, 1e6])((2,), "float16")
+    assert ai.Constant(np.array(0.5)).get_config() == {"value": 0.5}
+
+
+def test_get_of_an_array_gives_the_array_back():
+    value = np.random.default_rng(0).random((3, 3))
+    init = ai.get(value)
+    np.testing.assert_array_equal(init((3, 3), "float64"), value)
+    np.testing.assert_array_equal(init((3, 3)), value.astype(np.float32))

@@ -357,6 +357,12 @@ def initializer_call(
     if isinstance(init, _I._Constant):
         from arrayinit import _dtypes
 
+        if getattr(init, "_array", None) is not None:
+            raise ValueError(
+                "A Constant with an array value makes real values only; ask for a float dtype. "
+                f"Received: dtype={name!r}"
+            )
+
         shape, full, off = _block(shape, full_shape, offset)
         value = init._value
         if _dtypes.overflows(abs(value), PART[name]):

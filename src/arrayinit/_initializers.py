@@ -12,13 +12,15 @@ import contextlib
 import numbers
 from typing import Any, Literal
 
+import numpy as np
+
 from arrayinit import _complex, _dtypes, _frontend
 from arrayinit import _variance as _V
 from arrayinit import random as _random
 from arrayinit._errors import check_float, check_seed, received
 from arrayinit._plan import resolve_block
 from arrayinit._seeds import fresh_seed
-from arrayinit._values import ConstantPlan, DiagonalPlan, OrthogonalPlan
+from arrayinit._values import ConstantPlan, DiagonalPlan, OrthogonalPlan, ValuesPlan
 from arrayinit._values import orthonormal_columns as orthonormal_columns  # used by arrayinit.torch
 
 __all__ = [
@@ -305,23 +307,69 @@ class Ones(_Constant):
 
 
 class Constant(_Constant):
-    """Every value equal to ``value``.
+    """Every value equal to ``value``, or an array broadcast to the shape.
 
     Parameters
     ----------
-    value : float
-        The value.
+    value : float or array_like
+        A number, or an array (a numpy array, a nested list, a CPU array of
+        another library) broadcast to the full shape by numpy's rules, as
+        Keras 3's ``Constant`` accepts. The config keeps an array as a nested
+        list.
 
     Examples
     --------
     >>> import arrayinit as ai
     >>> ai.Constant(0.25)((2,)).tolist()
     [0.25, 0.25]
+    >>> ai.Constant([1.0, 2.0])((2, 2)).tolist()
+    [[1.0, 2.0], [1.0, 2.0]]
     """
 
+    _array = None
+
     def __init__(self, value=0.0):
-        self._value = check_float("value", value)
-        self.value = int(value) if isinstance(value, numbers.Integral) else self._value  # JSON-safe
+        if isinstance(value, numbers.Real) or (not hasattr(value, "__len__") and np.ndim(value) == 0):
+            self._value = check_float("value", value.item() if isinstance(value, np.ndarray) else value)
+            self.value = int(value) if isinstance(value, numbers.Integral) else self._value  # JSON-safe
+            return
+        try:
+            arr = np.asarray(value)
+        except (TypeError, ValueError, RuntimeError) as e:
+            raise TypeError(
+                f"Argument `value` must be a number or an array of numbers ({e}). {received('value', value)}"
+            ) from None
+        if arr.dtype.kind not in "fiu" or arr.dtype.kind == "b":
+            raise TypeError(
+                f"Argument `value` must be a real number or an array of real numbers. {received('value', value)}"
+            )
+        arr = arr.astype(np.float64)
+        if not np.isfinite(arr).all():
+            raise ValueError(f"Argument `value` must be finite everywhere. {received('value', value)}")
+        if arr.ndim == 0:
+            self.__init__(float(arr))
+            return
+        arr.flags.writeable = False
+        self._array = arr
+        self._value = float(np.abs(arr).max()) if arr.size else 0.0  # the magnitude the overflow check sees
+        self.value = arr.tolist()
+
+    def _plan(self, shape, full_shape, offset, dtype):
+        if self._array is None:
+            return super()._plan(shape, full_shape, offset, dtype)
+        if _dtypes.overflows(self._value, dtype):
+            raise ValueError(
+                f"Argument `value` overflows {dtype} (it would round to infinity). Received: value of magnitude "
+                f"{self._value!r}"
+            )
+        try:
+            whole = np.broadcast_to(self._array, full_shape)  # a view: no copy of the full shape
+        except ValueError:
+            raise ValueError(
+                f"Argument `value` of shape {self._array.shape} cannot be broadcast to the shape {full_shape}."
+            ) from None
+        block = whole[tuple(slice(o, o + n) for o, n in zip(offset, shape))]
+        return ValuesPlan(shape, full_shape, offset, dtype, block)
 
     def get_config(self):
         return {"value": self.value}

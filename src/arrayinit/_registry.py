@@ -157,7 +157,10 @@ def deserialize(config: dict[str, Any]):
 
 
 def get(identifier):
-    """An initializer from a name, a serialized dict, a class, an instance or a callable.
+    """An initializer from a name, a serialized dict, a class, an instance, a callable or an array.
+
+    An array (numpy, or a CPU array of another library) gives ``Constant(array)``,
+    which returns that array for its own shape (and broadcasts it to others).
 
     Examples
     --------
@@ -166,6 +169,9 @@ def get(identifier):
     'HeNormal'
     >>> ai.get({"class_name": "TruncatedNormal", "config": {"stddev": 0.02, "seed": 3}}).stddev
     0.02
+    >>> import numpy as np
+    >>> ai.get(np.arange(3.0))((3,)).tolist()
+    [0.0, 1.0, 2.0]
     """
     if identifier is None:
         return None
@@ -183,6 +189,9 @@ def get(identifier):
         return cls()
     if isinstance(identifier, type) and issubclass(identifier, I.Initializer):
         return identifier()
+    if hasattr(identifier, "shape") and hasattr(identifier, "dtype") and not callable(identifier):
+        # an array gives its own values back (Keras' get(tensor)): a Constant of it
+        return I.Constant(identifier)
     if callable(identifier):
         return identifier
     raise ValueError(
