@@ -258,3 +258,15 @@ def test_torch_sparse_and_expanded_tensors_are_our_errors():
 def test_objects_array_api_compat_cannot_inspect_are_not_namespaces():
     with pytest.raises(TypeError, match="Unsupported array library"):
         ai.HeNormal(seed=0)((2, 2), xp=object())
+
+
+def test_torch_meta_tensors_are_left_alone_and_rules_name_their_argument():
+    torch = pytest.importorskip("torch", reason=SKIP_XP)
+    import arrayinit.torch as ait
+    from arrayinit.compat import v1
+
+    t = torch.empty(4, 4, device="meta")
+    assert ai.HeNormal(seed=0).fill_(t) is t
+    ait.init_module(torch.nn.Linear(4, 4, device="meta"), seed=0)  # deferred initialization: a no-op
+    with pytest.raises(TypeError, match="`rules`"):
+        ait.init_module(torch.nn.Linear(4, 4), 0, rules={"*": v1.he_normal()})

@@ -469,3 +469,53 @@ def test_get_of_an_array_gives_the_array_back():
     init = ai.get(value)
     np.testing.assert_array_equal(init((3, 3), "float64"), value)
     np.testing.assert_array_equal(init((3, 3)), value.astype(np.float32))
+
+
+def test_attributes_set_after_construction_are_used_and_checked():
+    h = ai.VarianceScaling(seed=0)
+    h((200, 200))
+    h.distribution = "uniform"
+    assert abs(h((200, 200))).max() < np.sqrt(3 / 200)
+    np.testing.assert_array_equal(h((200, 200)), h.clone()((200, 200)))
+    h.mode = "FAN_OUT"
+    with pytest.raises(ValueError, match="Invalid `mode`"):
+        h((3, 5))
+    h.mode, h.scale = "fan_in", -1.0
+    with pytest.raises(ValueError, match="`scale`"):
+        h((3, 5))
+    c = ai.Constant(1.0)
+    c((2,))
+    c.value = 5.0
+    assert c((2,)).tolist() == [5.0, 5.0]
+    assert c.get_config() == {"value": 5.0}
+
+
+def test_axes_lists_cannot_be_mutated_behind_a_kept_plan():
+    h = ai.VarianceScaling(seed=0, input_axes=[0], output_axes=[1])
+    a = h((4, 50, 60))
+    h.input_axes.append(1)  # a copy: the initializer and its config are unchanged
+    assert h.get_config()["input_axes"] == [0]
+    np.testing.assert_array_equal(h((4, 50, 60)), a)
+    h.input_axes = [0, 1]  # assigning takes effect
+    np.testing.assert_array_equal(h((4, 50, 60)), h.clone()((4, 50, 60)))
+    assert h.clone().get_config()["input_axes"] == [0, 1]
+
+
+def test_kept_plans_do_not_accept_float_or_bool_dims():
+    h = ai.HeNormal(seed=0)
+    h((2, 3))
+    h((1, 3))
+    with pytest.raises(TypeError, match="`shape`"):
+        h((2.0, 3))
+    with pytest.raises(TypeError, match="`shape`"):
+        h((True, 3))
+
+
+def test_like_with_an_integer_dtype_names_like():
+    with pytest.raises(ValueError, match=r"like\.dtype"):
+        ai.HeNormal(seed=0)((2, 2), like=np.zeros(2, np.int32))
+
+
+def test_strings_are_not_namespaces():
+    with pytest.raises(TypeError, match="Unsupported array library"):
+        ai.HeNormal(seed=0)((2, 2), xp="numpy")

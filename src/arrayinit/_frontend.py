@@ -115,8 +115,13 @@ def resolve(shape, dtype=None, *, out=None, xp=None, device=None, like=None, chu
     dev = backend.device(ns, device)
     if bits:
         name = "uint32"
+    elif dtype is None and like is not None:
+        try:
+            name = backend.dtype_name_of(like)
+        except (TypeError, ValueError) as e:  # the adapters name the array being filled: here it is `like`
+            raise type(e)(str(e).replace("out.dtype", "like.dtype")) from None
     elif dtype is None:
-        name = "float32" if like is None else backend.dtype_name_of(like)
+        name = "float32"
     else:
         name = _dtypes.dtype_name(dtype)
     backend.check_dtype(ns, name)
@@ -202,6 +207,8 @@ def realise(plan, dest: Dest):
 
 def _fill(plan, dest: Dest):
     backend, x, name = dest.backend, dest.out, dest.dtype
+    if backend.holds_no_data(x):
+        return x
     view = backend.host_view(x, name)
     if view is not None:  # written in place
         _write_host(plan, view)

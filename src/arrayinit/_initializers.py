@@ -146,7 +146,7 @@ class Initializer:
             block = {"full_shape": full_shape, "offset": offset, "out": out, "chunks": chunks}
             return _complex.initializer_call(self, shape, dtype, xp=xp, device=device, like=like, **block)
         plain = xp is None and device is None and like is None and out is None and full_shape is None
-        if plain and offset is None and chunks is None and type(shape) is tuple:
+        if plain and offset is None and chunks is None and type(shape) is tuple and all(type(d) is int for d in shape):
             # a plain numpy call: its plan depends on (shape, dtype) only, and is kept
             cache = self.__dict__.get("_plans")
             if cache is not None:
@@ -329,9 +329,22 @@ class Constant(_Constant):
     _array = None
 
     def __init__(self, value=0.0):
+        self.value = value
+
+    @property
+    def value(self):
+        """The value as given (an array as nested lists); assigning it checks the new value."""
+        return self._config_value
+
+    @value.setter
+    def value(self, value) -> None:
+        self._set_value(value)
+
+    def _set_value(self, value) -> None:
+        self._array = None
         if isinstance(value, numbers.Real) or (not hasattr(value, "__len__") and np.ndim(value) == 0):
             self._value = check_float("value", value.item() if isinstance(value, np.ndarray) else value)
-            self.value = int(value) if isinstance(value, numbers.Integral) else self._value  # JSON-safe
+            self._config_value = int(value) if isinstance(value, numbers.Integral) else self._value  # JSON-safe
             return
         try:
             arr = np.asarray(value)
@@ -347,12 +360,12 @@ class Constant(_Constant):
         if not np.isfinite(arr).all():
             raise ValueError(f"Argument `value` must be finite everywhere. {received('value', value)}")
         if arr.ndim == 0:
-            self.__init__(float(arr))
+            self._set_value(float(arr))
             return
         arr.flags.writeable = False
         self._array = arr
         self._value = float(np.abs(arr).max()) if arr.size else 0.0  # the magnitude the overflow check sees
-        self.value = arr.tolist()
+        self._config_value = arr.tolist()
 
     def _plan(self, shape, full_shape, offset, dtype):
         if self._array is None:
@@ -570,8 +583,8 @@ class VarianceScaling(RandomInitializer):
                 f"output_axes={output_axes!r}"
             )
         # Keras 3.15: lists of ints (or None), always in the config
-        self.input_axes = None if input_axes is None else list(_axes("input_axes", input_axes) or ())
-        self.output_axes = None if output_axes is None else list(_axes("output_axes", output_axes) or ())
+        self.input_axes = input_axes
+        self.output_axes = output_axes
         self._jax_axes_config = {}
         for key, val in (("in_axis", in_axis), ("out_axis", out_axis), ("batch_axis", batch_axis)):
             axes = _axes(key, val)
@@ -581,6 +594,24 @@ class VarianceScaling(RandomInitializer):
         self._out = _axes("out_axis", out_axis)
         self._batch = _axes("batch_axis", batch_axis)
         super().__init__(seed)
+
+    @property
+    def input_axes(self) -> list[int] | None:
+        """Keras 3.15's ``input_axes`` (a new list: change it by assigning the attribute)."""
+        return None if self._input_axes is None else list(self._input_axes)
+
+    @input_axes.setter
+    def input_axes(self, value) -> None:
+        self._input_axes = None if value is None else (_axes("input_axes", value) or ())
+
+    @property
+    def output_axes(self) -> list[int] | None:
+        """Keras 3.15's ``output_axes`` (a new list: change it by assigning the attribute)."""
+        return None if self._output_axes is None else list(self._output_axes)
+
+    @output_axes.setter
+    def output_axes(self, value) -> None:
+        self._output_axes = None if value is None else (_axes("output_axes", value) or ())
 
     def fans(self, full_shape) -> tuple[float, float]:
         """``(fan_in, fan_out)`` for ``full_shape`` under this initializer's axis rule."""
@@ -596,7 +627,11 @@ class VarianceScaling(RandomInitializer):
     def sampling(self, full_shape) -> _V.Sampling:
         """What this initializer draws for a tensor of ``full_shape`` (distribution and its scale)."""
         fan_in, fan_out = self.fans(full_shape)
-        return _V.variance_scaling(self.scale, self.mode, self._kind, fan_in, fan_out)
+        # read at call time: attributes set after construction count, and are checked as the constructor does
+        scale = _V.check_scale(self.scale)
+        mode = _V.check_mode(self.mode)
+        kind = _V.check_distribution(self.distribution, _V.KERAS_DISTRIBUTIONS)
+        return _V.variance_scaling(scale, mode, kind, fan_in, fan_out)
 
     def _plan(self, shape, full_shape, offset, dtype):
         sampling = self.sampling(full_shape)

@@ -208,9 +208,11 @@ class Constant(_K.Constant):
 
     def __init__(self, value=0.0):
         self._core = _I.Constant(value)  # checks the value now
-        self.value = value
+        self.value = self._core_source = value
 
     def __call__(self, shape, dtype=None):
+        if self._core_source is not self.value:  # `value` was assigned after construction
+            self._core, self._core_source = _I.Constant(self.value), self.value
         return _constant_values(self._core, self.value, shape, dtype)
 
     @classmethod
@@ -387,7 +389,9 @@ class VarianceScaling(_Seeded, _K.VarianceScaling):
     def sampling(self, shape) -> _V.Sampling:
         """What a call for ``shape`` draws (distribution and scale, from ``arrayinit._variance``)."""
         fan_in, fan_out = compute_fans(shape, self.input_axes, self.output_axes)
-        return _V.variance_scaling(self.scale, self.mode, self._kind, fan_in, fan_out)
+        # read at call time: attributes set after construction count, and are checked as the constructor does
+        kind = _V.check_distribution(self.distribution, _V.KERAS_DISTRIBUTIONS)
+        return _V.variance_scaling(_V.check_scale(self.scale), _V.check_mode(self.mode), kind, fan_in, fan_out)
 
     def __call__(self, shape, dtype=None):
         shape = _shape(shape)

@@ -654,11 +654,17 @@ def init_module(
                 init_dtensor_(param, init)
             else:
                 init.fill_(param)
-        elif callable(init):
+        elif callable(init) and not hasattr(init, "get_config"):
             with torch.no_grad():
                 init(param, seed=pseed)
         else:
-            raise TypeError(f"Rule for {name!r} is not an initializer. Received: {chosen!r}")
+            raise TypeError(
+                f"Argument `rules`: the rule for {name!r} must be an arrayinit initializer (arrayinit.HeNormal(), ...),"
+                " "
+                "a registered name, a config dict or a function (tensor, seed=...) -> None; initializers of "
+                "arrayinit.keras or arrayinit.compat.v1 are not (use arrayinit.get with their name). "
+                f"Received: {chosen!r}"
+            )
         if after is not None:
             after(param)
     return module

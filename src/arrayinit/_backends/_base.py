@@ -133,6 +133,10 @@ class Backend:
     def check_writable(self, x: Any) -> None:
         """Raise a clear error when ``x`` cannot be written in place (immutable, read-only, ...)."""
 
+    def holds_no_data(self, x: Any) -> bool:
+        """Whether ``x`` has a shape but no memory (torch's meta tensors): filling it does nothing."""
+        return False
+
     def host_view(self, x: Any, name: str) -> np.ndarray | None:
         """A flat numpy view of ``x``'s memory in the storage dtype, written in place, or None."""
         return None

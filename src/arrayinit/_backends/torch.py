@@ -119,10 +119,13 @@ class TorchBackend(Backend):
                 "Cannot fill an inference tensor outside torch.inference_mode(): torch allows no in-place update "
                 "of it there. Fill it inside inference_mode, or fill a clone"
             )
-        if x.device.type not in ("cpu", "cuda"):
+        if x.device.type not in ("cpu", "cuda", "meta"):
             raise DeviceUnavailableError(
                 f"Cannot fill a torch tensor on device {x.device}: arrayinit generates on 'cpu' and 'cuda'"
             )
+
+    def holds_no_data(self, x: Any) -> bool:
+        return x.device.type == "meta"  # deferred initialization: torch.nn.init leaves these alone too
 
     def host_view(self, x: Any, name: str) -> np.ndarray | None:
         t = x.detach()

@@ -616,7 +616,10 @@ class VarianceScaling(_Random):
 
     def _generate(self, shape, full_shape, offset, dtype):
         fan_in, fan_out = _V.keras_fans(full_shape)
-        sampling = _V.variance_scaling(self.scale, self.mode, self._kind, fan_in, fan_out)
+        # read at call time: attributes set after construction count, and are checked as the constructor does
+        scale, mode = _V.check_scale(self.scale), _V.check_mode(self.mode, _MODES)
+        kind = _V.check_distribution(self.distribution, _DISTRIBUTIONS)
+        sampling = _V.variance_scaling(scale, mode, kind, fan_in, fan_out)
         return sampling.draw(shape, seed=self._call_seed(), dtype=dtype, full_shape=full_shape, offset=offset)
 
     @classmethod
