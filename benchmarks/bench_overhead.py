@@ -62,7 +62,9 @@ def main() -> None:
     print("ratio: time per call / numpy standard_normal(256) float32 in this run (target for HeNormal (256,): <= 2)")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"us_per_call": results, "ratio_to_numpy_256": {k: v / base for k, v in results.items()}}, f, indent=1)
+            json.dump(
+                {"us_per_call": results, "ratio_to_numpy_256": {k: v / base for k, v in results.items()}}, f, indent=1
+            )
 
 
 if __name__ == "__main__":
