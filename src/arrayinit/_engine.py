@@ -209,7 +209,7 @@ def num_threads() -> int:
         return int(parallel.get_num_threads())
     from numba.core import config
 
-    return int(config.NUMBA_NUM_THREADS)  # type: ignore[attr-defined]
+    return int(config.NUMBA_NUM_THREADS)  # type: ignore[attr-defined, unused-ignore]  # typed only where numba is installed
 
 
 def _cpu():
