@@ -153,21 +153,29 @@ def _write_host(plan, flat: np.ndarray) -> None:
         plan.write(flat)
 
 
-def host_array(plan) -> np.ndarray:
-    """A new numpy array (of the numpy dtype: ml_dtypes for bfloat16) holding ``plan``'s block."""
+def _host_storage(plan) -> np.ndarray:
+    """New 64-byte aligned host storage (uint16 for 16-bit floats) holding ``plan``'s block."""
     storage = _dtypes.aligned_empty(plan.shape, _dtypes.storage_dtype(plan.dtype))
     _write_host(plan, storage.reshape(-1))
-    return storage.view(_dtypes.numpy_dtype(plan.dtype))
+    return storage
+
+
+def _run_cuda(plan: FillPlan, buf) -> None:
+    """Run ``plan`` on the CUDA target into an adapter's device buffer, then its ``finish`` step."""
+    _engine.run_cuda_library(plan, buf.buffer, buf.ordinal, buf.stream)
+    if buf.finish is not None:
+        buf.finish()
+
+
+def host_array(plan) -> np.ndarray:
+    """A new numpy array (of the numpy dtype: ml_dtypes for bfloat16) holding ``plan``'s block."""
+    return _host_storage(plan).view(_dtypes.numpy_dtype(plan.dtype))
 
 
 def realise_numpy(plan) -> np.ndarray:
     """``realise`` for the default destination (a new numpy array), with the least overhead."""
     storage = _dtypes.empty(plan.shape, _dtypes.storage_dtype(plan.dtype))
-    if storage.size:
-        if isinstance(plan, FillPlan):
-            _engine.run_cpu(plan, storage.reshape(-1))
-        else:
-            plan.write(storage.reshape(-1))
+    _write_host(plan, storage.reshape(-1))
     return storage if plan.dtype in ("float32", "float64", "uint32") else storage.view(_dtypes.numpy_dtype(plan.dtype))
 
 
@@ -196,13 +204,9 @@ def realise(plan, dest: Dest):
             ) from None
     if dest.cuda is not None and isinstance(plan, FillPlan) and plan.size:
         result, buf = backend.cuda_empty(dest.xp, plan.shape, plan.dtype, dest.device)
-        _engine.run_cuda_library(plan, buf.buffer, buf.ordinal, buf.stream)
-        if buf.finish is not None:
-            buf.finish()
+        _run_cuda(plan, buf)
         return result()
-    storage = _dtypes.aligned_empty(plan.shape, _dtypes.storage_dtype(plan.dtype))
-    _write_host(plan, storage.reshape(-1))
-    return backend.from_host(dest.xp, storage, plan.dtype, dest.device)
+    return backend.from_host(dest.xp, _host_storage(plan), plan.dtype, dest.device)
 
 
 def _fill(plan, dest: Dest):
@@ -217,14 +221,10 @@ def _fill(plan, dest: Dest):
     if isinstance(plan, FillPlan) and plan.size:
         buf = backend.cuda_view(x, name)
         if buf is not None:
-            _engine.run_cuda_library(plan, buf.buffer, buf.ordinal, buf.stream)
-            if buf.finish is not None:
-                buf.finish()
+            _run_cuda(plan, buf)
             backend.after_write(x)
             return x
-    tmp = _dtypes.aligned_empty(plan.shape, _dtypes.storage_dtype(name))
-    _write_host(plan, tmp.reshape(-1))
-    backend.write(x, tmp, name)
+    backend.write(x, _host_storage(plan), name)  # the plan was built for ``out``'s dtype
     backend.after_write(x)
     return x
 

@@ -147,24 +147,16 @@ class Initializer:
             return _complex.initializer_call(self, shape, dtype, xp=xp, device=device, like=like, **block)
         plain = xp is None and device is None and like is None and out is None and full_shape is None
         if plain and offset is None and chunks is None and type(shape) is tuple and all(type(d) is int for d in shape):
-            # a plain numpy call: its plan depends on (shape, dtype) only, and is kept
-            cache = self.__dict__.get("_plans")
-            if cache is not None:
-                try:
-                    plan = cache.get((shape, dtype))
-                except TypeError:  # an unhashable dtype object
-                    plan = None
-                if plan is not None:
-                    return _frontend.realise_numpy(plan)
-            shape, full, off = resolve_block(shape, None, None)
-            dest = _frontend.resolve(shape, dtype)
-            plan = self._plan(shape, full, off, dest.dtype)
-            if cache is None:
-                cache = self.__dict__["_plans"] = {}
-            elif len(cache) >= self._CACHE_SIZE:
-                cache.clear()
-            with contextlib.suppress(TypeError):  # an unhashable dtype object: not kept
-                cache[(shape, dtype)] = plan
+            # a plain numpy call: its plan depends on (shape, dtype) only, and is kept under them
+            cache = self._plan_cache()
+            try:
+                plan = cache.get((shape, dtype))
+            except TypeError:  # an unhashable dtype object
+                plan = None
+            if plan is None:
+                shape, full, off = resolve_block(shape, None, None)
+                plan = self._plan(shape, full, off, _frontend.resolve(shape, dtype).dtype)
+                self._keep(cache, (shape, dtype), plan)
             return _frontend.realise_numpy(plan)
         shape, full, off = resolve_block(shape, full_shape, offset)
         dest = _frontend.resolve(shape, dtype, out=out, xp=xp, device=device, like=like, chunks=chunks)
@@ -172,17 +164,26 @@ class Initializer:
 
     def _kept_plan(self, shape, full, off, dtype: str):
         """``_plan`` of a checked block, kept per instance (the plan depends on the block and dtype only)."""
-        cache = self.__dict__.get("_plans")
-        if cache is None:
-            cache = self.__dict__["_plans"] = {}
+        cache = self._plan_cache()
         key = (shape, full, off, dtype)
         plan = cache.get(key)
         if plan is None:
             plan = self._plan(shape, full, off, dtype)
-            if len(cache) >= self._CACHE_SIZE:
-                cache.clear()
-            cache[key] = plan
+            self._keep(cache, key, plan)
         return plan
+
+    def _plan_cache(self) -> dict:
+        """This instance's kept plans (dropped whenever an attribute is assigned)."""
+        cache = self.__dict__.get("_plans")
+        if cache is None:
+            cache = self.__dict__["_plans"] = {}
+        return cache
+
+    def _keep(self, cache: dict, key, plan) -> None:
+        if len(cache) >= self._CACHE_SIZE:
+            cache.clear()
+        with contextlib.suppress(TypeError):  # an unhashable dtype object: not kept
+            cache[key] = plan
 
     def __setattr__(self, name: str, value) -> None:
         # a changed attribute invalidates the kept plans
