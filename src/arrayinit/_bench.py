@@ -22,6 +22,7 @@ import os
 import pathlib
 import platform
 import statistics
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -174,19 +175,21 @@ def fresh_process_times() -> dict:
     )
     code_import = "import time; t0 = time.perf_counter(); import arrayinit; print(time.perf_counter() - t0)"
 
-    def run(code: str, **env: str) -> float:
-        full = dict(os.environ, **env)
-        full["PYTHONPATH"] = os.pathsep.join(
-            [str(pathlib.Path(__file__).resolve().parents[1]), full.get("PYTHONPATH", "")]
-        )
+    def run(code: str, root: str, **env: str) -> float:
+        full = {k: v for k, v in os.environ.items() if k not in ("NUMBA_CACHE_DIR", "PYTHONPATH")}
+        full.update(env, PYTHONPATH=root)
         return float(
             subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, env=full).stdout
         )
 
-    with tempfile.TemporaryDirectory() as cache:
-        empty = run(code_first, NUMBA_CACHE_DIR=cache)  # compiles the kernel it needs
-        warm = statistics.median(run(code_first, NUMBA_CACHE_DIR=cache) for _ in range(3))
-    imp = statistics.median(run(code_import) for _ in range(3))
+    src = pathlib.Path(__file__).resolve().parent
+    with tempfile.TemporaryDirectory() as tmp:
+        # a copy of the package without its cache, and an empty per-user cache: a fresh install
+        shutil.copytree(src, os.path.join(tmp, "arrayinit"), ignore=shutil.ignore_patterns("__pycache__"))
+        xdg = os.path.join(tmp, "xdg")
+        empty = run(code_first, tmp, XDG_CACHE_HOME=xdg)  # builds the kernel it needs
+        warm = statistics.median(run(code_first, tmp, XDG_CACHE_HOME=xdg) for _ in range(3))
+        imp = statistics.median(run(code_import, tmp, XDG_CACHE_HOME=xdg) for _ in range(3))
     return {"first_call_empty_cache_s": empty, "first_call_warm_cache_s": warm, "import_s": imp}
 
 

@@ -32,7 +32,7 @@ import threading
 
 import numpy as np
 
-from arrayinit._plan import BITS, STORE_KIND, STORE_NATIVE, FillPlan, block_rows
+from arrayinit._plan import BITS, CHUNK, SCRATCH_WORDS, STORE_KIND, STORE_NATIVE, FillPlan, block_rows
 
 _MASK32 = 0xFFFFFFFF
 # from this many elements on, helper threads are offered part of the work
@@ -40,11 +40,12 @@ PARALLEL_FROM = 1 << 15
 
 
 class _Job:
-    __slots__ = ("args", "kernel", "wanted")
+    __slots__ = ("args", "keep", "kernel", "wanted")
 
-    def __init__(self, kernel, args, wanted: int) -> None:
+    def __init__(self, kernel, args, wanted: int, keep: tuple) -> None:
         self.kernel = kernel
-        self.args = args
+        self.args = args  # addresses of ``keep``'s arrays among them
+        self.keep = keep  # alive until the last helper that took the job is done with it
         self.wanted = wanted
 
 
@@ -56,8 +57,8 @@ class _Pool:
         self._jobs: list[_Job] = []
         self._threads: list[threading.Thread] = []
 
-    def offer(self, kernel, args, helpers: int) -> _Job:
-        job = _Job(kernel, args, helpers)
+    def offer(self, kernel, args, helpers: int, keep: tuple) -> _Job:
+        job = _Job(kernel, args, helpers, keep)
         with self._cv:
             while len(self._threads) < helpers:
                 t = threading.Thread(target=self._serve, name=f"arrayinit-{len(self._threads)}", daemon=True)
@@ -84,7 +85,7 @@ class _Pool:
                     self._jobs.pop()
             # a failed helper loses nothing: the calling thread computes every task not stored
             with contextlib.suppress(Exception):
-                job.kernel(*job.args, False)
+                job.kernel(*job.args, _scratch_addr(), 0)
             del job
 
 
@@ -201,18 +202,31 @@ def _defer_numba_blas_check() -> None:
 def num_threads() -> int:
     """Threads a CPU call may use: ``numba.set_num_threads`` of this thread, else ``NUMBA_NUM_THREADS``.
 
-    Does not start numba's threading layer (the engine does not use it).
+    Imports neither numba nor its threading layer (the engine uses neither).
     """
-    from numba.np.ufunc import parallel
-
-    if parallel._is_initialized:
+    parallel = sys.modules.get("numba.np.ufunc.parallel")
+    if parallel is not None and parallel._is_initialized:
         return int(parallel.get_num_threads())
-    from numba.core import config
+    config = sys.modules.get("numba.core.config")
+    if config is not None and hasattr(config, "NUMBA_NUM_THREADS"):
+        return int(config.NUMBA_NUM_THREADS)
+    return _default_threads()
 
-    return int(config.NUMBA_NUM_THREADS)  # type: ignore[attr-defined, unused-ignore]  # typed only where numba is installed
+
+@functools.lru_cache(maxsize=1)
+def _default_threads() -> int:
+    # numba's rule (numba.core.config): NUMBA_NUM_THREADS, else the CPUs this process may run on
+    env = os.environ.get("NUMBA_NUM_THREADS")
+    if env:
+        with contextlib.suppress(ValueError):
+            return max(1, int(env))
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
 
 
-def _cpu():
+def numba_target():
+    """``arrayinit._targets.cpu`` (imports numba): for compiling a kernel where no machine code is at hand."""
     cpu = _target.get("cpu")
     if cpu is None:
         with _load_lock:
@@ -233,30 +247,91 @@ def _cpu():
     return cpu
 
 
+def _native():
+    native = _target.get("native")
+    if native is None:
+        with _load_lock:
+            native = _target.get("native")
+            if native is None:
+                native = _target["native"] = importlib.import_module("arrayinit._targets.native")
+    return native
+
+
+def kernel(family: str, dtype: str):
+    """The loaded CPU kernel of a variant (``arrayinit._targets.native.Kernel``)."""
+    native = _native()
+    k = native._loaded.get((family, dtype))
+    return k if k is not None else native.kernel(family, dtype)
+
+
+def variant(plan: FillPlan) -> tuple[str, str]:
+    """The ``(family, dtype)`` of the CPU kernel that runs ``plan``."""
+    if plan.dist == BITS:
+        return "bits", "uint32"
+    return ("fill64" if plan.compute64 else "fill32"), plan.dtype
+
+
 @functools.lru_cache(maxsize=512)
 def _small_layout(shape, full_shape, offset):
     starts, row_len = block_rows(shape, full_shape, offset)
     starts.flags.writeable = False
-    return starts, row_len
+    return starts, row_len, _addr(starts)
 
 
 def _layout(shape, full_shape, offset):
-    """Run starts and length of a block; layouts of up to 4096 runs are cached (small calls repeat)."""
+    """Run starts, run length and the starts' address; layouts of up to 4096 runs are cached (small calls repeat)."""
     runs = math.prod(shape[:-1]) if len(shape) > 1 else 1
     if runs <= 4096:
         return _small_layout(shape, full_shape, offset)
-    return block_rows(shape, full_shape, offset)
+    starts, row_len = block_rows(shape, full_shape, offset)
+    return starts, row_len, _addr(starts)
+
+
+def _addr(a: np.ndarray) -> int:
+    return a.__array_interface__["data"][0]
 
 
 @functools.lru_cache(maxsize=512)
-def _words64(x: int) -> tuple[np.uint64, np.uint64]:
+def _words64(x: int) -> tuple[int, int]:
+    return x & _MASK32, x >> 32
+
+
+@functools.lru_cache(maxsize=512)
+def _typed_params(params: tuple[float, ...], compute64: bool) -> tuple[np.ndarray, int]:
+    """The parameters as a read-only array of the arithmetic's float type, and its address."""
+    a = np.array(params, np.float64 if compute64 else np.float32)
+    a.flags.writeable = False
+    return a, _addr(a)
+
+
+@functools.lru_cache(maxsize=512)
+def _cuda_words64(x: int) -> tuple[np.uint64, np.uint64]:
     return np.uint64(x & _MASK32), np.uint64(x >> 32)
 
 
 @functools.lru_cache(maxsize=512)
-def _typed_params(params: tuple[float, ...], compute64: bool) -> tuple:
+def _cuda_params(params: tuple[float, ...], compute64: bool) -> tuple:
     t = np.float64 if compute64 else np.float32
     return tuple(t(p) for p in params)
+
+
+_scratch = threading.local()
+
+
+def _scratch_addr() -> int:
+    """This thread's kernel scratch (``SCRATCH_WORDS`` uint32 words, 8-byte aligned)."""
+    addr = getattr(_scratch, "addr", None)
+    if addr is None:
+        _scratch.buf = np.empty(SCRATCH_WORDS // 2, np.uint64)
+        addr = _scratch.addr = _addr(_scratch.buf)
+    return addr
+
+
+def task_count(n_rows: int, row_len: int) -> int:
+    """Number of tasks of a block of ``n_rows`` runs of ``row_len`` elements (mirrors the kernels' split)."""
+    cpr = -(-row_len // CHUNK)
+    per = max(1, CHUNK // row_len) if cpr == 1 else 1
+    return -(-(n_rows * cpr) // per)
 
 
 def run_cpu(plan: FillPlan, out: np.ndarray) -> None:
@@ -264,36 +339,31 @@ def run_cpu(plan: FillPlan, out: np.ndarray) -> None:
     n = plan.size
     if n == 0:
         return
-    cpu = _cpu()
-    starts, row_len = _layout(plan.shape, plan.full_shape, plan.offset)
+    k = kernel(*variant(plan))
+    starts, row_len, starts_addr = _layout(plan.shape, plan.full_shape, plan.offset)
     k0, k1 = _words64(plan.seed)
     s0, s1 = _words64(plan.stream)
-    kind = STORE_KIND.get(plan.dtype, STORE_NATIVE)
-    args: tuple
-    if plan.dist == BITS:
-        kernel, args = cpu.bits, (out, starts, row_len, k0, k1, s0, s1)
-    elif plan.compute64:
-        params = _typed_params(plan.params, True)
-        wide = plan.dtype == "float64"
-        kernel, args = cpu.fill64, (out, kind, starts, row_len, k0, k1, s0, s1, wide, plan.dist, params)
-    else:
-        params = _typed_params(plan.params, False)
-        kernel, args = cpu.fill32, (out, kind, starts, row_len, k0, k1, s0, s1, plan.dist, params)
-    tasks = cpu.task_count(starts.shape[0], row_len)
+    params, params_addr = _typed_params(plan.params, plan.compute64)
+    n_rows = starts.shape[0]
+    tasks = task_count(n_rows, row_len)
     work = np.zeros(1 + tasks, np.int64)
+    args = (_addr(out), n, starts_addr, n_rows, row_len, k0, k1, s0, s1, plan.dist, params_addr, _addr(work), 1 + tasks)
     helpers = min(num_threads() - 1, tasks - 1) if n >= PARALLEL_FROM else 0
+    # ``out``, ``starts``, ``params`` and ``work`` stay referenced here until every task is stored
     if helpers <= 0:
-        kernel(*args, work, True)
-        return
-    pool = _get_pool()
-    job = pool.offer(kernel, (*args, work), helpers)
-    try:
-        kernel(*args, work, True)
-    finally:
-        pool.withdraw(job)
-    # a helper may still be storing a task it won
-    while cpu.pending(work):
-        os.sched_yield()
+        status = k.run(*args, _scratch_addr(), 1)
+    else:
+        pool = _get_pool()
+        job = pool.offer(k.run, args, helpers, (out, starts, params, work))
+        try:
+            status = k.run(*args, _scratch_addr(), 1)
+        finally:
+            pool.withdraw(job)
+        # a helper may still be storing a task it won
+        while k.pending(work):
+            os.sched_yield()
+    if status != 0:
+        raise RuntimeError(f"CPU kernel {k.family}-{k.dtype} failed (status {status})")
 
 
 def _cuda():
@@ -312,7 +382,7 @@ def run_cuda(plan: FillPlan, out, *, stream=0, threads: int = 256, max_blocks: i
     cu = _cuda()
     from numba import cuda
 
-    starts_host, row_len = _layout(plan.shape, plan.full_shape, plan.offset)
+    starts_host, row_len, _ = _layout(plan.shape, plan.full_shape, plan.offset)
     n_rows = starts_host.shape[0]
     if n_rows == 1:  # one run: its start travels as a kernel argument
         starts = (np.int64(starts_host[0]),)
@@ -326,15 +396,15 @@ def run_cuda(plan: FillPlan, out, *, stream=0, threads: int = 256, max_blocks: i
     else:
         tiles_row = 0
         blocks = cu.grid_blocks(-(-n_rows * nb_row // threads), max_blocks)
-    k0, k1 = _words64(plan.seed)
-    s0, s1 = _words64(plan.stream)
+    k0, k1 = _cuda_words64(plan.seed)
+    s0, s1 = _cuda_words64(plan.stream)
     kind = STORE_KIND.get(plan.dtype, STORE_NATIVE)
     if plan.dist == BITS:
-        family, wide, dist, params = "bits", False, 0, _typed_params((0.0,) * 8, False)
+        family, wide, dist, params = "bits", False, 0, _cuda_params((0.0,) * 8, False)
     elif plan.compute64:
-        family, wide, dist, params = "fill64", plan.dtype == "float64", plan.dist, _typed_params(plan.params, True)
+        family, wide, dist, params = "fill64", plan.dtype == "float64", plan.dist, _cuda_params(plan.params, True)
     else:
-        family, wide, dist, params = "fill32", False, plan.dist, _typed_params(plan.params, False)
+        family, wide, dist, params = "fill32", False, plan.dist, _cuda_params(plan.params, False)
     kernel = cu.KERNELS[family, kind][0 if tiled else 1]
     kernel[blocks, threads, stream](out, starts, row_len, nb_row, tiles_row, k0, k1, s0, s1, wide, dist, params)
     if n_rows > 1 and stream != 0:

@@ -33,6 +33,21 @@ TRUNCNORM_WINDOW = 7
 
 N_PARAMS = 12  # length of every sampler's parameter tuple
 
+# the CPU kernels' work split (shared by ``arrayinit._engine`` and ``arrayinit._targets.cpu``):
+# tasks of at most CHUNK elements, each FREE, then STORING by the one thread that won it, then DONE
+CHUNK = 4096
+SCRATCH_WORDS = 5 * CHUNK + 16  # per-thread scratch of a kernel call, uint32 words (8-byte aligned)
+FREE = 0
+STORING = 1
+DONE = 2
+
+# the CPU kernels' variants: (family, output dtype); "fill32"/"fill64": float32/float64 arithmetic
+CPU_FAMILIES = {
+    "fill32": ("float32", "bfloat16", "float16"),
+    "fill64": ("float64", "float32", "bfloat16", "float16"),
+    "bits": ("uint32",),
+}
+
 # how the targets store a value: as it is computed, or as bfloat16 / float16 bit patterns
 STORE_NATIVE = 0
 STORE_BF16 = 1

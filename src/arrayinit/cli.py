@@ -1063,14 +1063,11 @@ def _warmup_draws():
 
 
 def kernel_cache() -> str | None:
-    """The folder of the compiled CPU kernels' cache, or None when they are compiled in memory only."""
-    from arrayinit._targets import cpu
+    """The folder the CPU kernels' machine code is read from, or None when it is built in memory only."""
+    from arrayinit._targets import native
 
-    for kernel in vars(cpu).values():  # the compiled kernels (numba dispatchers) share one cache folder
-        path = getattr(getattr(kernel, "_cache", None), "_cache_path", None)
-        if isinstance(path, str):
-            return path
-    return None
+    path = native.cached_path("fill32", "float32")
+    return None if path is None else str(path.parent)
 
 
 def warmup(out=None) -> list[tuple[str, str, float]]:
@@ -1083,8 +1080,8 @@ def warmup(out=None) -> list[tuple[str, str, float]]:
     from arrayinit import random as ar
 
     out = sys.stdout if out is None else out
-    print("arrayinit warmup: compiling the CPU kernels (a minute or so the first time after an install or", file=out)
-    print("an upgrade; later processes load them from the cache in a fraction of that)", file=out)
+    print("arrayinit warmup: building the CPU kernels for this machine (seconds the first time after an", file=out)
+    print("install or an upgrade; later processes load them from the cache in milliseconds)", file=out)
     small, large = 256, 1 << 16  # below and above the size from which calls are shared between threads
     rows = []
     t_all = time.perf_counter()
@@ -1106,7 +1103,7 @@ def warmup(out=None) -> list[tuple[str, str, float]]:
     else:
         print(
             "kernel cache: none (no writable folder: the package folder, NUMBA_CACHE_DIR and the user cache "
-            "folder are read-only); every new process compiles the kernels again. Set NUMBA_CACHE_DIR to a "
+            "folder are read-only); every new process builds the kernels again. Set NUMBA_CACHE_DIR to a "
             "writable folder to keep them.",
             file=out,
         )

@@ -7,31 +7,31 @@ which is then stored in the output format. Each phase is a simple loop that
 LLVM vectorises, and the buffers are O(CHUNK) per thread: no full-size
 temporary.
 
-Every kernel is compiled once, serial and ``nogil``, and is run at the same
-time by the calling thread and by helper threads of ``arrayinit._engine``.
+Every kernel is serial and is run at the same time by the calling thread and
+by helper threads of ``arrayinit._engine``, each with its own scratch buffer.
 They share a ``work`` array (int64): ``work[0]`` counts the tasks handed out,
 ``work[1 + t]`` is the state of task ``t`` (``FREE``, ``STORING``, ``DONE``).
 A task is a run of chunks of at most ``CHUNK`` elements in all, contiguous in
 the output. Each thread takes the next task from the counter, computes it into
-its own buffers, and stores it only if it wins the task's ``FREE -> STORING``
+its scratch, and stores it only if it wins the task's ``FREE -> STORING``
 exchange. The calling thread (``finish=True``) then computes every task still
 ``FREE`` itself (a helper that took it may be descheduled), so no call waits
 for a slow helper except during a store it has begun. The values never depend
 on which thread computed them.
+
+Each ``(family, dtype)`` variant of the kernels has C entry points, built
+here. ``arrayinit._targets.native`` turns them into machine code once per
+machine (from the bitcode ``tools/gen_cpu_ir.py`` writes from this module, or
+by numba here), keeps it on disk, and loads and calls it without numba. This
+module is imported only to compile a variant.
 """
 
-import contextlib
-import functools
-import hashlib
-import os
-import pathlib
+import re
 
 import numpy as np
 from llvmlite import ir
-from numba import njit, types
+from numba import carray, njit, types
 from numba.core import cgutils
-from numba.core import config as numba_config
-from numba.core.caching import CompileResultCacheImpl, FunctionCache, _CacheLocator
 from numba.extending import intrinsic
 
 from arrayinit._kernels.floats import bf16_bits, f16_bits, wide_word
@@ -52,9 +52,18 @@ from arrayinit._kernels.samplers import (
     uniform_rel64,
 )
 from arrayinit._plan import (
+    CHUNK,
+    CPU_FAMILIES,
+    DONE,
+    FREE,
+    N_PARAMS,
+    SCRATCH_WORDS,
+    STORING,
     NORMAL,
     STORE_BF16,
     STORE_F16,
+    STORE_KIND,
+    STORE_NATIVE,
     TRUNCNORM_CENTRAL,
     TRUNCNORM_LOCAL,
     TRUNCNORM_WINDOW,
@@ -62,126 +71,7 @@ from arrayinit._plan import (
     UNIFORM_REL,
 )
 
-CHUNK = 4096
-
-
-# --- the kernel cache ---------------------------------------------------------
-#
-# numba's own cache is keyed by the source of the jitted function's file only,
-# so an edited callee (a constant in ``_kernels/floats.py``) or an upgrade that
-# leaves old ``.nbi``/``.nbc`` files behind would run old machine code. The
-# kernels are cached under a key of their own instead: the package version and
-# a hash of every source file the compiled code depends on.
-
-_PACKAGE = pathlib.Path(__file__).resolve().parent.parent
-_KERNEL_SOURCES = ("_kernels/*.py", "_targets/cpu.py", "_plan.py")
-
-
-def kernel_sources() -> list[pathlib.Path]:
-    """The files whose contents the compiled CPU kernels depend on."""
-    return sorted({f for pattern in _KERNEL_SOURCES for f in _PACKAGE.glob(pattern)})
-
-
-@functools.lru_cache(maxsize=1)
-def cache_key() -> str:
-    """``<package version>-<sha256 of the kernel sources>``: the stamp of every cached kernel."""
-    from arrayinit import __version__
-
-    h = hashlib.sha256()
-    for f in kernel_sources():
-        h.update(f.relative_to(_PACKAGE).as_posix().encode() + b"\0")
-        h.update(f.read_bytes() + b"\0")
-    return f"{__version__}-{h.hexdigest()}"
-
-
-class _KeyedLocator(_CacheLocator):
-    """Caches a kernel in ``directory()``, stamped with ``cache_key()``.
-
-    A cache whose stamp differs (other sources, another version) is treated by
-    numba as empty and overwritten, so old machine code is never loaded.
-    """
-
-    def __init__(self, py_func, py_file):
-        self._lineno = py_func.__code__.co_firstlineno
-        self._cache_path = self.directory(py_file)
-
-    @classmethod
-    def directory(cls, py_file: str) -> str:
-        raise NotImplementedError
-
-    def get_cache_path(self) -> str:
-        return self._cache_path
-
-    def get_source_stamp(self) -> str:
-        return cache_key()
-
-    def get_disambiguator(self) -> str:
-        return str(self._lineno)
-
-    @classmethod
-    def from_function(cls, py_func, py_file):
-        try:
-            self = cls(py_func, py_file)
-            if self._cache_path is None:
-                return None
-            self.ensure_cache_path()
-        except OSError:  # not creatable or not writable
-            return None
-        return self
-
-
-class _UserProvidedLocator(_KeyedLocator):
-    """``$NUMBA_CACHE_DIR/arrayinit-<install>`` when the user set it (numba's own rule)."""
-
-    @classmethod
-    def directory(cls, py_file):
-        if not numba_config.CACHE_DIR:
-            return None
-        return os.path.join(numba_config.CACHE_DIR, "arrayinit-" + cls.get_suitable_cache_subpath(py_file))
-
-
-class _InTreeLocator(_KeyedLocator):
-    """``__pycache__/kernels`` next to this file (a writable install)."""
-
-    @classmethod
-    def directory(cls, py_file):
-        return os.path.join(os.path.dirname(py_file), "__pycache__", "kernels")
-
-
-class _UserWideLocator(_KeyedLocator):
-    """The per-user cache directory (``~/.cache/arrayinit/...``): read-only installs."""
-
-    @classmethod
-    def directory(cls, py_file):
-        from numba.misc.appdirs import AppDirs
-
-        base = AppDirs(appname="arrayinit", appauthor=False).user_cache_dir
-        return os.path.join(base, cls.get_suitable_cache_subpath(py_file))
-
-
-class _KeyedCacheImpl(CompileResultCacheImpl):
-    _locator_classes: list[type[object]] = [_UserProvidedLocator, _InTreeLocator, _UserWideLocator]  # noqa: RUF012
-
-
-class _KeyedFunctionCache(FunctionCache):
-    _impl_class = _KeyedCacheImpl
-
-
-def _jit(fn):
-    """``njit(nogil=True)`` with the keyed cache, or without a cache when no
-    cache directory is writable (compiled in memory in every process)."""
-    disp = njit(nogil=True, fastmath=False)(fn)
-    with contextlib.suppress(RuntimeError):  # "cannot cache function ...: no locator available"
-        disp._cache = _KeyedFunctionCache(disp.py_func)
-    return disp
-
-
 # --- atomics on the int64 ``work`` array (x86-64 and aarch64: lock-free) -------
-
-FREE = 0
-STORING = 1
-DONE = 2
-
 
 def _work_slot(context, builder, signature, args):
     aryty = signature.args[0]
@@ -246,13 +136,6 @@ def _begin_store(typingctx, arr, i):
 
         return types.boolean(arr, i), codegen
     return None
-
-
-def task_count(n_rows: int, row_len: int) -> int:
-    """Number of tasks of a block of ``n_rows`` runs of ``row_len`` elements (mirrors ``_tasks``)."""
-    cpr = -(-row_len // CHUNK)
-    per = max(1, CHUNK // row_len) if cpr == 1 else 1
-    return -(-(n_rows * cpr) // per)
 
 
 @njit
@@ -347,7 +230,7 @@ def _copy(dst, src):
 
 
 @njit
-def _transform32(vals, words, dist, p):
+def _transform32(vals, words, dist, p, where, tail_words, tail_vals):
     n = vals.shape[0]
     if dist == UNIFORM:
         for i in range(n):
@@ -357,16 +240,13 @@ def _transform32(vals, words, dist, p):
         # then the 4.5% of tail words gathered, transformed together and put back
         for i in range(n):
             vals[i] = fma(p[5], std_normal32_central(words[i]), p[4])
-        where = np.empty(n, np.int32)
         k = 0
         for i in range(n):
             if is_normal_tail32(words[i]):
                 where[k] = i
                 k += 1
-        tail_words = np.empty(k, np.uint32)
         for j in range(k):
             tail_words[j] = words[where[j]]
-        tail_vals = np.empty(k, np.float32)
         for j in range(k):
             tail_vals[j] = fma(p[5], std_normal32_tail(tail_words[j]), p[4])
         for j in range(k):
@@ -403,10 +283,14 @@ def _transform64(vals, hi, lo, dist, p):
             vals[i] = truncnorm64(wide_word(hi[i], lo[i]), p[0], p[1], p[2], p[4], p[5], p[6], p[7])
 
 
-def _fill32(out, kind, starts, row_len, k0, k1, s0, s1, dist, params, work, finish):
+@njit
+def _fill32(out, kind, starts, row_len, k0, k1, s0, s1, dist, params, work, finish, scratch):
     cpr, total, per, ntasks = _tasks(starts.shape[0], row_len)
-    words = np.empty(CHUNK + 8, np.uint32)
-    vals = np.empty(CHUNK, np.float32)
+    words = scratch[: CHUNK + 8]
+    vals = scratch[CHUNK + 8 : 2 * CHUNK + 8].view(np.float32)
+    where = scratch[2 * CHUNK + 8 : 3 * CHUNK + 8].view(np.int32)
+    tail_words = scratch[3 * CHUNK + 8 : 4 * CHUNK + 8]
+    tail_vals = scratch[4 * CHUNK + 8 : 5 * CHUNK + 8].view(np.float32)
     t, scan = _claim(work, ntasks, finish, -1)
     while t < ntasks:
         pos = 0
@@ -416,7 +300,7 @@ def _fill32(out, kind, starts, row_len, k0, k1, s0, s1, dist, params, work, fini
             if o0 < 0:
                 o0 = row * row_len + j0
             off = _draw(words, starts[row] + j0, n, k0, k1, s0, s1)
-            _transform32(vals[pos : pos + n], words[off : off + n], dist, params)
+            _transform32(vals[pos : pos + n], words[off : off + n], dist, params, where, tail_words, tail_vals)
             pos += n
         if _begin_store(work, 1 + t):
             _store(out[o0 : o0 + pos], vals[:pos], kind)
@@ -424,12 +308,16 @@ def _fill32(out, kind, starts, row_len, k0, k1, s0, s1, dist, params, work, fini
         t, scan = _claim(work, ntasks, finish, scan)
 
 
-def _fill64(out, kind, starts, row_len, k0, k1, s0, s1, wide, dist, params, work, finish):
+@njit
+def _fill64(out, kind, starts, row_len, k0, k1, s0, s1, wide, dist, params, work, finish, scratch):
     cpr, total, per, ntasks = _tasks(starts.shape[0], row_len)
     s1_lo = s1 ^ np.uint64(0x80000000)  # stream s ^ 2**63
-    hi = np.empty(CHUNK + 8, np.uint32)
-    lo = np.zeros(CHUNK + 8, np.uint32)
-    vals = np.empty(CHUNK, np.float64)
+    hi = scratch[: CHUNK + 8]
+    lo = scratch[CHUNK + 8 : 2 * CHUNK + 16]
+    vals = scratch[2 * CHUNK + 16 : 4 * CHUNK + 16].view(np.float64)
+    if not wide:  # float64 arithmetic for a narrower output: the low word of every element is 0
+        for i in range(lo.shape[0]):
+            lo[i] = 0
     t, scan = _claim(work, ntasks, finish, -1)
     while t < ntasks:
         pos = 0
@@ -450,10 +338,11 @@ def _fill64(out, kind, starts, row_len, k0, k1, s0, s1, wide, dist, params, work
         t, scan = _claim(work, ntasks, finish, scan)
 
 
-def _bits(out, starts, row_len, k0, k1, s0, s1, work, finish):
+@njit
+def _bits(out, starts, row_len, k0, k1, s0, s1, work, finish, scratch):
     cpr, total, per, ntasks = _tasks(starts.shape[0], row_len)
-    words = np.empty(CHUNK + 8, np.uint32)
-    vals = np.empty(CHUNK, np.uint32)
+    words = scratch[: CHUNK + 8]
+    vals = scratch[CHUNK + 8 : 2 * CHUNK + 8]
     t, scan = _claim(work, ntasks, finish, -1)
     while t < ntasks:
         pos = 0
@@ -471,8 +360,162 @@ def _bits(out, starts, row_len, k0, k1, s0, s1, work, finish):
         t, scan = _claim(work, ntasks, finish, scan)
 
 
-# ``kernel(*args, work, finish)``: run by the calling thread (finish=True) and
-# by the engine's helper threads (finish=False) on the same ``work`` array.
-fill32 = _jit(_fill32)
-fill64 = _jit(_fill64)
-bits = _jit(_bits)
+# --- C entry points -----------------------------------------------------------
+#
+# One per variant ``(family, dtype)``: ``family`` is "fill32" (float32
+# arithmetic), "fill64" (float64 arithmetic) or "bits"; ``dtype`` the output
+# dtype name. Every entry has the C signature ``ENTRY_ARGS`` below and returns
+# 0 (a numba error status, which the kernels never produce, gives -1):
+#
+#   run(out, n_out, starts, n_rows, row_len, k0, k1, s0, s1, dist, params,
+#       work, n_work, scratch, finish)
+#
+# ``out``: the flat output storage (uint16 for 16-bit floats); ``starts``: the
+# first element index of each run (int64); ``params``: ``N_PARAMS`` floats of
+# the family's arithmetic; ``work``: the task states (int64, ``n_work`` =
+# 1 + tasks); ``scratch``: ``SCRATCH_WORDS`` uint32 words of this thread.
+# ``pending(work, n_work)`` counts the tasks not yet stored.
+
+FAMILIES = CPU_FAMILIES
+_STORAGE = {"float32": types.float32, "float64": types.float64, "bfloat16": types.uint16, "float16": types.uint16}
+_STORAGE["uint32"] = types.uint32
+
+
+def variants() -> list[tuple[str, str]]:
+    """Every ``(family, dtype)`` with an entry point."""
+    return [(family, dtype) for family, dtypes in FAMILIES.items() for dtype in dtypes]
+
+
+def entry_signature(family: str, dtype: str):
+    p = types.CPointer
+    arith = types.float64 if family == "fill64" else types.float32
+    i64, u64 = types.int64, types.uint64
+    return types.int64(
+        p(_STORAGE[dtype]), i64, p(i64), i64, i64, u64, u64, u64, u64, i64, p(arith), p(i64), i64, p(types.uint32), i64
+    )
+
+
+def entry_function(family: str, dtype: str):
+    """The Python function of the entry point of a variant (to be compiled with ``entry_signature``)."""
+    if family not in FAMILIES or dtype not in FAMILIES[family]:
+        raise ValueError(f"no CPU kernel for family={family!r}, dtype={dtype!r}")
+    kind = STORE_KIND.get(dtype, STORE_NATIVE)
+    wide = dtype == "float64"
+
+    def run(out_p, n_out, starts_p, n_rows, row_len, k0, k1, s0, s1, dist, params_p, work_p, n_work, scr_p, finish):
+        out = carray(out_p, (n_out,))
+        starts = carray(starts_p, (n_rows,))
+        work = carray(work_p, (n_work,))
+        scratch = carray(scr_p, (SCRATCH_WORDS,))
+        if family == "bits":
+            _bits(out, starts, row_len, k0, k1, s0, s1, work, finish != 0, scratch)
+        else:
+            params = carray(params_p, (N_PARAMS,))
+            if family == "fill64":
+                _fill64(out, kind, starts, row_len, k0, k1, s0, s1, wide, dist, params, work, finish != 0, scratch)
+            else:
+                _fill32(out, kind, starts, row_len, k0, k1, s0, s1, dist, params, work, finish != 0, scratch)
+        return 0
+
+    run.__name__ = run.__qualname__ = f"{family}_{dtype}"
+    return run
+
+
+def _pending(work_p, n_work):
+    return pending(carray(work_p, (n_work,)))
+
+
+PENDING_SIGNATURE = types.int64(types.CPointer(types.int64), types.int64)
+
+
+def symbol(family: str, dtype: str, name: str) -> str:
+    """The symbol of an entry point (``name``: "run" or "pending") of a variant."""
+    return f"arrayinit_{family}_{dtype}_{name}"
+
+
+def _library(family: str, dtype: str):
+    """A numba code library holding the variant's two C entry points (finalized)."""
+    from numba.core.compiler_lock import global_compiler_lock
+
+    with global_compiler_lock:
+        compiled = [
+            (njit(entry_signature(family, dtype), nogil=True)(entry_function(family, dtype)), "run"),
+            (njit(PENDING_SIGNATURE, nogil=True)(_pending), "pending"),
+        ]
+        first = compiled[0][0].overloads[entry_signature(family, dtype).args]
+        context = first.target_context
+        module = context.create_module(symbol(family, dtype, "entries"))
+        i64 = ir.IntType(64)
+        for disp, name in compiled:
+            cres = next(iter(disp.overloads.values()))
+            fndesc = cres.fndesc
+            callee = ir.Function(module, context.call_conv.get_function_type(fndesc.restype, fndesc.argtypes),
+                                 fndesc.llvm_func_name)
+            argtys = [context.get_value_type(t) for t in fndesc.argtypes]
+            fn = ir.Function(module, ir.FunctionType(i64, argtys), symbol(family, dtype, name))
+            builder = ir.IRBuilder(fn.append_basic_block("entry"))
+            status, res = context.call_conv.call_function(builder, callee, fndesc.restype, fndesc.argtypes, fn.args)
+            builder.ret(builder.select(status.is_error, ir.Constant(i64, -1), res))
+        library = context.codegen().create_library(symbol(family, dtype, "library"))
+        library.add_ir_module(module)
+        for disp, _ in compiled:
+            library.add_linking_library(next(iter(disp.overloads.values())).library)
+        library.finalize()
+    return library
+
+
+def compile_object(family: str, dtype: str) -> tuple[bytes, tuple[str, str, str]]:
+    """Machine code of a variant for this machine, compiled by numba: (object file, numba's codegen tuple)."""
+    library = _library(family, dtype)
+    codegen = library.codegen
+    return codegen._tm.emit_object(library._final_module), tuple(codegen.magic_tuple())
+
+
+def portable_bitcode(family: str, dtype: str) -> tuple[bytes, str, str]:
+    """The variant's LLVM bitcode before any optimisation (numba run with ``NUMBA_OPT=0``): (bitcode, triple, data layout).
+
+    Every definition but the two entry points is internal. ``tools/gen_cpu_ir.py``
+    ships this bitcode with the package; ``arrayinit._targets.native`` optimises
+    it for the machine it runs on.
+    """
+    from numba.core import config
+
+    if int(config.OPT) != 0:
+        raise RuntimeError("portable_bitcode needs numba imported with NUMBA_OPT=0 (unoptimised code)")
+    module = _library(family, dtype)._final_module
+    keep = {symbol(family, dtype, "run"), symbol(family, dtype, "pending")}
+    for fn in module.functions:
+        if not fn.is_declaration and fn.name not in keep:
+            fn.linkage = "internal"
+    for gv in module.global_variables:
+        if not gv.is_declaration:
+            gv.linkage = "internal"
+    # drop what the entry points never reach (numba's Python wrappers): no optimisation, no CPU tuning
+    import llvmlite.binding as llvm
+
+    tm = llvm.Target.from_triple(module.triple).create_target_machine(opt=0)
+    pb = llvm.create_pass_builder(tm, llvm.create_pipeline_tuning_options(speed_level=0))
+    pm = pb.getModulePassManager()
+    pm.add_global_dead_code_eliminate_pass()
+    pm.add_strip_dead_prototype_pass()
+    pm.run(module, pb)
+    return _without_addresses(llvm, module).as_bitcode(), module.triple, module.data_layout
+
+
+def _without_addresses(llvm, module):
+    """The module with numba's per-process addresses (``numba.dynamic.globals.<address>``: the
+    functions' environment, used only on error paths the kernels never take) set to null, and named
+    by order of appearance, so the bitcode is the same from every run and holds no address."""
+    text = str(module)
+    names: dict[str, str] = {}
+
+    def rename(m):
+        return names.setdefault(m.group(0), f"@arrayinit.env.{len(names)}")
+
+    text = re.sub(r"@numba\.dynamic\.globals\.[0-9a-f]+(?:\.\d+)*", rename, text)
+    text = re.sub(
+        r"^(@arrayinit\.env\.\d+ = internal global ptr) inttoptr \(i64 \d+ to ptr\)", r"\1 null", text, flags=re.M
+    )
+    if re.search(r"inttoptr \(i64 \d{6,} to ptr\)", text):
+        raise RuntimeError("the kernel bitcode holds an address of this process")
+    return llvm.parse_assembly(text)

@@ -1,0 +1,167 @@
+"""CPU machine code: the shipped bitcode, the kernel cache on disk, and the numba fallback."""
+
+import hashlib
+import json
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+import zipfile
+
+import pytest
+
+import arrayinit
+from arrayinit._plan import CPU_FAMILIES
+from arrayinit._targets import native
+
+PKG = pathlib.Path(arrayinit.__file__).parent
+
+# one call per CPU kernel variant (family, dtype), printed as sha256 of the bytes
+_EVERY_VARIANT = """
+import hashlib, json, sys
+import arrayinit.random as ar
+from arrayinit import _engine
+calls = {
+    "fill32-float32": lambda: [ar.uniform(70_001, seed=1), ar.normal(70_001, seed=1), ar.truncated_normal(70_001, seed=1),
+                              ar.truncated_normal(5000, seed=1, lower=-2.5, upper=2.9),
+                              ar.truncated_normal(5000, seed=1, lower=3.0, upper=9.0)],
+    "fill32-bfloat16": lambda: [ar.truncated_normal((3, 5000), seed=2, dtype="bfloat16")],
+    "fill32-float16": lambda: [ar.normal(5000, seed=3, dtype="float16")],
+    "fill64-float64": lambda: [ar.normal(5000, seed=4, dtype="float64"), ar.uniform(5000, seed=4, dtype="float64"),
+                              ar.truncated_normal(5000, seed=4, dtype="float64", lower=40.0, upper=41.0)],
+    "fill64-float32": lambda: [ar.truncated_normal(5000, seed=5, lower=10.0, upper=11.0)],
+    "fill64-bfloat16": lambda: [ar.truncated_normal(5000, seed=6, lower=10.0, upper=11.0, dtype="bfloat16")],
+    "fill64-float16": lambda: [ar.uniform(5000, seed=7, minval=1.0, maxval=1.001, dtype="float16")],
+    "bits-uint32": lambda: [ar.bits((7, 999), seed=8)],
+}
+out = {}
+for name, fn in calls.items():
+    out[name] = [hashlib.sha256(a.tobytes()).hexdigest() for a in fn()]
+    family, dtype = name.split("-")
+    out[name + ":source"] = _engine.kernel(family, dtype).source
+out["numba"] = "numba" in sys.modules
+print(json.dumps(out))
+"""
+
+
+def _copy_package(dest: pathlib.Path) -> pathlib.Path:
+    shutil.copytree(PKG, dest / "arrayinit", ignore=shutil.ignore_patterns("__pycache__"))
+    return dest
+
+
+def _run_in(path: pathlib.Path, code: str, **env) -> str:
+    full = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "NUMBA_CACHE_DIR")}
+    full.update(PYTHONPATH=str(path), **env)
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=900, env=full)
+    assert res.returncode == 0, res.stderr
+    return res.stdout
+
+
+def test_shipped_bitcode_matches_the_kernel_sources():
+    with zipfile.ZipFile(native.IR_ARCHIVE) as z:
+        manifest = json.loads(z.read("manifest.json"))
+        names = set(z.namelist())
+    assert manifest["sources"] == native.source_hash(), "kernel sources changed: run tools/gen_cpu_ir.py"
+    expected = {f"{family}-{dtype}" for family, dtypes in CPU_FAMILIES.items() for dtype in dtypes}
+    assert set(manifest["variants"]) == expected
+    assert {f"{v}.bc" for v in expected} <= names
+
+
+def test_cache_key_covers_every_kernel_source_and_the_version():
+    names = {f.relative_to(PKG).as_posix() for f in native.kernel_sources()}
+    assert {"_targets/cpu.py", "_plan.py", "_kernels/philox.py", "_kernels/samplers.py"} <= names
+    assert {"_kernels/special.py", "_kernels/ops.py", "_kernels/floats.py", "_kernels/_ndtri_tails.py"} <= names
+    # the cache is also stamped with the pipeline that turns bitcode into machine code
+    loader = hashlib.sha256((PKG / "_targets/native.py").read_bytes()).hexdigest()
+    assert native.cache_key() == f"{arrayinit.__version__}-{native.source_hash()}-{loader}"
+
+
+@pytest.mark.parametrize(
+    "env",
+    [{}, {"NUMBA_CPU_NAME": "generic"}, {"NUMBA_ENABLE_AVX": "0"}, {"NUMBA_CPU_NAME": "x86-64-v2", "NUMBA_CPU_FEATURES": ""}],
+)
+def test_machine_is_the_one_numba_compiles_for(env):
+    code = (
+        "import json; from arrayinit._targets import native; before = native.machine(); "
+        "from numba.core.registry import cpu_target; "
+        "print(json.dumps([before, native.machine(), list(cpu_target.target_context.codegen().magic_tuple())]))"
+    )
+    full = {k: v for k, v in os.environ.items() if not k.startswith("NUMBA_CPU") and k != "NUMBA_ENABLE_AVX"}
+    full.update(env)
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=full)
+    assert res.returncode == 0, res.stderr
+    before, after, numba_choice = json.loads(res.stdout)
+    assert before == after == numba_choice
+
+
+@pytest.mark.slow
+def test_bitcode_and_numba_build_the_same_values_for_every_variant(tmp_path):
+    shipped = _copy_package(tmp_path / "shipped")
+    edited = _copy_package(tmp_path / "edited")
+    f = edited / "arrayinit/_kernels/ops.py"
+    f.write_text(f.read_text() + "\n# a comment: the shipped bitcode no longer matches, numba compiles\n")
+    a = json.loads(_run_in(shipped, _EVERY_VARIANT, XDG_CACHE_HOME=str(tmp_path / "x1")))
+    b = json.loads(_run_in(edited, _EVERY_VARIANT, XDG_CACHE_HOME=str(tmp_path / "x2")))
+    c = json.loads(_run_in(shipped, _EVERY_VARIANT, XDG_CACHE_HOME=str(tmp_path / "x1")))
+    for name in (k for k in a if ":" not in k and k != "numba"):
+        assert a[name] == b[name] == c[name], name
+        assert (a[name + ":source"], b[name + ":source"], c[name + ":source"]) == ("bitcode", "numba", "cache")
+    assert (a["numba"], b["numba"], c["numba"]) == (False, True, False)
+
+
+def _cache_files(root: pathlib.Path) -> list[pathlib.Path]:
+    return sorted((root / "arrayinit/_targets/__pycache__/kernels").glob("*.o"))
+
+
+_ONE = "import arrayinit.random as ar; from arrayinit import _engine; print(ar.bits(8, seed=3).tolist(), _engine.kernel('bits', 'uint32').source)"
+
+
+@pytest.mark.parametrize("damage", ["truncated", "flipped", "other header", "empty"])
+def test_a_damaged_cache_file_is_never_loaded_but_rebuilt(tmp_path, damage):
+    pkg = _copy_package(tmp_path / "pkg")
+    env = {"XDG_CACHE_HOME": str(tmp_path / "xdg")}
+    first, source = _run_in(pkg, _ONE, **env).strip().rsplit(" ", 1)
+    assert source == "bitcode"
+    (f,) = _cache_files(pkg)
+    data = f.read_bytes()
+    head_end = data.index(b"\n", data.index(b"\n") + 1) + 1
+    if damage == "truncated":
+        f.write_bytes(data[: len(data) - 100])
+    elif damage == "flipped":
+        body = bytearray(data)
+        body[head_end + 200] ^= 0x10
+        f.write_bytes(bytes(body))
+    elif damage == "other header":
+        f.write_bytes(data.replace(b'"sha256": "', b'"sha256": "0', 1))
+    else:
+        f.write_bytes(b"")
+    again, source = _run_in(pkg, _ONE, **env).strip().rsplit(" ", 1)
+    assert source == "bitcode"  # built again, not loaded
+    assert again == first
+    assert f.read_bytes() == data  # and the cache file written again, whole
+    assert _run_in(pkg, _ONE, **env).split()[-1] == "cache"
+
+
+def test_a_cache_folder_filled_earlier_is_read_before_any_other(tmp_path):
+    pkg = _copy_package(tmp_path / "pkg")
+    image = tmp_path / "image-cache"
+    _run_in(pkg, _ONE, NUMBA_CACHE_DIR=str(image), XDG_CACHE_HOME=str(tmp_path / "xdg"))
+    (f,) = (image / "arrayinit").glob("*.o")
+    stamp = f.stat().st_mtime_ns
+    out = _run_in(pkg, _ONE, NUMBA_CACHE_DIR=str(image), XDG_CACHE_HOME=str(tmp_path / "xdg"))
+    assert out.split()[-1] == "cache"
+    assert f.stat().st_mtime_ns == stamp
+    assert _cache_files(pkg) == []  # nothing written anywhere else
+    assert not (tmp_path / "xdg").exists()
+
+
+def test_a_cache_file_is_only_read_by_the_version_sources_and_machine_it_was_built_for():
+    mach = native.machine()
+    names = {
+        native._file_name("fill32", "float32", mach),
+        native._file_name("fill32", "bfloat16", mach),
+        native._file_name("fill32", "float32", (mach[0], "generic", "")),
+    }
+    assert len(names) == 3
+    assert native.cache_key() in native._header("fill32", "float32", mach, b"x").decode()
