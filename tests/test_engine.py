@@ -68,10 +68,10 @@ def _run_kernel(n, work, finish, out=None):
     s0, s1 = _engine._words64(plan.stream)
     _, params_addr = _engine._typed_params(p, False)
     out = np.zeros(n, np.float32) if out is None else out
-    scratch = np.empty(_plan.SCRATCH_WORDS // 2, np.uint64)
     kernel = _engine.kernel(*_engine.variant(plan))
-    args = (out.ctypes.data, n, starts_addr, starts.shape[0], row_len, k0, k1, s0, s1, d, params_addr)
-    assert kernel.run(*args, work.ctypes.data, work.shape[0], scratch.ctypes.data, int(finish)) == 0
+    vals = [out.ctypes.data, n, starts_addr, starts.shape[0], row_len, k0, k1, s0, s1, d, params_addr]
+    vals += [work.ctypes.data, work.shape[0], 0, 0, 0]
+    assert _engine._call(kernel.run, vals, int(finish)) == 0
     return out
 
 
@@ -127,10 +127,10 @@ def test_task_count_matches_the_kernels(n_rows, row_len):
     starts = np.ascontiguousarray((np.arange(n_rows, dtype=np.int64) + 1) * (row_len + 1) + 1)
     out = np.zeros(n_rows * row_len, np.uint32)
     work = np.zeros(1 + _engine.task_count(n_rows, row_len), np.int64)
-    scratch = np.empty(_plan.SCRATCH_WORDS // 2, np.uint64)
     kernel = _engine.kernel("bits", "uint32")
-    args = (out.ctypes.data, out.size, starts.ctypes.data, n_rows, row_len, 2, 0, 0, 0, _plan.BITS, 0)
-    assert kernel.run(*args, work.ctypes.data, work.shape[0], scratch.ctypes.data, 1) == 0
+    vals = [out.ctypes.data, out.size, starts.ctypes.data, n_rows, row_len, 2, 0, 0, 0, _plan.BITS, 0]
+    vals += [work.ctypes.data, work.shape[0], 0, 0, 0]
+    assert _engine._call(kernel.run, vals, 1) == 0
     np.testing.assert_array_equal(out, expected.reshape(-1))
     assert work[0] >= work.shape[0] - 1  # every task was handed out
     assert kernel.pending(work) == 0

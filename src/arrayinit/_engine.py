@@ -22,21 +22,34 @@ The values never depend on the number of threads nor on who computed what.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import functools
 import importlib
 import logging  # noqa: F401  its fork handlers are registered before ours: ours run first
 import math
 import os
+import struct
 import sys
 import threading
 
 import numpy as np
 
-from arrayinit._plan import BITS, CHUNK, SCRATCH_WORDS, STORE_KIND, STORE_NATIVE, FillPlan, block_rows
+from arrayinit._plan import (
+    A_FINISH,
+    A_SCRATCH,
+    ARGS,
+    BITS,
+    CHUNK,
+    SCRATCH_WORDS,
+    STORE_KIND,
+    STORE_NATIVE,
+    FillPlan,
+    block_rows,
+)
 
 _MASK32 = 0xFFFFFFFF
 # from this many elements on, helper threads are offered part of the work
-PARALLEL_FROM = 1 << 15
+PARALLEL_FROM = 1 << 17
 
 
 class _Job:
@@ -85,7 +98,7 @@ class _Pool:
                     self._jobs.pop()
             # a failed helper loses nothing: the calling thread computes every task not stored
             with contextlib.suppress(Exception):
-                job.kernel(*job.args, _scratch_addr(), 0)
+                _call(job.kernel, list(job.args), 0)
             del job
 
 
@@ -315,16 +328,51 @@ def _cuda_params(params: tuple[float, ...], compute64: bool) -> tuple:
     return tuple(t(p) for p in params)
 
 
-_scratch = threading.local()
+_ARGS = struct.Struct(f"<{ARGS}q")
 
 
-def _scratch_addr() -> int:
-    """This thread's kernel scratch (``SCRATCH_WORDS`` uint32 words, 8-byte aligned)."""
-    addr = getattr(_scratch, "addr", None)
-    if addr is None:
-        _scratch.buf = np.empty(SCRATCH_WORDS // 2, np.uint64)
-        addr = _scratch.addr = _addr(_scratch.buf)
-    return addr
+class _ThreadState(threading.local):
+    """Per thread: the kernel's argument block and scratch, and a work array for calls it runs alone."""
+
+    def __init__(self) -> None:
+        self.args = ctypes.create_string_buffer(_ARGS.size)
+        self.args_addr = ctypes.addressof(self.args)
+        self.scratch = np.empty(SCRATCH_WORDS // 2, np.uint64)  # 8-byte aligned
+        self.scratch_addr = _addr(self.scratch)
+        self.work = np.empty(0, np.int64)
+        self.work_addr = 0
+
+    def work_for(self, n: int) -> int:
+        """Address of this thread's work array of at least ``n`` slots (the kernel zeroes what it uses)."""
+        if self.work.shape[0] < n:
+            self.work = np.empty(max(n, 64), np.int64)
+            self.work_addr = _addr(self.work)
+        return self.work_addr
+
+
+_thread = _ThreadState()
+
+
+def _call(kernel, vals: list, finish: int) -> int:
+    """Runs ``kernel`` with the argument block ``vals`` on this thread's scratch."""
+    t = _thread
+    vals[A_SCRATCH] = t.scratch_addr
+    vals[A_FINISH] = finish
+    _ARGS.pack_into(t.args, 0, *vals)
+    return kernel(t.args_addr)
+
+
+@functools.lru_cache(maxsize=1)
+def _data_offset() -> int | None:
+    """Where CPython keeps a numpy array's data address in the array object (read by the kernel:
+    no Python-level lookup per call); None when it cannot be confirmed here."""
+    if sys.implementation.name != "cpython":
+        return None
+    probes = [np.empty(3), np.empty((4, 4), np.float32)[1:], np.empty(5, np.uint16)[::1]]
+    for off in range(16, 72, 8):
+        if all(ctypes.c_void_p.from_address(id(a) + off).value == _addr(a) for a in probes):
+            return off
+    return None
 
 
 def task_count(n_rows: int, row_len: int) -> int:
@@ -346,17 +394,23 @@ def run_cpu(plan: FillPlan, out: np.ndarray) -> None:
     params, params_addr = _typed_params(plan.params, plan.compute64)
     n_rows = starts.shape[0]
     tasks = task_count(n_rows, row_len)
-    work = np.zeros(1 + tasks, np.int64)
-    args = (_addr(out), n, starts_addr, n_rows, row_len, k0, k1, s0, s1, plan.dist, params_addr, _addr(work), 1 + tasks)
+    off = _data_offset()
+    # ``out``, ``starts`` and ``params`` stay referenced here until every task is stored
+    out_ref, out_at = (id(out) + off, 1) if off is not None and type(out) is np.ndarray else (_addr(out), 0)
     helpers = min(num_threads() - 1, tasks - 1) if n >= PARALLEL_FROM else 0
-    # ``out``, ``starts``, ``params`` and ``work`` stay referenced here until every task is stored
     if helpers <= 0:
-        status = k.run(*args, _scratch_addr(), 1)
+        t = _thread
+        vals = [out_ref, n, starts_addr, n_rows, row_len, k0, k1, s0, s1, plan.dist, params_addr]
+        _ARGS.pack_into(t.args, 0, *vals, t.work_for(1 + tasks), 1 + tasks, t.scratch_addr, 2, out_at)
+        status = k.run(t.args_addr)
     else:
+        work = np.zeros(1 + tasks, np.int64)
+        vals = [out_ref, n, starts_addr, n_rows, row_len, k0, k1, s0, s1, plan.dist, params_addr]
+        vals += [_addr(work), 1 + tasks, 0, 0, out_at]
         pool = _get_pool()
-        job = pool.offer(k.run, args, helpers, (out, starts, params, work))
+        job = pool.offer(k.run, vals, helpers, (out, starts, params, work))
         try:
-            status = k.run(*args, _scratch_addr(), 1)
+            status = _call(k.run, list(vals), 1)
         finally:
             pool.withdraw(job)
         # a helper may still be storing a task it won

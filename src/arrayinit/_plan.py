@@ -41,6 +41,11 @@ FREE = 0
 STORING = 1
 DONE = 2
 
+# the block of int64 arguments of a CPU kernel call (``arrayinit._targets.cpu``: C entry points)
+(A_OUT, A_N_OUT, A_STARTS, A_N_ROWS, A_ROW_LEN, A_K0, A_K1, A_S0, A_S1, A_DIST, A_PARAMS, A_WORK, A_N_WORK) = range(13)
+(A_SCRATCH, A_FINISH, A_OUT_AT) = range(13, 16)
+ARGS = 16
+
 # the CPU kernels' variants: (family, output dtype); "fill32"/"fill64": float32/float64 arithmetic
 CPU_FAMILIES = {
     "fill32": ("float32", "bfloat16", "float16"),

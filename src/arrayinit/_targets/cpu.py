@@ -52,6 +52,23 @@ from arrayinit._kernels.samplers import (
     uniform_rel64,
 )
 from arrayinit._plan import (
+    A_DIST,
+    A_FINISH,
+    A_K0,
+    A_K1,
+    A_N_OUT,
+    A_N_ROWS,
+    A_N_WORK,
+    A_OUT,
+    A_OUT_AT,
+    A_PARAMS,
+    A_ROW_LEN,
+    A_S0,
+    A_S1,
+    A_SCRATCH,
+    A_STARTS,
+    A_WORK,
+    ARGS,
     CHUNK,
     CPU_FAMILIES,
     DONE,
@@ -364,21 +381,26 @@ def _bits(out, starts, row_len, k0, k1, s0, s1, work, finish, scratch):
 #
 # One per variant ``(family, dtype)``: ``family`` is "fill32" (float32
 # arithmetic), "fill64" (float64 arithmetic) or "bits"; ``dtype`` the output
-# dtype name. Every entry has the C signature ``ENTRY_ARGS`` below and returns
-# 0 (a numba error status, which the kernels never produce, gives -1):
+# dtype name. ``run(args)`` takes one block of ``ARGS`` int64 values (one
+# argument to convert per call) and returns 0 (a numba error status, which the
+# kernels never produce, gives -1):
 #
-#   run(out, n_out, starts, n_rows, row_len, k0, k1, s0, s1, dist, params,
-#       work, n_work, scratch, finish)
+#   OUT      (``A_OUT`` in ``arrayinit._plan``; the others alike) the flat output storage (uint16 for 16-bit floats): its address,
+#            or with OUT_AT = 1 the address where its address is stored (the
+#            data field of a numpy array object)
+#   N_OUT, STARTS (int64 first element of each run), N_ROWS, ROW_LEN,
+#   K0, K1, S0, S1 (the 32-bit halves of key and stream), DIST,
+#   PARAMS   ``N_PARAMS`` floats of the family's arithmetic,
+#   WORK     the task states (int64), N_WORK = 1 + tasks,
+#   SCRATCH  ``SCRATCH_WORDS`` uint32 words of the calling thread,
+#   FINISH   0: a helper; 1: the calling thread, which finishes every task;
+#            2: the calling thread alone (``work`` is zeroed first)
 #
-# ``out``: the flat output storage (uint16 for 16-bit floats); ``starts``: the
-# first element index of each run (int64); ``params``: ``N_PARAMS`` floats of
-# the family's arithmetic; ``work``: the task states (int64, ``n_work`` =
-# 1 + tasks); ``scratch``: ``SCRATCH_WORDS`` uint32 words of this thread.
 # ``pending(work, n_work)`` counts the tasks not yet stored.
 
 FAMILIES = CPU_FAMILIES
-_STORAGE = {"float32": types.float32, "float64": types.float64, "bfloat16": types.uint16, "float16": types.uint16}
-_STORAGE["uint32"] = types.uint32
+_STORAGE = {"float32": np.float32, "float64": np.float64, "bfloat16": np.uint16, "float16": np.uint16}
+_STORAGE["uint32"] = np.uint32
 
 
 def variants() -> list[tuple[str, str]]:
@@ -386,31 +408,61 @@ def variants() -> list[tuple[str, str]]:
     return [(family, dtype) for family, dtypes in FAMILIES.items() for dtype in dtypes]
 
 
-def entry_signature(family: str, dtype: str):
-    p = types.CPointer
-    arith = types.float64 if family == "fill64" else types.float32
-    i64, u64 = types.int64, types.uint64
-    return types.int64(
-        p(_STORAGE[dtype]), i64, p(i64), i64, i64, u64, u64, u64, u64, i64, p(arith), p(i64), i64, p(types.uint32), i64
-    )
+@intrinsic
+def _pointer(typingctx, addr, dtype):
+    """The address ``addr`` (an int64) as a pointer to ``dtype`` values."""
+    if isinstance(addr, types.Integer) and isinstance(dtype, types.NumberClass):
+        ptr = types.CPointer(dtype.instance_type)
+
+        def codegen(context, builder, signature, args):
+            return builder.inttoptr(args[0], context.get_value_type(ptr))
+
+        return ptr(addr, dtype), codegen
+    return None
+
+
+@njit
+def _array(addr, n, dtype):
+    return carray(_pointer(addr, dtype), (n,))
+
+
+@njit
+def _word(v):
+    return np.uint64(v)
+
+
+ENTRY_SIGNATURE = types.int64(types.CPointer(types.int64))
 
 
 def entry_function(family: str, dtype: str):
-    """The Python function of the entry point of a variant (to be compiled with ``entry_signature``)."""
+    """The Python function of the entry point of a variant (to be compiled with ``ENTRY_SIGNATURE``)."""
     if family not in FAMILIES or dtype not in FAMILIES[family]:
         raise ValueError(f"no CPU kernel for family={family!r}, dtype={dtype!r}")
     kind = STORE_KIND.get(dtype, STORE_NATIVE)
     wide = dtype == "float64"
+    storage = _STORAGE[dtype]
+    arith = np.float64 if family == "fill64" else np.float32
 
-    def run(out_p, n_out, starts_p, n_rows, row_len, k0, k1, s0, s1, dist, params_p, work_p, n_work, scr_p, finish):
-        out = carray(out_p, (n_out,))
-        starts = carray(starts_p, (n_rows,))
-        work = carray(work_p, (n_work,))
-        scratch = carray(scr_p, (SCRATCH_WORDS,))
+    def run(args_p):
+        a = carray(args_p, (ARGS,))
+        out_addr = a[A_OUT]
+        if a[A_OUT_AT] != 0:
+            out_addr = _array(out_addr, 1, np.int64)[0]
+        out = _array(out_addr, a[A_N_OUT], storage)
+        starts = _array(a[A_STARTS], a[A_N_ROWS], np.int64)
+        work = _array(a[A_WORK], a[A_N_WORK], np.int64)
+        scratch = _array(a[A_SCRATCH], SCRATCH_WORDS, np.uint32)
+        finish = a[A_FINISH]
+        if finish == 2:
+            for i in range(work.shape[0]):
+                work[i] = 0
+        row_len = a[A_ROW_LEN]
+        k0, k1, s0, s1 = _word(a[A_K0]), _word(a[A_K1]), _word(a[A_S0]), _word(a[A_S1])
         if family == "bits":
             _bits(out, starts, row_len, k0, k1, s0, s1, work, finish != 0, scratch)
         else:
-            params = carray(params_p, (N_PARAMS,))
+            params = _array(a[A_PARAMS], N_PARAMS, arith)
+            dist = a[A_DIST]
             if family == "fill64":
                 _fill64(out, kind, starts, row_len, k0, k1, s0, s1, wide, dist, params, work, finish != 0, scratch)
             else:
@@ -439,10 +491,10 @@ def _library(family: str, dtype: str):
 
     with global_compiler_lock:
         compiled = [
-            (njit(entry_signature(family, dtype), nogil=True)(entry_function(family, dtype)), "run"),
+            (njit(ENTRY_SIGNATURE, nogil=True)(entry_function(family, dtype)), "run"),
             (njit(PENDING_SIGNATURE, nogil=True)(_pending), "pending"),
         ]
-        first = compiled[0][0].overloads[entry_signature(family, dtype).args]
+        first = compiled[0][0].overloads[ENTRY_SIGNATURE.args]
         context = first.target_context
         module = context.create_module(symbol(family, dtype, "entries"))
         i64 = ir.IntType(64)

@@ -41,8 +41,7 @@ _NEVER_CALLED = ("NRT_MemInfo_call_dtor",)
 
 P = ctypes.c_void_p
 I64 = ctypes.c_int64
-U64 = ctypes.c_uint64
-RUN = ctypes.CFUNCTYPE(I64, P, I64, P, I64, I64, U64, U64, U64, U64, I64, P, P, I64, P, I64)
+RUN = ctypes.CFUNCTYPE(I64, P)
 PENDING = ctypes.CFUNCTYPE(I64, P, I64)
 
 
