@@ -237,8 +237,12 @@ def test_fork_at_any_moment_during_calls_in_another_thread(tmp_path, cache):
         f = pkg / "arrayinit/_kernels/ops.py"
         f.write_text(f.read_text() + "\n# edited\n")
     if cache == "warm":
-        _run_in(pkg, "import arrayinit.random as ar; ar.truncated_normal(2**20, seed=0); "
-                "ar.normal(2**20, seed=0, dtype='float64')", **env)
+        _run_in(
+            pkg,
+            "import arrayinit.random as ar; ar.truncated_normal(2**20, seed=0); "
+            "ar.normal(2**20, seed=0, dtype='float64')",
+            **env,
+        )
     out = _run_in(pkg, textwrap.dedent(_FORK_SCRIPT), **env).split()
     assert out[:2] == ["ok", "20"]
     if cache != "warm":

@@ -23,7 +23,8 @@ import hashlib, json, sys
 import arrayinit.random as ar
 from arrayinit import _engine
 calls = {
-    "fill32-float32": lambda: [ar.uniform(70_001, seed=1), ar.normal(70_001, seed=1), ar.truncated_normal(70_001, seed=1),
+    "fill32-float32": lambda: [ar.uniform(70_001, seed=1), ar.normal(70_001, seed=1),
+                              ar.truncated_normal(70_001, seed=1),
                               ar.truncated_normal(5000, seed=1, lower=-2.5, upper=2.9),
                               ar.truncated_normal(5000, seed=1, lower=3.0, upper=9.0)],
     "fill32-bfloat16": lambda: [ar.truncated_normal((3, 5000), seed=2, dtype="bfloat16")],
@@ -79,7 +80,12 @@ def test_cache_key_covers_every_kernel_source_and_the_version():
 
 @pytest.mark.parametrize(
     "env",
-    [{}, {"NUMBA_CPU_NAME": "generic"}, {"NUMBA_ENABLE_AVX": "0"}, {"NUMBA_CPU_NAME": "x86-64-v2", "NUMBA_CPU_FEATURES": ""}],
+    [
+        {},
+        {"NUMBA_CPU_NAME": "generic"},
+        {"NUMBA_ENABLE_AVX": "0"},
+        {"NUMBA_CPU_NAME": "x86-64-v2", "NUMBA_CPU_FEATURES": ""},
+    ],
 )
 def test_machine_is_the_one_numba_compiles_for(env):
     code = (
@@ -114,7 +120,10 @@ def _cache_files(root: pathlib.Path) -> list[pathlib.Path]:
     return sorted((root / "arrayinit/_targets/__pycache__/kernels").glob("*.o"))
 
 
-_ONE = "import arrayinit.random as ar; from arrayinit import _engine; print(ar.bits(8, seed=3).tolist(), _engine.kernel('bits', 'uint32').source)"
+_ONE = (
+    "import arrayinit.random as ar; from arrayinit import _engine; "
+    "print(ar.bits(8, seed=3).tolist(), _engine.kernel('bits', 'uint32').source)"
+)
 
 
 @pytest.mark.parametrize("damage", ["truncated", "flipped", "other header", "empty"])

@@ -21,8 +21,8 @@ import math
 import os
 import pathlib
 import platform
-import statistics
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile

@@ -368,7 +368,7 @@ def _data_offset() -> int | None:
     no Python-level lookup per call); None when it cannot be confirmed here."""
     if sys.implementation.name != "cpython":
         return None
-    probes = [np.empty(3), np.empty((4, 4), np.float32)[1:], np.empty(5, np.uint16)[::1]]
+    probes: list[np.ndarray] = [np.empty(3), np.empty((4, 4), np.float32)[1:], np.empty(5, np.uint16)[::1]]
     for off in range(16, 72, 8):
         if all(ctypes.c_void_p.from_address(id(a) + off).value == _addr(a) for a in probes):
             return off

@@ -74,13 +74,13 @@ from arrayinit._plan import (
     DONE,
     FREE,
     N_PARAMS,
-    SCRATCH_WORDS,
-    STORING,
     NORMAL,
+    SCRATCH_WORDS,
     STORE_BF16,
     STORE_F16,
     STORE_KIND,
     STORE_NATIVE,
+    STORING,
     TRUNCNORM_CENTRAL,
     TRUNCNORM_LOCAL,
     TRUNCNORM_WINDOW,
@@ -89,6 +89,7 @@ from arrayinit._plan import (
 )
 
 # --- atomics on the int64 ``work`` array (x86-64 and aarch64: lock-free) -------
+
 
 def _work_slot(context, builder, signature, args):
     aryty = signature.args[0]
@@ -385,8 +386,9 @@ def _bits(out, starts, row_len, k0, k1, s0, s1, work, finish, scratch):
 # argument to convert per call) and returns 0 (a numba error status, which the
 # kernels never produce, gives -1):
 #
-#   OUT      (``A_OUT`` in ``arrayinit._plan``; the others alike) the flat output storage (uint16 for 16-bit floats): its address,
-#            or with OUT_AT = 1 the address where its address is stored (the
+#   OUT      (index ``A_OUT`` in ``arrayinit._plan``; the others alike) the
+#            flat output storage (uint16 for 16-bit floats): its address, or
+#            with OUT_AT = 1 the address where its address is stored (the
 #            data field of a numpy array object)
 #   N_OUT, STARTS (int64 first element of each run), N_ROWS, ROW_LEN,
 #   K0, K1, S0, S1 (the 32-bit halves of key and stream), DIST,
@@ -495,14 +497,15 @@ def _library(family: str, dtype: str):
             (njit(PENDING_SIGNATURE, nogil=True)(_pending), "pending"),
         ]
         first = compiled[0][0].overloads[ENTRY_SIGNATURE.args]
-        context = first.target_context
+        context = first.target_context  # type: ignore[attr-defined, unused-ignore]
         module = context.create_module(symbol(family, dtype, "entries"))
         i64 = ir.IntType(64)
         for disp, name in compiled:
             cres = next(iter(disp.overloads.values()))
-            fndesc = cres.fndesc
-            callee = ir.Function(module, context.call_conv.get_function_type(fndesc.restype, fndesc.argtypes),
-                                 fndesc.llvm_func_name)
+            fndesc = cres.fndesc  # type: ignore[attr-defined, unused-ignore]
+            callee = ir.Function(
+                module, context.call_conv.get_function_type(fndesc.restype, fndesc.argtypes), fndesc.llvm_func_name
+            )
             argtys = [context.get_value_type(t) for t in fndesc.argtypes]
             fn = ir.Function(module, ir.FunctionType(i64, argtys), symbol(family, dtype, name))
             builder = ir.IRBuilder(fn.append_basic_block("entry"))
@@ -511,7 +514,8 @@ def _library(family: str, dtype: str):
         library = context.codegen().create_library(symbol(family, dtype, "library"))
         library.add_ir_module(module)
         for disp, _ in compiled:
-            library.add_linking_library(next(iter(disp.overloads.values())).library)
+            cres = next(iter(disp.overloads.values()))
+            library.add_linking_library(cres.library)  # type: ignore[attr-defined, unused-ignore]
         library.finalize()
     return library
 
@@ -524,7 +528,7 @@ def compile_object(family: str, dtype: str) -> tuple[bytes, tuple[str, str, str]
 
 
 def portable_bitcode(family: str, dtype: str) -> tuple[bytes, str, str]:
-    """The variant's LLVM bitcode before any optimisation (numba run with ``NUMBA_OPT=0``): (bitcode, triple, data layout).
+    """The variant's LLVM bitcode before any optimisation (numba with ``NUMBA_OPT=0``): (bitcode, triple, layout).
 
     Every definition but the two entry points is internal. ``tools/gen_cpu_ir.py``
     ships this bitcode with the package; ``arrayinit._targets.native`` optimises
@@ -532,7 +536,7 @@ def portable_bitcode(family: str, dtype: str) -> tuple[bytes, str, str]:
     """
     from numba.core import config
 
-    if int(config.OPT) != 0:
+    if int(config.OPT) != 0:  # type: ignore[attr-defined, unused-ignore]
         raise RuntimeError("portable_bitcode needs numba imported with NUMBA_OPT=0 (unoptimised code)")
     module = _library(family, dtype)._final_module
     keep = {symbol(family, dtype, "run"), symbol(family, dtype, "pending")}

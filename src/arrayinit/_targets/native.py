@@ -20,12 +20,14 @@ a variant was built: the same IR, no fast-math, the same roundings.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import functools
 import hashlib
 import json
 import os
 import pathlib
+import platform
 import sys
 import tempfile
 import zipfile
@@ -90,13 +92,6 @@ def _llvm():
     return llvm
 
 
-def _env_int(name: str, default: int) -> int:
-    try:
-        return int(os.environ[name])
-    except (KeyError, ValueError):
-        return default
-
-
 def _numba_config():
     """numba's configuration when numba is imported (it may have been changed since start), else None."""
     config = sys.modules.get("numba.core.config")
@@ -104,8 +99,16 @@ def _numba_config():
 
 
 def _avx_default(cpu_name: str) -> bool:
-    # numba's rule (numba.core.config): AVX is off on the Sandy/Ivy Bridge generation
-    return cpu_name not in ("corei7-avx", "core-avx-i", "sandybridge", "ivybridge")
+    """numba's default of ``NUMBA_ENABLE_AVX`` (``numba.core.config``): off where the OS lacks AVX, on the
+    Sandy/Ivy Bridge generation, and on the baseline name some virtual machines report."""
+    if sys.platform.startswith("linux") and platform.machine() in ("i386", "i586", "i686", "x86_64"):
+        try:
+            with open("/proc/cpuinfo") as f:
+                if not any(h.strip() == "flags" and "avx" in b.split() for h, _, b in (ln.partition(":") for ln in f)):
+                    return False
+        except OSError:
+            pass
+    return cpu_name not in ("corei7-avx", "core-avx-i", "sandybridge", "ivybridge", "nocona")
 
 
 @functools.lru_cache(maxsize=4)
@@ -118,7 +121,7 @@ def _host_machine(cpu_name_env, cpu_features_env, enable_avx) -> tuple[str, str,
         feats = llvm.get_host_cpu_features()
     except RuntimeError:
         return llvm.get_process_triple(), name, ""
-    if not (_avx_default(llvm.get_host_cpu_name()) if enable_avx is None else enable_avx):
+    if not (_avx_default(name) if enable_avx is None else enable_avx):
         for k in feats:
             if k.startswith("avx"):
                 feats[k] = False
@@ -138,8 +141,11 @@ def machine() -> tuple[str, str, str]:
     feats = os.environ.get("NUMBA_CPU_FEATURES")
     if feats is None and name is not None and name.lower() == "generic":
         feats = ""
-    avx = os.environ.get("NUMBA_ENABLE_AVX")
-    return _host_machine(name, feats, None if avx is None else bool(_env_int("NUMBA_ENABLE_AVX", 1)))
+    try:
+        avx: bool | None = bool(int(os.environ["NUMBA_ENABLE_AVX"]))
+    except (KeyError, ValueError):  # unset or not a number: numba's default
+        avx = None
+    return _host_machine(name, feats, avx)
 
 
 @functools.lru_cache(maxsize=4)
@@ -163,8 +169,10 @@ def _pass_builder(tm, loop_vectorize: bool):
 
 _STUBS = {
     # a trap: reaching it would be a bug, never a silent leak or free
-    "NRT_MemInfo_call_dtor": "define void @NRT_MemInfo_call_dtor(ptr %p) {\n  call void @llvm.trap()\n  unreachable\n}\n"
-    "declare void @llvm.trap()\n",
+    "NRT_MemInfo_call_dtor": (
+        "define void @NRT_MemInfo_call_dtor(ptr %p) {\n  call void @llvm.trap()\n  unreachable\n}\n"
+        "declare void @llvm.trap()\n"
+    ),
 }
 
 
@@ -332,10 +340,8 @@ def _write_cached(family: str, dtype: str, mach, obj: bytes) -> pathlib.Path | N
             os.replace(tmp, d / name)
             return d / name
         except OSError:
-            try:
+            with contextlib.suppress(OSError):
                 os.unlink(tmp)
-            except OSError:
-                pass
     return None
 
 
