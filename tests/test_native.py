@@ -174,3 +174,20 @@ def test_a_cache_file_is_only_read_by_the_version_sources_and_machine_it_was_bui
     }
     assert len(names) == 3
     assert native.cache_key() in native._header("fill32", "float32", mach, b"x").decode()
+
+
+_SOME = """
+import hashlib, arrayinit.random as ar
+a = [ar.truncated_normal(70_001, seed=1), ar.normal(70_001, seed=2), ar.normal(5000, seed=3, dtype="float64"),
+     ar.truncated_normal(5000, seed=4, lower=10.0, upper=11.0, dtype="bfloat16")]
+print(hashlib.sha256(b"".join(x.tobytes() for x in a)).hexdigest())
+"""
+
+
+def test_machine_code_for_a_baseline_cpu_gives_the_same_values(tmp_path):
+    # without FMA instructions (generic x86-64) the fused multiply-adds become libm's fma: same roundings
+    pkg = _copy_package(tmp_path / "pkg")
+    host = _run_in(pkg, _SOME, XDG_CACHE_HOME=str(tmp_path / "xdg"))
+    generic = _run_in(pkg, _SOME, XDG_CACHE_HOME=str(tmp_path / "xdg"), NUMBA_CPU_NAME="generic")
+    assert host == generic
+    assert len(_cache_files(pkg)) == 2 * 3  # three variants, each built for both machines

@@ -238,8 +238,8 @@ def threading_info() -> dict:
     info: dict[str, Any] = {
         "cpus": os.cpu_count(),
         "arrayinit_threads": _engine.num_threads(),
-        "arrayinit_engine": "calling thread + helper threads of arrayinit (numba nogil kernels; "
-        "numba's threading layer is not used)",
+        "arrayinit_engine": "calling thread + helper threads of arrayinit (serial kernels called through "
+        "ctypes, GIL released; numba's threading layer is not used)",
     }
     try:
         import torch

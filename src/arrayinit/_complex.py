@@ -64,6 +64,8 @@ def complex_name(dtype: object) -> str | None:
     """``"complex64"``/``"complex128"`` when ``dtype`` names a complex dtype (any library), else None; never raises."""
     if dtype is None:
         return None
+    if isinstance(dtype, np.dtype):  # the common case, without the name lookups below
+        return _ALIASES.get(dtype.name) if dtype.kind == "c" else None
     inner = getattr(dtype, "_np_dtype", None)  # array_api_strict dtypes wrap a numpy dtype
     if isinstance(inner, np.dtype):
         dtype = inner

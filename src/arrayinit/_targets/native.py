@@ -153,8 +153,9 @@ def _target_machine(mach: tuple[str, str, str]):
     llvm = _llvm()
     triple, name, feats = mach
     target = llvm.Target.from_triple(triple)
-    # as numba's JIT: static relocations on x86, PIC elsewhere
-    reloc = "static" if triple.startswith(("x86_64", "i386", "i686")) else "pic"
+    # as numba's JIT: static relocations on x86, PIC on POWER, the target's default elsewhere
+    arch = target.name
+    reloc = "static" if arch.startswith("x86") else "pic" if arch.startswith("ppc") else "default"
     return target.create_target_machine(cpu=name, features=feats, opt=3, reloc=reloc, codemodel="jitdefault")
 
 
