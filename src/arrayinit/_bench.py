@@ -387,9 +387,10 @@ def plot_rows(rows: list[dict], threads: int, path) -> bool:
         ax.grid(True, which="both", alpha=0.3)
     axes[0][0].set_ylabel("G values / s (quiet medians)")
     handles = [plt.Line2D([], [], color=colors[n], linestyle=styles[n], marker="o") for n in names]
-    fig.legend(handles, names, loc="lower center", ncol=4, fontsize=8)
-    fig.subplots_adjust(bottom=0.28)
-    fig.savefig(path, dpi=110)
+    ncol = 2 * len(dtypes)  # the legend fits the figure's width
+    fig.legend(handles, names, loc="lower center", ncol=ncol, fontsize=8)
+    fig.subplots_adjust(bottom=0.12 + 0.035 * -(-len(names) // ncol))
+    fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
     return True
 
