@@ -119,3 +119,28 @@ def mulhilo32(typingctx, a, b):
 
         return ret(a, b), codegen
     return None
+
+
+@intrinsic
+def sqrt(typingctx, a):
+    """Square root of a float, correctly rounded.
+
+    CPU: ``llvm.sqrt`` (``vsqrtps``/``vsqrtpd``, which loops vectorise; numba's
+    ``math.sqrt`` calls libm's ``sqrtf``, whose errno handling keeps loops
+    scalar). CUDA: libdevice's ``__nv_sqrtf``/``__nv_sqrt``, as ``math.sqrt``.
+    Negative inputs give NaN on both.
+    """
+    if isinstance(a, types.Float):
+
+        def codegen(context, builder, signature, args):
+            ty = args[0].type
+            fnty = ir.FunctionType(ty, [ty])
+            if _is_cuda(context):
+                name = "__nv_sqrtf" if signature.args[0].bitwidth == 32 else "__nv_sqrt"
+                fn = cgutils.get_or_insert_function(builder.module, fnty, name)
+            else:
+                fn = builder.module.declare_intrinsic("llvm.sqrt", [ty], fnty)
+            return builder.call(fn, args)
+
+        return a(a), codegen
+    return None

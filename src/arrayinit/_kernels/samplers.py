@@ -9,14 +9,13 @@ Parameters come precomputed from the plan (see ``arrayinit._plan``): the
 kernels never evaluate ``erf`` or divide by user parameters.
 """
 
-import math
 
 import numpy as np
 from numba import njit
 
 from arrayinit._kernels._tail_series import MILLS_SERIES
 from arrayinit._kernels.floats import open_unit_f32, open_unit_f64, unit_f32, unit_f64
-from arrayinit._kernels.ops import add, fma, mul, sub
+from arrayinit._kernels.ops import add, fma, mul, sqrt, sub
 from arrayinit._kernels.special import (
     log64,
     ndtri32,
@@ -221,7 +220,7 @@ def _tail_solve(lt, alpha, inv_alpha, log_s_alpha):
     derivative is ``x / (x R(x))`` at ``x = alpha + t``.
     """
     r = mul(mul(_F64_TWO, lt), inv_alpha)
-    t = r / add(_F64_ONE, math.sqrt(fma(r, inv_alpha, _F64_ONE)))
+    t = r / add(_F64_ONE, sqrt(fma(r, inv_alpha, _F64_ONE)))
     for _ in range(3):
         x = add(alpha, t)
         log_s, s = _log_mills_factor64(x)

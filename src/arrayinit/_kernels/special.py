@@ -20,7 +20,6 @@ Sources of the constants
   fitted by ``tools/fit_ndtri_central.py`` against mpmath.
 """
 
-import math
 
 import numpy as np
 from numba import njit
@@ -28,7 +27,7 @@ from numba import njit
 from arrayinit._kernels import _ndtri_central as C
 from arrayinit._kernels import _ndtri_tails as T
 from arrayinit._kernels.floats import f32_bits, f32_from_bits, f64_bits, f64_from_bits
-from arrayinit._kernels.ops import add, fma, mul, on_cuda, sub
+from arrayinit._kernels.ops import add, fma, mul, on_cuda, sqrt, sub
 
 # --- float32 log (Cephes logf) ---------------------------------------------
 _F32_SQRTHF = np.float32(0.707106781186547524)
@@ -192,7 +191,7 @@ def _ndtri_lower32(q, split):
     x = sub(_F32_ONE, mul(_F32_TWO, q))
     if split and w < _F32_FIVE:
         return mul(_F32_MSQRT2, mul(_giles32_central(w), x))
-    s = np.float32(math.sqrt(w))
+    s = sqrt(w)
     in_a = w < _F32_FIVE
     in_c = w >= _F32_16
     t = _pick(in_a, in_c, sub(w, _F32_2_5), sub(s, _F32_3), mul(sub(s, _F32_C_C), _F32_C_IH))
@@ -345,15 +344,15 @@ def ndtri_lower64(q):
     if w < 6.25:
         p = _horner64(_G64_A, sub(w, 3.125))
     elif w < 16.0:
-        p = _horner64(_G64_B, sub(math.sqrt(w), 3.25))
+        p = _horner64(_G64_B, sub(sqrt(w), 3.25))
     elif w < 36.0:
-        p = _horner64(_G64_C, sub(math.sqrt(w), 5.0))
+        p = _horner64(_G64_C, sub(sqrt(w), 5.0))
     elif w < 100.0:
-        p = _horner64(T.G64_D, mul(sub(math.sqrt(w), T.G64_D_C), _F64_D_IH))
+        p = _horner64(T.G64_D, mul(sub(sqrt(w), T.G64_D_C), _F64_D_IH))
     elif w < 300.0:
-        p = _horner64(T.G64_E, mul(sub(math.sqrt(w), T.G64_E_C), _F64_E_IH))
+        p = _horner64(T.G64_E, mul(sub(sqrt(w), T.G64_E_C), _F64_E_IH))
     else:
-        p = _horner64(T.G64_F, mul(sub(math.sqrt(w), T.G64_F_C), _F64_F_IH))
+        p = _horner64(T.G64_F, mul(sub(sqrt(w), T.G64_F_C), _F64_F_IH))
     return mul(_F64_MSQRT2, mul(p, x))
 
 

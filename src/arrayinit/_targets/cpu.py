@@ -259,10 +259,9 @@ def _transform32(vals, words, dist, p, where, tail_words, tail_vals):
         for i in range(n):
             vals[i] = fma(p[5], std_normal32_central(words[i]), p[4])
         k = 0
-        for i in range(n):
-            if is_normal_tail32(words[i]):
-                where[k] = i
-                k += 1
+        for i in range(n):  # branch-free compaction: always written, kept when a tail word
+            where[k] = i
+            k += np.int64(is_normal_tail32(words[i]))
         for j in range(k):
             tail_words[j] = words[where[j]]
         for j in range(k):
