@@ -9,7 +9,6 @@ Parameters come precomputed from the plan (see ``arrayinit._plan``): the
 kernels never evaluate ``erf`` or divide by user parameters.
 """
 
-
 import numpy as np
 from numba import njit
 

@@ -20,7 +20,6 @@ Sources of the constants
   fitted by ``tools/fit_ndtri_central.py`` against mpmath.
 """
 
-
 import numpy as np
 from numba import njit
 
