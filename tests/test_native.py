@@ -191,3 +191,19 @@ def test_machine_code_for_a_baseline_cpu_gives_the_same_values(tmp_path):
     generic = _run_in(pkg, _SOME, XDG_CACHE_HOME=str(tmp_path / "xdg"), NUMBA_CPU_NAME="generic")
     assert host == generic
     assert len(_cache_files(pkg)) == 2 * 3  # three variants, each built for both machines
+
+
+@pytest.mark.slow
+def test_unreadable_shipped_bitcode_falls_back_to_numba(tmp_path):
+    pkg = _copy_package(tmp_path / "pkg")
+    archive = pkg / "arrayinit/_targets/cpu_ir/kernels.zip"
+    with zipfile.ZipFile(native.IR_ARCHIVE) as z:
+        members = {name: z.read(name) for name in z.namelist()}
+    members["bits-uint32.bc"] = b"BC\xc0\xde" + b"\0" * 64  # a bitcode header, then nothing an LLVM can read
+    with zipfile.ZipFile(archive, "w") as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    out = _run_in(pkg, _ONE, XDG_CACHE_HOME=str(tmp_path / "xdg"))
+    expected = _run_in(_copy_package(tmp_path / "ref"), _ONE, XDG_CACHE_HOME=str(tmp_path / "xdg2"))
+    assert out.split()[-1] == "numba"
+    assert out.rsplit(" ", 1)[0] == expected.rsplit(" ", 1)[0]
