@@ -3,8 +3,6 @@
 import json
 import multiprocessing as mp
 import os
-import pathlib
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -13,8 +11,8 @@ import threading
 import numpy as np
 import pytest
 
-import arrayinit
 import arrayinit.random as ar
+from tests.conftest import copy_package, run_in
 
 _THREADS_SCRIPT = """
 import hashlib, json
@@ -231,19 +229,19 @@ print("ok", len(children), during_first)
 @pytest.mark.parametrize("cache", ["warm", "bitcode", "numba"])
 def test_fork_at_any_moment_during_calls_in_another_thread(tmp_path, cache):
     # warm: kernels from the cache; bitcode: built from the shipped bitcode; numba: compiled by numba
-    pkg = _copy_package(tmp_path / "pkg")
+    pkg = copy_package(tmp_path / "pkg")
     env = {"XDG_CACHE_HOME": str(tmp_path / "xdg")}
     if cache == "numba":  # sources that differ from the shipped bitcode's
         f = pkg / "arrayinit/_kernels/ops.py"
         f.write_text(f.read_text() + "\n# edited\n")
     if cache == "warm":
-        _run_in(
+        run_in(
             pkg,
             "import arrayinit.random as ar; ar.truncated_normal(2**20, seed=0); "
             "ar.normal(2**20, seed=0, dtype='float64')",
             **env,
         )
-    out = _run_in(pkg, textwrap.dedent(_FORK_SCRIPT), **env).split()
+    out = run_in(pkg, textwrap.dedent(_FORK_SCRIPT), **env).split()
     assert out[:2] == ["ok", "20"]
     if cache != "warm":
         assert int(out[2]) >= 1  # some forks happened before the first call returned
@@ -273,23 +271,7 @@ def test_import_does_not_import_numba_or_array_libraries():
     assert after == "[]"  # the kernel came from the shipped bitcode or the cache: numba is not needed
 
 
-def _copy_package(dest: pathlib.Path) -> pathlib.Path:
-    """A copy of the arrayinit package (without caches) under ``dest``; returns the folder to put on sys.path."""
-    src = pathlib.Path(arrayinit.__file__).parent
-    shutil.copytree(src, dest / "arrayinit", ignore=shutil.ignore_patterns("__pycache__"))
-    return dest
-
-
 _BITS = "import arrayinit.random as ar; print(ar.bits(8, seed=3).tolist())"
-
-
-def _run_in(path: pathlib.Path, code: str, **env) -> str:
-    full_env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "NUMBA_CACHE_DIR")}
-    full_env.update(PYTHONPATH=str(path), **env)
-    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=full_env)
-    assert res.returncode == 0, res.stderr
-    assert res.stderr == "", res.stderr
-    return res.stdout
 
 
 @pytest.mark.slow
@@ -297,32 +279,32 @@ def test_edited_kernel_source_is_never_served_from_an_old_cache(tmp_path):
     # numba's own cache is stamped by the jitted function's file only: an edited
     # callee in another file (here a Philox constant) kept running old code
     xdg = str(tmp_path / "xdg")
-    warm = _copy_package(tmp_path / "warm")
-    before = _run_in(warm, _BITS, XDG_CACHE_HOME=xdg)
+    warm = copy_package(tmp_path / "warm")
+    before = run_in(warm, _BITS, XDG_CACHE_HOME=xdg)
     assert (warm / "arrayinit/_targets/__pycache__/kernels").is_dir()  # the cache was written, in the tree
-    assert _run_in(warm, _BITS, XDG_CACHE_HOME=xdg) == before
-    for copy in (warm, _copy_package(tmp_path / "fresh")):
+    assert run_in(warm, _BITS, XDG_CACHE_HOME=xdg) == before
+    for copy in (warm, copy_package(tmp_path / "fresh")):
         f = copy / "arrayinit/_kernels/philox.py"
         text = f.read_text()
         assert "PHILOX_W0 = np.uint64(0x9E3779B9)" in text
         f.write_text(text.replace("PHILOX_W0 = np.uint64(0x9E3779B9)", "PHILOX_W0 = np.uint64(0x9E3779BB)"))
-    after = _run_in(warm, _BITS, XDG_CACHE_HOME=xdg)
+    after = run_in(warm, _BITS, XDG_CACHE_HOME=xdg)
     assert after != before
-    assert after == _run_in(tmp_path / "fresh", _BITS, XDG_CACHE_HOME=xdg)  # compiled from the edited source
+    assert after == run_in(tmp_path / "fresh", _BITS, XDG_CACHE_HOME=xdg)  # compiled from the edited source
     assert not (tmp_path / "xdg").exists()  # the in-tree cache was writable: nothing per-user
 
 
 @pytest.mark.slow
 def test_per_user_cache_when_the_install_is_not_writable_then_in_memory(tmp_path):
-    pkg = _copy_package(tmp_path / "ro")
+    pkg = copy_package(tmp_path / "ro")
     (pkg / "arrayinit/_targets/__pycache__").write_text("")  # a file: no cache folder can be made there
-    expected = _run_in(_copy_package(tmp_path / "ref"), _BITS, XDG_CACHE_HOME=str(tmp_path / "xdg0"))
+    expected = run_in(copy_package(tmp_path / "ref"), _BITS, XDG_CACHE_HOME=str(tmp_path / "xdg0"))
     xdg = tmp_path / "xdg"
-    assert _run_in(pkg, _BITS, XDG_CACHE_HOME=str(xdg)) == expected
+    assert run_in(pkg, _BITS, XDG_CACHE_HOME=str(xdg)) == expected
     assert list((xdg / "arrayinit").glob("*.o"))  # cached per user
     blocked = tmp_path / "blocked"
     blocked.write_text("")  # neither place writable: compiled in memory, same values, no warning
-    assert _run_in(pkg, _BITS, XDG_CACHE_HOME=str(blocked)) == expected
+    assert run_in(pkg, _BITS, XDG_CACHE_HOME=str(blocked)) == expected
 
 
 def test_cuda_target_without_driver_or_numba_cuda_is_a_clear_error():

@@ -4,7 +4,6 @@ import hashlib
 import json
 import os
 import pathlib
-import shutil
 import subprocess
 import sys
 import zipfile
@@ -14,6 +13,7 @@ import pytest
 import arrayinit
 from arrayinit._plan import CPU_FAMILIES
 from arrayinit._targets import native
+from tests.conftest import copy_package, run_in
 
 PKG = pathlib.Path(arrayinit.__file__).parent
 
@@ -44,19 +44,6 @@ for name, fn in calls.items():
 out["numba"] = "numba" in sys.modules
 print(json.dumps(out))
 """
-
-
-def _copy_package(dest: pathlib.Path) -> pathlib.Path:
-    shutil.copytree(PKG, dest / "arrayinit", ignore=shutil.ignore_patterns("__pycache__"))
-    return dest
-
-
-def _run_in(path: pathlib.Path, code: str, **env) -> str:
-    full = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "NUMBA_CACHE_DIR")}
-    full.update(PYTHONPATH=str(path), **env)
-    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=900, env=full)
-    assert res.returncode == 0, res.stderr
-    return res.stdout
 
 
 def test_shipped_bitcode_matches_the_kernel_sources():
@@ -103,13 +90,13 @@ def test_machine_is_the_one_numba_compiles_for(env):
 
 @pytest.mark.slow
 def test_bitcode_and_numba_build_the_same_values_for_every_variant(tmp_path):
-    shipped = _copy_package(tmp_path / "shipped")
-    edited = _copy_package(tmp_path / "edited")
+    shipped = copy_package(tmp_path / "shipped")
+    edited = copy_package(tmp_path / "edited")
     f = edited / "arrayinit/_kernels/ops.py"
     f.write_text(f.read_text() + "\n# a comment: the shipped bitcode no longer matches, numba compiles\n")
-    a = json.loads(_run_in(shipped, _EVERY_VARIANT, XDG_CACHE_HOME=str(tmp_path / "x1")))
-    b = json.loads(_run_in(edited, _EVERY_VARIANT, XDG_CACHE_HOME=str(tmp_path / "x2")))
-    c = json.loads(_run_in(shipped, _EVERY_VARIANT, XDG_CACHE_HOME=str(tmp_path / "x1")))
+    a = json.loads(run_in(shipped, _EVERY_VARIANT, XDG_CACHE_HOME=str(tmp_path / "x1")))
+    b = json.loads(run_in(edited, _EVERY_VARIANT, XDG_CACHE_HOME=str(tmp_path / "x2")))
+    c = json.loads(run_in(shipped, _EVERY_VARIANT, XDG_CACHE_HOME=str(tmp_path / "x1")))
     for name in (k for k in a if ":" not in k and k != "numba"):
         assert a[name] == b[name] == c[name], name
         assert (a[name + ":source"], b[name + ":source"], c[name + ":source"]) == ("bitcode", "numba", "cache")
@@ -128,9 +115,9 @@ _ONE = (
 
 @pytest.mark.parametrize("damage", ["truncated", "flipped", "other header", "empty"])
 def test_a_damaged_cache_file_is_never_loaded_but_rebuilt(tmp_path, damage):
-    pkg = _copy_package(tmp_path / "pkg")
+    pkg = copy_package(tmp_path / "pkg")
     env = {"XDG_CACHE_HOME": str(tmp_path / "xdg")}
-    first, source = _run_in(pkg, _ONE, **env).strip().rsplit(" ", 1)
+    first, source = run_in(pkg, _ONE, **env).strip().rsplit(" ", 1)
     assert source == "bitcode"
     (f,) = _cache_files(pkg)
     data = f.read_bytes()
@@ -145,20 +132,20 @@ def test_a_damaged_cache_file_is_never_loaded_but_rebuilt(tmp_path, damage):
         f.write_bytes(data.replace(b'"sha256": "', b'"sha256": "0', 1))
     else:
         f.write_bytes(b"")
-    again, source = _run_in(pkg, _ONE, **env).strip().rsplit(" ", 1)
+    again, source = run_in(pkg, _ONE, **env).strip().rsplit(" ", 1)
     assert source == "bitcode"  # built again, not loaded
     assert again == first
     assert f.read_bytes() == data  # and the cache file written again, whole
-    assert _run_in(pkg, _ONE, **env).split()[-1] == "cache"
+    assert run_in(pkg, _ONE, **env).split()[-1] == "cache"
 
 
 def test_a_cache_folder_filled_earlier_is_read_before_any_other(tmp_path):
-    pkg = _copy_package(tmp_path / "pkg")
+    pkg = copy_package(tmp_path / "pkg")
     image = tmp_path / "image-cache"
-    _run_in(pkg, _ONE, NUMBA_CACHE_DIR=str(image), XDG_CACHE_HOME=str(tmp_path / "xdg"))
+    run_in(pkg, _ONE, NUMBA_CACHE_DIR=str(image), XDG_CACHE_HOME=str(tmp_path / "xdg"))
     (f,) = (image / "arrayinit").glob("*.o")
     stamp = f.stat().st_mtime_ns
-    out = _run_in(pkg, _ONE, NUMBA_CACHE_DIR=str(image), XDG_CACHE_HOME=str(tmp_path / "xdg"))
+    out = run_in(pkg, _ONE, NUMBA_CACHE_DIR=str(image), XDG_CACHE_HOME=str(tmp_path / "xdg"))
     assert out.split()[-1] == "cache"
     assert f.stat().st_mtime_ns == stamp
     assert _cache_files(pkg) == []  # nothing written anywhere else
@@ -186,16 +173,16 @@ print(hashlib.sha256(b"".join(x.tobytes() for x in a)).hexdigest())
 
 def test_machine_code_for_a_baseline_cpu_gives_the_same_values(tmp_path):
     # without FMA instructions (generic x86-64) the fused multiply-adds become libm's fma: same roundings
-    pkg = _copy_package(tmp_path / "pkg")
-    host = _run_in(pkg, _SOME, XDG_CACHE_HOME=str(tmp_path / "xdg"))
-    generic = _run_in(pkg, _SOME, XDG_CACHE_HOME=str(tmp_path / "xdg"), NUMBA_CPU_NAME="generic")
+    pkg = copy_package(tmp_path / "pkg")
+    host = run_in(pkg, _SOME, XDG_CACHE_HOME=str(tmp_path / "xdg"))
+    generic = run_in(pkg, _SOME, XDG_CACHE_HOME=str(tmp_path / "xdg"), NUMBA_CPU_NAME="generic")
     assert host == generic
     assert len(_cache_files(pkg)) == 2 * 3  # three variants, each built for both machines
 
 
 @pytest.mark.slow
 def test_unreadable_shipped_bitcode_falls_back_to_numba(tmp_path):
-    pkg = _copy_package(tmp_path / "pkg")
+    pkg = copy_package(tmp_path / "pkg")
     archive = pkg / "arrayinit/_targets/cpu_ir/kernels.zip"
     with zipfile.ZipFile(native.IR_ARCHIVE) as z:
         members = {name: z.read(name) for name in z.namelist()}
@@ -203,7 +190,7 @@ def test_unreadable_shipped_bitcode_falls_back_to_numba(tmp_path):
     with zipfile.ZipFile(archive, "w") as z:
         for name, data in members.items():
             z.writestr(name, data)
-    out = _run_in(pkg, _ONE, XDG_CACHE_HOME=str(tmp_path / "xdg"))
-    expected = _run_in(_copy_package(tmp_path / "ref"), _ONE, XDG_CACHE_HOME=str(tmp_path / "xdg2"))
+    out = run_in(pkg, _ONE, XDG_CACHE_HOME=str(tmp_path / "xdg"))
+    expected = run_in(copy_package(tmp_path / "ref"), _ONE, XDG_CACHE_HOME=str(tmp_path / "xdg2"))
     assert out.split()[-1] == "numba"
     assert out.rsplit(" ", 1)[0] == expected.rsplit(" ", 1)[0]

@@ -272,9 +272,7 @@ def _native():
 
 def kernel(family: str, dtype: str):
     """The loaded CPU kernel of a variant (``arrayinit._targets.native.Kernel``)."""
-    native = _native()
-    k = native._loaded.get((family, dtype))
-    return k if k is not None else native.kernel(family, dtype)
+    return _native().kernel(family, dtype)
 
 
 def variant(plan: FillPlan) -> tuple[str, str]:
@@ -398,15 +396,14 @@ def run_cpu(plan: FillPlan, out: np.ndarray) -> None:
     # ``out``, ``starts`` and ``params`` stay referenced here until every task is stored
     out_ref, out_at = (id(out) + off, 1) if off is not None and type(out) is np.ndarray else (_addr(out), 0)
     helpers = min(num_threads() - 1, tasks - 1) if n >= PARALLEL_FROM else 0
+    vals = [out_ref, n, starts_addr, n_rows, row_len, k0, k1, s0, s1, plan.dist, params_addr]
     if helpers <= 0:
         t = _thread
-        vals = [out_ref, n, starts_addr, n_rows, row_len, k0, k1, s0, s1, plan.dist, params_addr]
         _ARGS.pack_into(t.args, 0, *vals, t.work_for(1 + tasks), 1 + tasks, t.scratch_addr, 2, out_at)
         status = k.run(t.args_addr)
     else:
         work = np.zeros(1 + tasks, np.int64)
-        vals = [out_ref, n, starts_addr, n_rows, row_len, k0, k1, s0, s1, plan.dist, params_addr]
-        vals += [_addr(work), 1 + tasks, 0, 0, out_at]
+        vals += [_addr(work), 1 + tasks, 0, 0, out_at]  # scratch and finish: set per thread by _call
         pool = _get_pool()
         job = pool.offer(k.run, vals, helpers, (out, starts, params, work))
         try:

@@ -27,6 +27,7 @@ module is imported only to compile a variant.
 """
 
 import re
+from typing import Any
 
 import numpy as np
 from llvmlite import ir
@@ -87,6 +88,7 @@ from arrayinit._plan import (
     UNIFORM,
     UNIFORM_REL,
 )
+from arrayinit._targets.native import entries, internalize, symbol
 
 # --- atomics on the int64 ``work`` array (x86-64 and aarch64: lock-free) -------
 
@@ -481,27 +483,20 @@ def _pending(work_p, n_work):
 PENDING_SIGNATURE = types.int64(types.CPointer(types.int64), types.int64)
 
 
-def symbol(family: str, dtype: str, name: str) -> str:
-    """The symbol of an entry point (``name``: "run" or "pending") of a variant."""
-    return f"arrayinit_{family}_{dtype}_{name}"
-
-
 def _library(family: str, dtype: str):
     """A numba code library holding the variant's two C entry points (finalized)."""
     from numba.core.compiler_lock import global_compiler_lock
 
     with global_compiler_lock:
-        compiled = [
-            (njit(ENTRY_SIGNATURE, nogil=True)(entry_function(family, dtype)), "run"),
-            (njit(PENDING_SIGNATURE, nogil=True)(_pending), "pending"),
-        ]
-        first = compiled[0][0].overloads[ENTRY_SIGNATURE.args]
-        context = first.target_context  # type: ignore[attr-defined, unused-ignore]
+        compiled: list[tuple[Any, str]] = []  # (numba compile result, entry point name)
+        sources = [(ENTRY_SIGNATURE, entry_function(family, dtype), "run"), (PENDING_SIGNATURE, _pending, "pending")]
+        for sig, fn, name in sources:
+            compiled.append((njit(sig, nogil=True)(fn).overloads[sig.args], name))
+        context = compiled[0][0].target_context
         module = context.create_module(symbol(family, dtype, "entries"))
         i64 = ir.IntType(64)
-        for disp, name in compiled:
-            cres = next(iter(disp.overloads.values()))
-            fndesc = cres.fndesc  # type: ignore[attr-defined, unused-ignore]
+        for cres, name in compiled:
+            fndesc = cres.fndesc
             callee = ir.Function(
                 module, context.call_conv.get_function_type(fndesc.restype, fndesc.argtypes), fndesc.llvm_func_name
             )
@@ -512,18 +507,10 @@ def _library(family: str, dtype: str):
             builder.ret(builder.select(status.is_error, ir.Constant(i64, -1), res))
         library = context.codegen().create_library(symbol(family, dtype, "library"))
         library.add_ir_module(module)
-        for disp, _ in compiled:
-            cres = next(iter(disp.overloads.values()))
-            library.add_linking_library(cres.library)  # type: ignore[attr-defined, unused-ignore]
+        for cres, _ in compiled:
+            library.add_linking_library(cres.library)
         library.finalize()
     return library
-
-
-def compile_object(family: str, dtype: str) -> tuple[bytes, tuple[str, str, str]]:
-    """Machine code of a variant for this machine, compiled by numba: (object file, numba's codegen tuple)."""
-    library = _library(family, dtype)
-    codegen = library.codegen
-    return codegen._tm.emit_object(library._final_module), tuple(codegen.magic_tuple())
 
 
 def portable_bitcode(family: str, dtype: str) -> tuple[bytes, str, str]:
@@ -538,13 +525,7 @@ def portable_bitcode(family: str, dtype: str) -> tuple[bytes, str, str]:
     if int(config.OPT) != 0:  # type: ignore[attr-defined, unused-ignore]
         raise RuntimeError("portable_bitcode needs numba imported with NUMBA_OPT=0 (unoptimised code)")
     module = _library(family, dtype)._final_module
-    keep = {symbol(family, dtype, "run"), symbol(family, dtype, "pending")}
-    for fn in module.functions:
-        if not fn.is_declaration and fn.name not in keep:
-            fn.linkage = "internal"
-    for gv in module.global_variables:
-        if not gv.is_declaration:
-            gv.linkage = "internal"
+    internalize(module, entries(family, dtype))
     # drop what the entry points never reach (numba's Python wrappers): no optimisation, no CPU tuning
     import llvmlite.binding as llvm
 

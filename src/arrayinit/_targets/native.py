@@ -47,6 +47,16 @@ RUN = ctypes.CFUNCTYPE(I64, P)
 PENDING = ctypes.CFUNCTYPE(I64, P, I64)
 
 
+def symbol(family: str, dtype: str, name: str) -> str:
+    """The symbol of an entry point (``name``: "run" or "pending") of a variant."""
+    return f"arrayinit_{family}_{dtype}_{name}"
+
+
+def entries(family: str, dtype: str) -> tuple[str, str]:
+    """The symbols of a variant's two entry points."""
+    return symbol(family, dtype, "run"), symbol(family, dtype, "pending")
+
+
 class KernelError(RuntimeError):
     """A CPU kernel could not be built or loaded."""
 
@@ -177,8 +187,18 @@ _STUBS = {
 }
 
 
-def _seal(module, entries: tuple[str, ...]) -> None:
-    """Define the never-called runtime functions, make all but ``entries`` internal, refuse other externals."""
+def internalize(module, keep: tuple[str, ...]) -> None:
+    """Every function and global defined in ``module`` internal, but the functions in ``keep``."""
+    for fn in module.functions:
+        if not fn.is_declaration and fn.name not in keep:
+            fn.linkage = "internal"
+    for gv in module.global_variables:
+        if not gv.is_declaration:
+            gv.linkage = "internal"
+
+
+def _seal(module, keep: tuple[str, ...]) -> None:
+    """Define the never-called runtime functions and make all but the entry points ``keep`` internal."""
     llvm = _llvm()
     declared = {f.name for f in module.functions if f.is_declaration}
     for name in _NEVER_CALLED:
@@ -186,12 +206,7 @@ def _seal(module, entries: tuple[str, ...]) -> None:
             stub = llvm.parse_assembly(_STUBS[name])
             stub.triple, stub.data_layout = module.triple, module.data_layout
             module.link_in(stub)
-    for fn in module.functions:
-        if not fn.is_declaration and fn.name not in entries:
-            fn.linkage = "internal"
-    for gv in module.global_variables:
-        if not gv.is_declaration:
-            gv.linkage = "internal"
+    internalize(module, keep)
 
 
 def _check_externals(module) -> None:
@@ -201,14 +216,14 @@ def _check_externals(module) -> None:
         raise KernelError(f"CPU kernel refers to functions outside it: {unknown}")
 
 
-def optimise(bitcode: bytes, mach: tuple[str, str, str], entries: tuple[str, ...]) -> bytes:
+def optimise(bitcode: bytes, mach: tuple[str, str, str], keep: tuple[str, ...]) -> bytes:
     """Object code for ``mach`` from unoptimised bitcode: numba's pipeline (function passes, then module passes)."""
     llvm = _llvm()
     tm = _target_machine(mach)
     module = llvm.parse_bitcode(bitcode)
     module.triple = mach[0]
     module.data_layout = str(tm.target_data)
-    _seal(module, entries)
+    _seal(module, keep)
     pb = _pass_builder(tm, loop_vectorize=True)
     fpm = pb.getFunctionPassManager()
     for fn in module.functions:
@@ -240,8 +255,7 @@ def _from_numba(family: str, dtype: str, mach) -> tuple[bytes, bool]:
     library = cpu._library(family, dtype)
     numba_mach = tuple(library.codegen.magic_tuple())
     module = llvm.parse_bitcode(library._final_module.as_bitcode())
-    entries = (cpu.symbol(family, dtype, "run"), cpu.symbol(family, dtype, "pending"))
-    _seal(module, entries)
+    _seal(module, entries(family, dtype))
     _check_externals(module)
     return library.codegen._tm.emit_object(module), numba_mach == mach
 
@@ -309,7 +323,8 @@ def _header(family: str, dtype: str, mach, obj: bytes) -> bytes:
     return _MAGIC + json.dumps(head, sort_keys=True).encode() + b"\n"
 
 
-def _read_cached(family: str, dtype: str, mach) -> bytes | None:
+def _read_cached(family: str, dtype: str, mach) -> tuple[bytes, pathlib.Path] | None:
+    """The cached object of a variant and its file: the first whose stamp and contents check out."""
     name = _file_name(family, dtype, mach)
     for d in cache_dirs():
         try:
@@ -321,7 +336,7 @@ def _read_cached(family: str, dtype: str, mach) -> bytes | None:
         nl = data.find(b"\n", len(_MAGIC))
         obj = data[nl + 1 :]
         if nl > 0 and data[: nl + 1] == _header(family, dtype, mach, obj):
-            return obj
+            return obj, d / name
     return None
 
 
@@ -348,12 +363,8 @@ def _write_cached(family: str, dtype: str, mach, obj: bytes) -> pathlib.Path | N
 
 def cached_path(family: str, dtype: str) -> pathlib.Path | None:
     """The cache file a variant is read from, or None when it is not cached."""
-    mach = machine()
-    name = _file_name(family, dtype, mach)
-    for d in cache_dirs():
-        if (d / name).is_file() and _read_cached(family, dtype, mach) is not None:
-            return d / name
-    return None
+    found = _read_cached(family, dtype, machine())
+    return None if found is None else found[1]
 
 
 # --- loading -------------------------------------------------------------------
@@ -370,8 +381,7 @@ class Kernel:
         engine = llvm.create_mcjit_compiler(llvm.parse_assembly(""), _target_machine(mach))
         engine.add_object_file(llvm.ObjectFileRef.from_data(obj))
         engine.finalize_object()
-        run = engine.get_function_address(f"arrayinit_{family}_{dtype}_run")
-        pending = engine.get_function_address(f"arrayinit_{family}_{dtype}_pending")
+        run, pending = (engine.get_function_address(name) for name in entries(family, dtype))
         if not run or not pending:
             raise KernelError(f"CPU kernel {family}-{dtype}: entry points missing from its object code")
         self._engine = engine  # owns the code's memory
@@ -400,16 +410,15 @@ def kernel(family: str, dtype: str) -> Kernel:
 
 def _build(family: str, dtype: str) -> Kernel:
     mach = machine()
-    obj = _read_cached(family, dtype, mach)
-    if obj is not None:
-        return Kernel(family, dtype, obj, "cache")
+    found = _read_cached(family, dtype, mach)
+    if found is not None:
+        return Kernel(family, dtype, found[0], "cache")
     bitcode = shipped_bitcode(family, dtype, mach)
     source = "bitcode"
-    entries = (f"arrayinit_{family}_{dtype}_run", f"arrayinit_{family}_{dtype}_pending")
     obj = None
     if bitcode is not None:
         try:
-            obj = optimise(bitcode, mach, entries)
+            obj = optimise(bitcode, mach, entries(family, dtype))
         except (RuntimeError, ValueError, OSError):  # an LLVM that cannot read it: numba compiles
             obj = None
     cacheable = True
