@@ -317,13 +317,15 @@ def _typed_params(params: tuple[float, ...], compute64: bool) -> tuple[np.ndarra
 
 @functools.lru_cache(maxsize=512)
 def _cuda_words64(x: int) -> tuple[np.uint64, np.uint64]:
-    return np.uint64(x & _MASK32), np.uint64(x >> 32)
+    """``_words64`` as numpy uint64 scalars (the CUDA kernels' argument types)."""
+    lo, hi = _words64(x)
+    return np.uint64(lo), np.uint64(hi)
 
 
 @functools.lru_cache(maxsize=512)
 def _cuda_params(params: tuple[float, ...], compute64: bool) -> tuple:
-    t = np.float64 if compute64 else np.float32
-    return tuple(t(p) for p in params)
+    """``_typed_params`` as a tuple of numpy scalars (the CUDA kernels take a tuple)."""
+    return tuple(_typed_params(params, compute64)[0])
 
 
 _ARGS = struct.Struct(f"<{ARGS}q")
