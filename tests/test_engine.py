@@ -160,6 +160,43 @@ def test_many_python_threads_at_once_mixed_sizes_and_dtypes():
     assert errors == []
 
 
+_STREAMED = [
+    ("truncated_normal", "float32", {}),  # float32 arithmetic
+    ("truncated_normal", "bfloat16", {}),  # 16-bit patterns staged in the scratch
+    ("normal", "float16", {}),
+    ("truncated_normal", "float64", {}),  # float64 arithmetic, two words per value
+    ("truncated_normal", "float32", {"lower": 30.0, "upper": 31.0}),  # float64 arithmetic, float32 output
+    ("bits", None, {}),
+]
+
+
+@pytest.mark.parametrize(("name", "dtype", "kw"), _STREAMED)
+@pytest.mark.parametrize(("shift", "extra"), [(0, 3), (0, 1001), (1, 3), (7, 1001), ("bytes", 3)])
+def test_outputs_written_by_streaming_stores_hold_the_same_values(name, dtype, kw, shift, extra):
+    from arrayinit import _plan
+
+    fn = getattr(ar, name)
+    args = dict(kw, dtype=dtype) if dtype else dict(kw)
+    itemsize = fn(1, seed=0, **args).itemsize
+    # above the threshold; the last task holds ``extra`` values (``extra < CHUNK``)
+    n = _plan.STREAM_FROM // itemsize + extra
+    piece = _plan.STREAM_FROM // itemsize // 3  # computed below the threshold, by plain stores
+    expected = np.concatenate(
+        [fn(min(piece, n - i), seed=4, full_shape=(n,), offset=(i,), **args) for i in range(0, n, piece)]
+    )
+    raw = np.zeros((n + 32) * itemsize + 64, np.uint8)
+    start = -raw.ctypes.data % 64  # the first byte on a 64-byte line
+    if shift == "bytes":  # an address that is not a multiple of the item size: plain stores
+        start += 1
+    else:  # ``shift`` values before the output on its first line
+        start += shift * itemsize
+    out = raw[start : start + n * itemsize].view(expected.dtype)
+    fn(n, seed=4, out=out, **args)
+    np.testing.assert_array_equal(out.view(np.uint8), expected.view(np.uint8))
+    assert not raw[:start].any()
+    assert not raw[start + n * itemsize :].any()
+
+
 def _child(q):
     q.put(ar.truncated_normal((100_000,), seed=9).tobytes())
 

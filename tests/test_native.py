@@ -17,24 +17,31 @@ from tests.conftest import copy_package, run_in
 
 PKG = pathlib.Path(arrayinit.__file__).parent
 
-# one call per CPU kernel variant (family, dtype), printed as sha256 of the bytes
+# calls of every CPU kernel variant (family, dtype), small and streamed, printed as sha256 of the bytes
 _EVERY_VARIANT = """
 import hashlib, json, sys
 import arrayinit.random as ar
 from arrayinit import _engine
+from arrayinit._plan import STREAM_FROM
+BIG = STREAM_FROM + 20  # bytes: written by streaming stores
 calls = {
     "fill32-float32": lambda: [ar.uniform(70_001, seed=1), ar.normal(70_001, seed=1),
                               ar.truncated_normal(70_001, seed=1),
                               ar.truncated_normal(5000, seed=1, lower=-2.5, upper=2.9),
-                              ar.truncated_normal(5000, seed=1, lower=3.0, upper=9.0)],
-    "fill32-bfloat16": lambda: [ar.truncated_normal((3, 5000), seed=2, dtype="bfloat16")],
-    "fill32-float16": lambda: [ar.normal(5000, seed=3, dtype="float16")],
+                              ar.truncated_normal(5000, seed=1, lower=3.0, upper=9.0),
+                              ar.truncated_normal(BIG // 4, seed=1)],
+    "fill32-bfloat16": lambda: [ar.truncated_normal((3, 5000), seed=2, dtype="bfloat16"),
+                               ar.truncated_normal(BIG // 2, seed=2, dtype="bfloat16")],
+    "fill32-float16": lambda: [ar.normal(5000, seed=3, dtype="float16"), ar.normal(BIG // 2, seed=3, dtype="float16")],
     "fill64-float64": lambda: [ar.normal(5000, seed=4, dtype="float64"), ar.uniform(5000, seed=4, dtype="float64"),
-                              ar.truncated_normal(5000, seed=4, dtype="float64", lower=40.0, upper=41.0)],
-    "fill64-float32": lambda: [ar.truncated_normal(5000, seed=5, lower=10.0, upper=11.0)],
-    "fill64-bfloat16": lambda: [ar.truncated_normal(5000, seed=6, lower=10.0, upper=11.0, dtype="bfloat16")],
-    "fill64-float16": lambda: [ar.uniform(5000, seed=7, minval=1.0, maxval=1.001, dtype="float16")],
-    "bits-uint32": lambda: [ar.bits((7, 999), seed=8)],
+                              ar.truncated_normal(5000, seed=4, dtype="float64", lower=40.0, upper=41.0),
+                              ar.normal(BIG // 8, seed=4, dtype="float64")],
+    "fill64-float32": lambda: [ar.truncated_normal(n, seed=5, lower=10.0, upper=11.0) for n in (5000, BIG // 4)],
+    "fill64-bfloat16": lambda: [ar.truncated_normal(n, seed=6, lower=10.0, upper=11.0, dtype="bfloat16")
+                                for n in (5000, BIG // 2)],
+    "fill64-float16": lambda: [ar.uniform(n, seed=7, minval=1.0, maxval=1.001, dtype="float16")
+                               for n in (5000, BIG // 2)],
+    "bits-uint32": lambda: [ar.bits((7, 999), seed=8), ar.bits(BIG // 4, seed=8)],
 }
 out = {}
 for name, fn in calls.items():
@@ -86,6 +93,12 @@ def test_machine_is_the_one_numba_compiles_for(env):
     assert res.returncode == 0, res.stderr
     before, after, numba_choice = json.loads(res.stdout)
     assert before == after == numba_choice
+
+
+def test_512_bit_loops_wherever_avx512_is_enabled():
+    assert native._tuned("+sse2,+avx2,+avx512f,+fma").split(",")[-1] == "-prefer-256-bit"
+    for feats in ("+sse2,+avx2,-avx512f,+avx512fp16", "+neon", ""):
+        assert native._tuned(feats) == feats
 
 
 @pytest.mark.slow

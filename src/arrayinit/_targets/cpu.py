@@ -26,6 +26,7 @@ by numba here), keeps it on disk, and loads and calls it without numba. This
 module is imported only to compile a variant.
 """
 
+import platform
 import re
 from typing import Any
 
@@ -82,6 +83,8 @@ from arrayinit._plan import (
     STORE_KIND,
     STORE_NATIVE,
     STORING,
+    STREAM_FROM,
+    STREAM_LINE,
     TRUNCNORM_CENTRAL,
     TRUNCNORM_LOCAL,
     TRUNCNORM_WINDOW,
@@ -89,6 +92,8 @@ from arrayinit._plan import (
     UNIFORM_REL,
 )
 from arrayinit._targets.native import entries, internalize, symbol
+
+_X86 = platform.machine().lower() in ("x86_64", "amd64", "i386", "i686")
 
 # --- atomics on the int64 ``work`` array (x86-64 and aarch64: lock-free) -------
 
@@ -131,12 +136,14 @@ def _load(typingctx, arr, i):
 
 @intrinsic
 def _store_done(typingctx, arr, i):
-    """``work[i] = DONE``, an atomic store (every earlier store is visible first)."""
+    """``work[i] = DONE``, an atomic release store: every earlier store (but non-temporal ones, see
+    ``_fence``) is visible to a thread that reads DONE. A plain store on x86-64, which does not wait
+    for the task's stores to reach the cache."""
     if _is_work(arr, i):
 
         def codegen(context, builder, signature, args):
             done = ir.Constant(ir.IntType(64), DONE)
-            builder.store_atomic(done, _work_slot(context, builder, signature, args), "seq_cst", 8)
+            builder.store_atomic(done, _work_slot(context, builder, signature, args), "release", 8)
             return context.get_dummy_value()
 
         return types.none(arr, i), codegen
@@ -156,6 +163,70 @@ def _begin_store(typingctx, arr, i):
 
         return types.boolean(arr, i), codegen
     return None
+
+
+@intrinsic
+def _address(typingctx, arr):
+    """The address of ``arr``'s data, an int64."""
+    if isinstance(arr, types.Array):
+
+        def codegen(context, builder, signature, args):
+            ary = context.make_array(signature.args[0])(context, builder, args[0])
+            return builder.ptrtoint(ary.data, ir.IntType(64))
+
+        return types.int64(arr), codegen
+    return None
+
+
+@intrinsic
+def _stream_lines(typingctx, dst, src):
+    """``dst[:] = src[:]`` by non-temporal stores of whole ``STREAM_LINE``-byte lines.
+
+    ``dst`` starts on a line and spans whole lines; ``src`` (C-contiguous, the
+    same dtype and length) may have any alignment. The stores bypass the
+    caches (``vmovntdq`` on x86-64) and are weakly ordered: ``_fence`` before
+    another thread may read them.
+    """
+    if isinstance(dst, types.Array) and dst.layout == "C" and src == dst:
+
+        def codegen(context, builder, signature, args):
+            i64 = ir.IntType(64)
+            line = ir.VectorType(ir.IntType(32), STREAM_LINE // 4)
+            aryty = signature.args[0]
+            d = context.make_array(aryty)(context, builder, args[0])
+            s = context.make_array(aryty)(context, builder, args[1])
+            esize = context.get_abi_sizeof(context.get_data_type(aryty.dtype))
+            nbytes = builder.mul(builder.extract_value(d.shape, 0), ir.Constant(i64, esize))
+            nlines = builder.lshr(nbytes, ir.Constant(i64, STREAM_LINE.bit_length() - 1))
+            dp = builder.ptrtoint(d.data, i64)
+            sp = builder.ptrtoint(s.data, i64)
+            nontemporal = builder.module.add_metadata([ir.Constant(ir.IntType(32), 1)])
+            with cgutils.for_range(builder, nlines) as loop:
+                off = builder.mul(loop.index, ir.Constant(i64, STREAM_LINE))
+                v = builder.load(builder.inttoptr(builder.add(sp, off), line.as_pointer()), align=1)
+                st = builder.store(v, builder.inttoptr(builder.add(dp, off), line.as_pointer()), align=STREAM_LINE)
+                st.set_metadata("nontemporal", nontemporal)
+            return context.get_dummy_value()
+
+        return types.none(dst, src), codegen
+    return None
+
+
+@intrinsic
+def _fence(typingctx):
+    """Orders the non-temporal stores before it with every later store: ``sfence`` on x86 (LLVM's
+    ``fence seq_cst`` there is a locked instruction, which the architecture manuals do not promise
+    to order them), a sequentially consistent fence elsewhere."""
+
+    def codegen(context, builder, signature, args):
+        if _X86:
+            fn = builder.module.declare_intrinsic("llvm.x86.sse.sfence", fnty=ir.FunctionType(ir.VoidType(), []))
+            builder.call(fn, [])
+        else:
+            builder.fence("seq_cst")
+        return context.get_dummy_value()
+
+    return types.none(), codegen
 
 
 @njit
@@ -222,7 +293,8 @@ def _draw(buf, g0, n, k0, k1, s0, s1):
 
 
 @njit
-def _store(out, vals, kind):
+def _convert(out, vals, kind):
+    """``out[:] = vals`` in the output format."""
     n = vals.shape[0]
     if kind == STORE_BF16:
         for i in range(n):
@@ -236,6 +308,18 @@ def _store(out, vals, kind):
 
 
 @njit
+def _store(out, vals, kind, stream, conv):
+    """``out[:] = vals`` in the output format; with ``stream``, converted in ``conv`` first and streamed."""
+    if stream:
+        staged = conv[: vals.shape[0]]
+        if _address(staged) != _address(vals):  # else the values are in the output's format already
+            _convert(staged, vals, kind)
+        _copy(out, staged, True)
+    else:
+        _convert(out, vals, kind)
+
+
+@njit
 def _chunk(c, cpr, row_len):
     """Chunk ``c`` -> (row, first index in the row, length); ``cpr`` chunks per row."""
     row = c // cpr
@@ -244,9 +328,27 @@ def _chunk(c, cpr, row_len):
 
 
 @njit
-def _copy(dst, src):
-    for i in range(dst.shape[0]):
+def _copy(dst, src, stream):
+    """``dst[:] = src[:]``; with ``stream``, the whole 64-byte lines of ``dst`` by non-temporal stores."""
+    n = dst.shape[0]
+    h = n  # elements stored plainly before the streamed lines
+    m = 0  # elements streamed
+    if stream:
+        e = dst.itemsize
+        a = _address(dst)
+        if a % e == 0:
+            h = min(n, ((-a) & (STREAM_LINE - 1)) // e)
+            m = (n - h) // (STREAM_LINE // e) * (STREAM_LINE // e)
+    for i in range(h):
         dst[i] = src[i]
+    if m > 0:
+        _stream_lines(dst[h : h + m], src[h : h + m])
+    tail_dst = dst[h + m :]
+    tail_src = src[h + m :]
+    for i in range(tail_dst.shape[0]):
+        tail_dst[i] = tail_src[i]
+    if m > 0:
+        _fence()
 
 
 @njit
@@ -302,11 +404,16 @@ def _transform64(vals, hi, lo, dist, p):
             vals[i] = truncnorm64(wide_word(hi[i], lo[i]), p[0], p[1], p[2], p[4], p[5], p[6], p[7])
 
 
+# where the values of a task are computed in the scratch (uint32 words)
+_VALS32 = CHUNK + 8
+_VALS64 = 2 * CHUNK + 16
+
+
 @njit
-def _fill32(out, kind, starts, row_len, k0, k1, s0, s1, dist, params, work, finish, scratch):
+def _fill32(out, kind, stream, conv, starts, row_len, k0, k1, s0, s1, dist, params, work, finish, scratch):
     cpr, total, per, ntasks = _tasks(starts.shape[0], row_len)
     words = scratch[: CHUNK + 8]
-    vals = scratch[CHUNK + 8 : 2 * CHUNK + 8].view(np.float32)
+    vals = scratch[_VALS32 : _VALS32 + CHUNK].view(np.float32)
     where = scratch[2 * CHUNK + 8 : 3 * CHUNK + 8].view(np.int32)
     tail_words = scratch[3 * CHUNK + 8 : 4 * CHUNK + 8]
     tail_vals = scratch[4 * CHUNK + 8 : 5 * CHUNK + 8].view(np.float32)
@@ -321,19 +428,22 @@ def _fill32(out, kind, starts, row_len, k0, k1, s0, s1, dist, params, work, fini
             off = _draw(words, starts[row] + j0, n, k0, k1, s0, s1)
             _transform32(vals[pos : pos + n], words[off : off + n], dist, params, where, tail_words, tail_vals)
             pos += n
-        if _begin_store(work, 1 + t):
-            _store(out[o0 : o0 + pos], vals[:pos], kind)
+        # claimed before the store begins: a locked instruction waits for the stores before it
+        won = _begin_store(work, 1 + t)
+        nxt, scan = _claim(work, ntasks, finish, scan)
+        if won:
+            _store(out[o0 : o0 + pos], vals[:pos], kind, stream, conv)
             _store_done(work, 1 + t)
-        t, scan = _claim(work, ntasks, finish, scan)
+        t = nxt
 
 
 @njit
-def _fill64(out, kind, starts, row_len, k0, k1, s0, s1, wide, dist, params, work, finish, scratch):
+def _fill64(out, kind, stream, conv, starts, row_len, k0, k1, s0, s1, wide, dist, params, work, finish, scratch):
     cpr, total, per, ntasks = _tasks(starts.shape[0], row_len)
     s1_lo = s1 ^ np.uint64(0x80000000)  # stream s ^ 2**63
     hi = scratch[: CHUNK + 8]
     lo = scratch[CHUNK + 8 : 2 * CHUNK + 16]
-    vals = scratch[2 * CHUNK + 16 : 4 * CHUNK + 16].view(np.float64)
+    vals = scratch[_VALS64 : _VALS64 + 2 * CHUNK].view(np.float64)
     if not wide:  # float64 arithmetic for a narrower output: the low word of every element is 0
         for i in range(lo.shape[0]):
             lo[i] = 0
@@ -351,14 +461,17 @@ def _fill64(out, kind, starts, row_len, k0, k1, s0, s1, wide, dist, params, work
                 _draw(lo, g0, n, k0, k1, s0, s1_lo)
             _transform64(vals[pos : pos + n], hi[off : off + n], lo[off : off + n], dist, params)
             pos += n
-        if _begin_store(work, 1 + t):
-            _store(out[o0 : o0 + pos], vals[:pos], kind)
+        # claimed before the store begins: a locked instruction waits for the stores before it
+        won = _begin_store(work, 1 + t)
+        nxt, scan = _claim(work, ntasks, finish, scan)
+        if won:
+            _store(out[o0 : o0 + pos], vals[:pos], kind, stream, conv)
             _store_done(work, 1 + t)
-        t, scan = _claim(work, ntasks, finish, scan)
+        t = nxt
 
 
 @njit
-def _bits(out, starts, row_len, k0, k1, s0, s1, work, finish, scratch):
+def _bits(out, stream, starts, row_len, k0, k1, s0, s1, work, finish, scratch):
     cpr, total, per, ntasks = _tasks(starts.shape[0], row_len)
     words = scratch[: CHUNK + 8]
     vals = scratch[CHUNK + 8 : 2 * CHUNK + 8]
@@ -371,12 +484,15 @@ def _bits(out, starts, row_len, k0, k1, s0, s1, work, finish, scratch):
             if o0 < 0:
                 o0 = row * row_len + j0
             off = _draw(words, starts[row] + j0, n, k0, k1, s0, s1)
-            _copy(vals[pos : pos + n], words[off : off + n])
+            _copy(vals[pos : pos + n], words[off : off + n], False)
             pos += n
-        if _begin_store(work, 1 + t):
-            _copy(out[o0 : o0 + pos], vals[:pos])
+        # claimed before the store begins: a locked instruction waits for the stores before it
+        won = _begin_store(work, 1 + t)
+        nxt, scan = _claim(work, ntasks, finish, scan)
+        if won:
+            _copy(out[o0 : o0 + pos], vals[:pos], stream)
             _store_done(work, 1 + t)
-        t, scan = _claim(work, ntasks, finish, scan)
+        t = nxt
 
 
 # --- C entry points -----------------------------------------------------------
@@ -444,7 +560,12 @@ def entry_function(family: str, dtype: str):
     kind = STORE_KIND.get(dtype, STORE_NATIVE)
     wide = dtype == "float64"
     storage = _STORAGE[dtype]
+    itemsize = np.dtype(storage).itemsize
     arith = np.float64 if family == "fill64" else np.float32
+    # values are streamed from where they are computed when that is the output's format, else
+    # staged over the task's words (dead by then)
+    direct = family != "bits" and kind == STORE_NATIVE and storage is arith
+    conv_at = (_VALS64 if family == "fill64" else _VALS32) if direct else 0
 
     def run(args_p):
         a = carray(args_p, (ARGS,))
@@ -455,6 +576,8 @@ def entry_function(family: str, dtype: str):
         starts = _array(a[A_STARTS], a[A_N_ROWS], np.int64)
         work = _array(a[A_WORK], a[A_N_WORK], np.int64)
         scratch = _array(a[A_SCRATCH], SCRATCH_WORDS, np.uint32)
+        conv = _array(a[A_SCRATCH] + 4 * conv_at, CHUNK, storage)
+        stream = a[A_N_OUT] * itemsize >= STREAM_FROM
         finish = a[A_FINISH]
         if finish == 2:
             for i in range(work.shape[0]):
@@ -462,14 +585,33 @@ def entry_function(family: str, dtype: str):
         row_len = a[A_ROW_LEN]
         k0, k1, s0, s1 = _word(a[A_K0]), _word(a[A_K1]), _word(a[A_S0]), _word(a[A_S1])
         if family == "bits":
-            _bits(out, starts, row_len, k0, k1, s0, s1, work, finish != 0, scratch)
+            _bits(out, stream, starts, row_len, k0, k1, s0, s1, work, finish != 0, scratch)
         else:
             params = _array(a[A_PARAMS], N_PARAMS, arith)
             dist = a[A_DIST]
             if family == "fill64":
-                _fill64(out, kind, starts, row_len, k0, k1, s0, s1, wide, dist, params, work, finish != 0, scratch)
+                _fill64(
+                    out,
+                    kind,
+                    stream,
+                    conv,
+                    starts,
+                    row_len,
+                    k0,
+                    k1,
+                    s0,
+                    s1,
+                    wide,
+                    dist,
+                    params,
+                    work,
+                    finish != 0,
+                    scratch,
+                )
             else:
-                _fill32(out, kind, starts, row_len, k0, k1, s0, s1, dist, params, work, finish != 0, scratch)
+                _fill32(
+                    out, kind, stream, conv, starts, row_len, k0, k1, s0, s1, dist, params, work, finish != 0, scratch
+                )
         return 0
 
     run.__name__ = run.__qualname__ = f"{family}_{dtype}"

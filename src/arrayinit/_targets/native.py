@@ -166,7 +166,18 @@ def _target_machine(mach: tuple[str, str, str]):
     # as numba's JIT: static relocations on x86, PIC on POWER, the target's default elsewhere
     arch = target.name
     reloc = "static" if arch.startswith("x86") else "pic" if arch.startswith("ppc") else "default"
-    return target.create_target_machine(cpu=name, features=feats, opt=3, reloc=reloc, codemodel="jitdefault")
+    return target.create_target_machine(cpu=name, features=_tuned(feats), opt=3, reloc=reloc, codemodel="jitdefault")
+
+
+def _tuned(feats: str) -> str:
+    """The features with 512-bit vectors preferred wherever AVX-512 is enabled.
+
+    LLVM tunes its server x86-64 CPUs for 256-bit loops (``prefer-256-bit``):
+    the kernels' float loops would take half the registers' width. Vector
+    width never changes a value (every operation is elementwise, no
+    reduction is reordered).
+    """
+    return feats + ",-prefer-256-bit" if "+avx512f" in feats.split(",") else feats
 
 
 def _pass_builder(tm, loop_vectorize: bool):
