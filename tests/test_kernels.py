@@ -343,6 +343,13 @@ def test_normal32_passes_equal_the_per_element_sampler():
     _normal_scalar(w, ref)
     got = ar.normal((200_003,), seed=9)
     np.testing.assert_array_equal(got.view(np.uint32), ref.view(np.uint32))
+    # runs that start inside a Philox block and end with groups of fewer than 16 words
+    block = {"full_shape": (7, 4200), "offset": (1, 3)}
+    w2 = ar.bits((5, 4099), seed=9, **block).reshape(-1)
+    ref2 = np.empty(len(w2), np.float32)
+    _normal_scalar(w2, ref2)
+    got2 = ar.normal((5, 4099), seed=9, **block).reshape(-1)
+    np.testing.assert_array_equal(got2.view(np.uint32), ref2.view(np.uint32))
     tail = (w & 0x7FFFFFFF) < int(samplers.R_CENTRAL)
     assert 0.04 < tail.mean() < 0.05
     assert (np.abs(ref[tail]) >= 2.0).all()

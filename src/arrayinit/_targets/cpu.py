@@ -40,6 +40,7 @@ from arrayinit._kernels.floats import bf16_bits, f16_bits, wide_word
 from arrayinit._kernels.ops import fma
 from arrayinit._kernels.philox import philox_block
 from arrayinit._kernels.samplers import (
+    R_CENTRAL,
     is_normal_tail32,
     normal64,
     std_normal32_central,
@@ -362,12 +363,13 @@ def _transform32(vals, words, dist, p, where, tail_words, tail_vals):
         # then the 4.5% of tail words gathered, transformed together and put back
         for i in range(n):
             vals[i] = fma(p[5], std_normal32_central(words[i]), p[4])
-        k = 0
-        for i in range(n):  # branch-free compaction: always written, kept when a tail word
-            where[k] = i
-            k += np.int64(is_normal_tail32(words[i]))
-        for j in range(k):
-            tail_words[j] = words[where[j]]
+        k = _gather_tails(words, where, tail_words)  # sixteen words at a time
+        r0 = n // _GROUP * _GROUP
+        rest = words[r0:]
+        for i in range(rest.shape[0]):  # branch-free: always written, kept when a tail word
+            where[k] = r0 + i
+            tail_words[k] = rest[i]
+            k += np.int64(is_normal_tail32(rest[i]))
         for j in range(k):
             tail_vals[j] = fma(p[5], std_normal32_tail(tail_words[j]), p[4])
         for j in range(k):
@@ -402,6 +404,58 @@ def _transform64(vals, hi, lo, dist, p):
     else:
         for i in range(n):
             vals[i] = truncnorm64(wide_word(hi[i], lo[i]), p[0], p[1], p[2], p[4], p[5], p[6], p[7])
+
+
+_GROUP = 16  # words per step of ``_gather_tails``
+
+
+@intrinsic
+def _gather_tails(typingctx, words, where, tail_words):
+    """The words of the whole groups of 16 of ``words`` that take the normal's tail branch
+    (``is_normal_tail32``: ``w & 0x7fffffff < R_CENTRAL``), in order, into ``tail_words``, and
+    their indices into ``where``; returns their count ``k``.
+
+    Each group is compressed in registers (``vpcompressd`` with AVX-512) and all 16 lanes are
+    stored at position ``k`` (at most the group's own index): the buffers need as many slots as
+    there are words, and the slots from ``k`` on hold zeros or stale values.
+    """
+    u32 = types.Array(types.uint32, 1, "C")
+    if words == u32 and tail_words == u32 and where == types.Array(types.int32, 1, "C"):
+
+        def codegen(context, builder, signature, args):
+            i1, i16, i32, i64 = ir.IntType(1), ir.IntType(16), ir.IntType(32), ir.IntType(64)
+            vec, mask = ir.VectorType(i32, _GROUP), ir.VectorType(i1, _GROUP)
+            w_ary, x_ary, t_ary = (context.make_array(t)(context, builder, a) for t, a in zip(signature.args, args))
+            groups = builder.lshr(builder.extract_value(w_ary.shape, 0), ir.Constant(i64, 4))
+            module = builder.module
+            compress = cgutils.get_or_insert_function(
+                module, ir.FunctionType(vec, [vec, mask, vec]), f"llvm.experimental.vector.compress.v{_GROUP}i32"
+            )
+            popcount = module.declare_intrinsic("llvm.ctpop", [i16], ir.FunctionType(i16, [i16]))
+            zero = ir.Constant(vec, None)
+            low31 = ir.Constant(vec, [0x7FFFFFFF] * _GROUP)
+            bound = ir.Constant(vec, [int(R_CENTRAL)] * _GROUP)
+            lanes = ir.Constant(vec, list(range(_GROUP)))
+            k_slot = cgutils.alloca_once_value(builder, ir.Constant(i64, 0))
+
+            def at(ary, i):
+                return builder.bitcast(builder.gep(ary.data, [i]), vec.as_pointer())
+
+            with cgutils.for_range(builder, groups) as loop:
+                first = builder.mul(loop.index, ir.Constant(i64, _GROUP))
+                w = builder.load(at(w_ary, first), align=4)
+                tail = builder.icmp_unsigned("<", builder.and_(w, low31), bound)
+                start = builder.insert_element(zero, builder.trunc(first, i32), ir.Constant(i32, 0))
+                index = builder.add(builder.shuffle_vector(start, zero, ir.Constant(vec, None)), lanes)
+                k = builder.load(k_slot)
+                builder.store(builder.call(compress, [w, tail, zero]), at(t_ary, k), align=4)
+                builder.store(builder.call(compress, [index, tail, zero]), at(x_ary, k), align=4)
+                count = builder.zext(builder.call(popcount, [builder.bitcast(tail, i16)]), i64)
+                builder.store(builder.add(k, count), k_slot)
+            return builder.load(k_slot)
+
+        return types.int64(words, where, tail_words), codegen
+    return None
 
 
 # where the values of a task are computed in the scratch (uint32 words)
