@@ -180,13 +180,13 @@ def _address(typingctx, arr):
 
 
 @intrinsic
-def _stream_lines(typingctx, dst, src):
-    """``dst[:] = src[:]`` by non-temporal stores of whole ``STREAM_LINE``-byte lines.
+def _stream_lines(typingctx, dst, src, first, count):
+    """``dst[first : first + count] = src[first : first + count]`` by non-temporal stores of whole
+    ``STREAM_LINE``-byte lines.
 
-    ``dst`` starts on a line and spans whole lines; ``src`` (C-contiguous, the
-    same dtype and length) may have any alignment. The stores bypass the
-    caches (``vmovntdq`` on x86-64) and are weakly ordered: ``_fence`` before
-    another thread may read them.
+    ``dst[first]`` starts a line and the ``count`` elements span whole lines; ``src``
+    (C-contiguous, the same dtype) may have any alignment. The stores bypass the caches
+    (``vmovntdq`` on x86-64) and are weakly ordered: ``_fence`` before another thread may read them.
     """
     if isinstance(dst, types.Array) and dst.layout == "C" and src == dst:
 
@@ -196,11 +196,11 @@ def _stream_lines(typingctx, dst, src):
             aryty = signature.args[0]
             d = context.make_array(aryty)(context, builder, args[0])
             s = context.make_array(aryty)(context, builder, args[1])
-            esize = context.get_abi_sizeof(context.get_data_type(aryty.dtype))
-            nbytes = builder.mul(builder.extract_value(d.shape, 0), ir.Constant(i64, esize))
-            nlines = builder.lshr(nbytes, ir.Constant(i64, STREAM_LINE.bit_length() - 1))
-            dp = builder.ptrtoint(d.data, i64)
-            sp = builder.ptrtoint(s.data, i64)
+            esize = ir.Constant(i64, context.get_abi_sizeof(context.get_data_type(aryty.dtype)))
+            start = builder.mul(args[2], esize)
+            nlines = builder.udiv(builder.mul(args[3], esize), ir.Constant(i64, STREAM_LINE))
+            dp = builder.add(builder.ptrtoint(d.data, i64), start)
+            sp = builder.add(builder.ptrtoint(s.data, i64), start)
             nontemporal = builder.module.add_metadata([ir.Constant(ir.IntType(32), 1)])
             with cgutils.for_range(builder, nlines) as loop:
                 off = builder.mul(loop.index, ir.Constant(i64, STREAM_LINE))
@@ -209,7 +209,7 @@ def _stream_lines(typingctx, dst, src):
                 st.set_metadata("nontemporal", nontemporal)
             return context.get_dummy_value()
 
-        return types.none(dst, src), codegen
+        return types.none(dst, src, types.int64, types.int64), codegen
     return None
 
 
@@ -310,14 +310,12 @@ def _convert(out, vals, kind):
 
 @njit
 def _store(out, vals, kind, stream, conv):
-    """``out[:] = vals`` in the output format; with ``stream``, converted in ``conv`` first and streamed."""
+    """``out[:] = vals`` in the output format; with ``stream``, staged in ``conv`` and streamed."""
+    dst = conv[: vals.shape[0]] if stream else out
+    if _address(dst) != _address(vals):  # else the values are in the output's format already
+        _convert(dst, vals, kind)
     if stream:
-        staged = conv[: vals.shape[0]]
-        if _address(staged) != _address(vals):  # else the values are in the output's format already
-            _convert(staged, vals, kind)
-        _copy(out, staged, True)
-    else:
-        _convert(out, vals, kind)
+        _copy(out, dst, True)
 
 
 @njit
@@ -343,13 +341,10 @@ def _copy(dst, src, stream):
     for i in range(h):
         dst[i] = src[i]
     if m > 0:
-        _stream_lines(dst[h : h + m], src[h : h + m])
-    tail_dst = dst[h + m :]
-    tail_src = src[h + m :]
-    for i in range(tail_dst.shape[0]):
-        tail_dst[i] = tail_src[i]
-    if m > 0:
+        _stream_lines(dst, src, h, m)
         _fence()
+    for i in range(h + m, n):  # less than a line
+        dst[i] = src[i]
 
 
 @njit
