@@ -238,36 +238,39 @@ def _default_threads() -> int:
     return max(1, os.cpu_count() or 1)
 
 
-def numba_target():
-    """``arrayinit._targets.cpu`` (imports numba): for compiling a kernel where no machine code is at hand."""
-    cpu = _target.get("cpu")
-    if cpu is None:
+def _loaded_once(name: str, load):
+    """``_target[name]``, from ``load()`` on first use (once, under ``_load_lock``)."""
+    value = _target.get(name)
+    if value is None:
         with _load_lock:
-            cpu = _target.get("cpu")
-            if cpu is None:
-                import numba
-                from numba.core import entrypoints
-                from numba.core.compiler_lock import global_compiler_lock
+            value = _target.get(name)
+            if value is None:
+                value = _target[name] = load()
+    return value
 
-                _defer_numba_blas_check()
-                entrypoints.init_all()  # numba's first dispatch would import extensions: done here, under the lock
-                for dt in (np.float32, np.float64, np.uint16, np.uint32, np.int64):
-                    numba.typeof(np.empty(1, dt))  # the first typeof of an array imports numpy.ma
-                cpu = importlib.import_module("arrayinit._targets.cpu")
-                _target["compiler_lock"] = global_compiler_lock
-                _target["cpu"] = cpu
-                _register_fork_handlers()
+
+def _load_numba_target():
+    import numba
+    from numba.core import entrypoints
+    from numba.core.compiler_lock import global_compiler_lock
+
+    _defer_numba_blas_check()
+    entrypoints.init_all()  # numba's first dispatch would import extensions: done here, under the lock
+    for dt in (np.float32, np.float64, np.uint16, np.uint32, np.int64):
+        numba.typeof(np.empty(1, dt))  # the first typeof of an array imports numpy.ma
+    cpu = importlib.import_module("arrayinit._targets.cpu")
+    _target["compiler_lock"] = global_compiler_lock
+    _register_fork_handlers()
     return cpu
 
 
+def numba_target():
+    """``arrayinit._targets.cpu`` (imports numba): for compiling a kernel where no machine code is at hand."""
+    return _loaded_once("cpu", _load_numba_target)
+
+
 def _native():
-    native = _target.get("native")
-    if native is None:
-        with _load_lock:
-            native = _target.get("native")
-            if native is None:
-                native = _target["native"] = importlib.import_module("arrayinit._targets.native")
-    return native
+    return _loaded_once("native", lambda: importlib.import_module("arrayinit._targets.native"))
 
 
 def kernel(family: str, dtype: str):
