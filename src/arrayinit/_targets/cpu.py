@@ -259,6 +259,17 @@ def _claim(work, ntasks, finish, scan):
 
 
 @njit
+def _settle(work, t, ntasks, finish, scan):
+    """Once task ``t`` is computed: whether this thread won its store, and its next task and scan position.
+
+    The next task is claimed before the store begins: a locked instruction waits for every store before it.
+    """
+    won = _begin_store(work, 1 + t)
+    nxt, scan = _claim(work, ntasks, finish, scan)
+    return won, nxt, scan
+
+
+@njit
 def pending(work):
     """Number of tasks not yet ``DONE``."""
     k = 0
@@ -477,9 +488,7 @@ def _fill32(out, kind, stream, conv, starts, row_len, k0, k1, s0, s1, dist, para
             off = _draw(words, starts[row] + j0, n, k0, k1, s0, s1)
             _transform32(vals[pos : pos + n], words[off : off + n], dist, params, where, tail_words, tail_vals)
             pos += n
-        # claimed before the store begins: a locked instruction waits for the stores before it
-        won = _begin_store(work, 1 + t)
-        nxt, scan = _claim(work, ntasks, finish, scan)
+        won, nxt, scan = _settle(work, t, ntasks, finish, scan)
         if won:
             _store(out[o0 : o0 + pos], vals[:pos], kind, stream, conv)
             _store_done(work, 1 + t)
@@ -510,9 +519,7 @@ def _fill64(out, kind, stream, conv, starts, row_len, k0, k1, s0, s1, wide, dist
                 _draw(lo, g0, n, k0, k1, s0, s1_lo)
             _transform64(vals[pos : pos + n], hi[off : off + n], lo[off : off + n], dist, params)
             pos += n
-        # claimed before the store begins: a locked instruction waits for the stores before it
-        won = _begin_store(work, 1 + t)
-        nxt, scan = _claim(work, ntasks, finish, scan)
+        won, nxt, scan = _settle(work, t, ntasks, finish, scan)
         if won:
             _store(out[o0 : o0 + pos], vals[:pos], kind, stream, conv)
             _store_done(work, 1 + t)
@@ -535,9 +542,7 @@ def _bits(out, stream, starts, row_len, k0, k1, s0, s1, work, finish, scratch):
             off = _draw(words, starts[row] + j0, n, k0, k1, s0, s1)
             _copy(vals[pos : pos + n], words[off : off + n], False)
             pos += n
-        # claimed before the store begins: a locked instruction waits for the stores before it
-        won = _begin_store(work, 1 + t)
-        nxt, scan = _claim(work, ntasks, finish, scan)
+        won, nxt, scan = _settle(work, t, ntasks, finish, scan)
         if won:
             _copy(out[o0 : o0 + pos], vals[:pos], stream)
             _store_done(work, 1 + t)
