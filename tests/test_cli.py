@@ -1,6 +1,7 @@
 """The arrayinit command: demo, sample, materialize, warmup, bench."""
 
 import argparse
+import contextlib
 import io
 import json
 import math
@@ -547,18 +548,23 @@ def test_a_signal_during_materialize_leaves_no_partial_file(tmp_path, sig):
     path = _write_spec(tmp_path, spec)
     out = tmp_path / "m.safetensors"
 
-    def defaults():  # a child of a shell's background job would otherwise inherit an ignored SIGINT
-        for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-            signal.signal(s, signal.SIG_DFL)
-
+    # the child restores the default handlers before the command starts: a child of a shell's background job
+    # would otherwise inherit an ignored SIGINT (set here, not by preexec_fn: a fork hook of a threaded library
+    # loaded in this process, such as jax, warns when a child is forked)
+    launch = (
+        "import runpy, signal, sys\n"
+        "for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):\n"
+        "    signal.signal(s, signal.SIG_DFL)\n"
+        "sys.argv = ['arrayinit'] + sys.argv[1:]\n"
+        "runpy.run_module('arrayinit.cli', run_name='__main__', alter_sys=True)\n"
+    )
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")])}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "arrayinit.cli", "materialize", str(path), "--out", str(out)],
+        [sys.executable, "-c", launch, "materialize", str(path), "--out", str(out)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env=env,
-        preexec_fn=defaults,
     )
     try:
         deadline = time.monotonic() + 120
@@ -1152,3 +1158,59 @@ def test_warmup_reports_every_kernel_family_and_the_cache(capsys):
     else:
         assert f"kernel cache: {where}" in out
         assert os.path.isdir(where)
+
+
+def _proc_state(pid: int) -> str:
+    # the field after the command name in /proc/PID/stat: R running, S sleeping, T stopped
+    return pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+
+
+@pytest.mark.skipif(not pathlib.Path("/proc/self/stat").exists(), reason="reads process states from /proc (Linux)")
+def test_bench_spinner_runs_only_inside_busy_blocks():
+    with _bench.BusyCore() as core:
+        with core.busy():
+            proc = core._proc
+            assert proc is not None
+            t0 = time.process_time()
+            time.sleep(0.2)
+            assert _proc_state(proc.pid) == "R"
+            assert time.process_time() - t0 < 0.1  # the spinning is another process's
+        assert _proc_state(proc.pid) == "T"  # paused between blocks
+        with core.busy():
+            assert core._proc is proc  # resumed, not restarted
+            assert _proc_state(proc.pid) == "R"
+    assert proc.poll() is not None  # killed on exit
+
+
+def test_bench_times_every_case_in_each_condition_and_round(monkeypatch):
+    calls = []
+    busy_states = []
+
+    @contextlib.contextmanager
+    def busy(self):
+        busy_states.append(True)
+        yield
+        busy_states.append(False)
+
+    monkeypatch.setattr(_bench.BusyCore, "busy", busy)
+    n = 2**10
+    buf = np.empty(n, np.float32)
+    cases = {
+        ("float32", n, _bench.TRUNC): lambda: calls.append("trunc") or ai.random.truncated_normal(n, seed=1, out=buf),
+        ("float32", n, "peer"): lambda: calls.append("peer"),
+        ("float32", 2 * n, "peer"): lambda: calls.append("peer2"),
+    }
+    res = _bench.measure(cases, rounds=2, reps=4, busy=True)
+    assert set(res) == set(cases)
+    for key, conds in res.items():
+        # at least reps // rounds timed calls per condition and round
+        assert conds["quiet"]["runs"] >= 4
+        assert conds["busy"]["runs"] >= 4
+        assert conds["quiet"]["q1"] <= conds["quiet"]["median"] <= conds["quiet"]["q3"]
+        # the one-thread process times arrayinit's float32 truncated normal only
+        assert (conds["one"] is not None) == (key[2] == _bench.TRUNC)
+    assert res["float32", n, _bench.TRUNC]["one"]["runs"] >= 4
+    assert busy_states == [True, False] * (2 * len(cases))  # one busy block per case and round
+    assert calls.index("peer2") > len(calls) - calls[::-1].index("trunc") - 1  # one size after the other
+    quiet_only = _bench.measure(cases, rounds=1, reps=1, busy=False)
+    assert all(c["busy"] is None for c in quiet_only.values())

@@ -22,6 +22,7 @@ import os
 import pathlib
 import platform
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -45,27 +46,35 @@ columns: median time per call over the repetitions [interquartile range], quiet 
   ours/peer  this row's quiet median time over the quiet median time of `arrayinit truncated_normal`
              for the same size and dtype: above 1, arrayinit's truncated normal is that many times
              faster than this row (1.00 on arrayinit's own row)
-Every timed function runs twice before timing (compilation, first-touch of memory excluded)."""
+Every timed function runs twice before timing (compilation, first-touch of memory excluded). The rows
+of one size and dtype are timed in 3 rounds, quiet and busy alternating within each round, so a drift
+of the machine's speed during the run cancels out of busy/quiet and ours/peer."""
 
 
-def time_stats(fn: Callable[[], object], reps: int, min_time: float = 0.2) -> dict[str, float]:
-    """Median and quartiles of the wall time of ``fn()``, after two warm-up calls.
-
-    Runs at least ``reps`` times and, for fast functions, until ``min_time``
-    seconds have been spent (at most ``50 * reps`` runs).
-    """
-    fn()
-    fn()
+def _timed(fn: Callable[[], object], runs: int, min_time: float, warm: int) -> list[float]:
+    """Wall times of ``fn()`` after ``warm`` untimed calls: at least ``runs`` calls and, for fast
+    functions, until ``min_time`` seconds have been spent (at most ``50 * runs`` calls)."""
+    for _ in range(warm):
+        fn()
     times: list[float] = []
     total = 0.0
-    while len(times) < reps or (total < min_time and len(times) < 50 * reps):
+    while len(times) < runs or (total < min_time and len(times) < 50 * runs):
         t0 = time.perf_counter()
         fn()
         dt = time.perf_counter() - t0
         times.append(dt)
         total += dt
+    return times
+
+
+def _stats(times: list[float]) -> dict[str, float]:
     q = statistics.quantiles(times, n=4, method="inclusive") if len(times) > 1 else [times[0]] * 3
     return {"median": statistics.median(times), "q1": q[0], "q3": q[2], "min": min(times), "runs": len(times)}
+
+
+def time_stats(fn: Callable[[], object], reps: int, min_time: float = 0.2) -> dict[str, float]:
+    """Median and quartiles of the wall time of ``fn()``, after two warm-up calls (see ``_timed``)."""
+    return _stats(_timed(fn, reps, min_time, warm=2))
 
 
 def best_time(fn: Callable[[], object], reps: int, min_time: float = 0.2) -> float:
@@ -73,16 +82,45 @@ def best_time(fn: Callable[[], object], reps: int, min_time: float = 0.2) -> flo
     return time_stats(fn, reps, min_time)["median"]
 
 
-@contextlib.contextmanager
-def one_core_busy() -> Iterator[None]:
-    """A process that spins on one core for the duration of the block."""
-    proc = subprocess.Popen([sys.executable, "-c", "while True: pass"])
-    try:
-        time.sleep(0.3)  # let the scheduler place it
-        yield
-    finally:
-        proc.kill()
-        proc.wait()
+class BusyCore:
+    """A process spinning on one core inside ``busy()`` blocks, paused (SIGSTOP) between them.
+
+    Pausing instead of restarting lets a benchmark alternate quiet and busy
+    timings of the same call many times. Where processes cannot be paused
+    (Windows), every block starts its own spinner and kills it afterwards.
+    """
+
+    def __init__(self) -> None:
+        self._proc: subprocess.Popen | None = None
+        self._pausable = hasattr(signal, "SIGSTOP")
+
+    def __enter__(self) -> BusyCore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextlib.contextmanager
+    def busy(self) -> Iterator[None]:
+        if self._proc is None:
+            self._proc = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+            time.sleep(0.3)  # the interpreter starts and the scheduler places it
+        else:
+            os.kill(self._proc.pid, signal.SIGCONT)
+            time.sleep(0.05)
+        try:
+            yield
+        finally:
+            if self._pausable:
+                os.kill(self._proc.pid, signal.SIGSTOP)
+            else:
+                self.close()
+
+    def close(self) -> None:
+        if self._proc is not None:
+            self._proc.kill()
+            self._proc.wait()
+            self._proc = None
 
 
 def numpy_truncnorm_resample(rng, n, dtype):
@@ -148,23 +186,50 @@ _ONE_THREAD = """
 import json, sys
 import numpy as np
 import arrayinit.random as ar
-from arrayinit._bench import time_stats
-res = {}
-for e in json.loads(sys.argv[1]):
-    buf = np.empty(2**e, np.float32)
-    res[e] = time_stats(lambda: ar.truncated_normal(2**e, seed=1, out=buf), 3)["median"]
-print(json.dumps(res))
+from arrayinit._bench import _timed
+bufs = {}
+for line in sys.stdin:
+    n, runs, min_time, warm = json.loads(line)
+    buf = bufs.setdefault(n, np.empty(n, np.float32))
+    print(json.dumps(_timed(lambda: ar.truncated_normal(n, seed=1, out=buf), runs, min_time, warm)), flush=True)
 """
 
 
-def one_thread_times(exps: list[int]) -> dict[int, float]:
-    """Median time of arrayinit's float32 truncated normal with one thread (NUMBA_NUM_THREADS=1), quiet."""
-    env = dict(os.environ, NUMBA_NUM_THREADS="1")
-    env["PYTHONPATH"] = os.pathsep.join([str(pathlib.Path(__file__).resolve().parents[1]), env.get("PYTHONPATH", "")])
-    out = subprocess.run(
-        [sys.executable, "-c", _ONE_THREAD, json.dumps(exps)], env=env, check=True, capture_output=True, text=True
-    ).stdout
-    return {int(k): v for k, v in json.loads(out).items()}
+class OneThread:
+    """A process timing arrayinit's float32 truncated normal with one thread (NUMBA_NUM_THREADS=1) on request.
+
+    It waits on its input between requests, so the benchmark can time the
+    one-thread call in the same rounds as the others.
+    """
+
+    def __init__(self) -> None:
+        env = dict(os.environ, NUMBA_NUM_THREADS="1")
+        root = str(pathlib.Path(__file__).resolve().parents[1])
+        env["PYTHONPATH"] = os.pathsep.join([root, env.get("PYTHONPATH", "")])
+        self._proc = subprocess.Popen(
+            [sys.executable, "-c", _ONE_THREAD], env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+
+    def __enter__(self) -> OneThread:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._proc.stdin is not None
+        assert self._proc.stdout is not None
+        self._proc.stdin.close()  # the process's loop ends
+        self._proc.wait()
+        self._proc.stdout.close()
+
+    def times(self, n: int, runs: int, min_time: float, warm: int) -> list[float]:
+        """Wall times of ``truncated_normal(n, out=...)`` in that process (see ``_timed``)."""
+        assert self._proc.stdin is not None
+        assert self._proc.stdout is not None
+        self._proc.stdin.write(json.dumps([n, runs, min_time, warm]) + "\n")
+        self._proc.stdin.flush()
+        line = self._proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the one-thread timing process exited with status {self._proc.wait()}")
+        return json.loads(line)
 
 
 def fresh_process_times() -> dict:
@@ -250,6 +315,39 @@ def threading_info() -> dict:
     return info
 
 
+ROUNDS = 3
+TRUNC = "arrayinit truncated_normal"
+
+
+def measure(cases: dict[tuple[str, int, str], Callable[[], object]], rounds: int, reps: int, busy: bool) -> dict:
+    """Quiet and busy times of every case (and one-thread times of arrayinit's float32 truncated normal).
+
+    For each size and dtype, ``rounds`` rounds go through its cases; each round
+    times every case quiet and with one core busy, in alternating order, so
+    drift of the machine's speed cancels out of the ratios between rows and
+    between conditions. Calls that take long (peers at ``2**24`` and more)
+    run once per condition and round.
+    """
+    res: dict = {key: {"quiet": [], "busy": [], "one": []} for key in cases}
+    with BusyCore() as core, OneThread() as worker:
+        for group in dict.fromkeys(key[:2] for key in cases):
+            keys = [key for key in cases if key[:2] == group]
+            for r in range(rounds):
+                for key in keys:
+                    dtype, n, name = key
+                    slow = n >= 2**24 and ("torch trunc" in name or "resample" in name)
+                    runs, min_time = (1, 0.05 / rounds) if slow else (-(-reps // rounds), 0.2 / rounds)
+                    warm = 2 if r == 0 else 0 if slow else 1
+                    conditions = ["quiet", "busy"] if busy else ["quiet"]
+                    for cond in conditions if r % 2 == 0 else conditions[::-1]:
+                        with core.busy() if cond == "busy" else contextlib.nullcontext():
+                            res[key][cond] += _timed(cases[key], runs, min_time, warm)
+                        warm = 0 if slow else 1
+                    if dtype == "float32" and name == TRUNC:
+                        res[key]["one"] += worker.times(n, runs, min_time, 2 if r == 0 else 1)
+    return {key: {cond: _stats(t) if t else None for cond, t in conds.items()} for key, conds in res.items()}
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--quick", action="store_true", help="float32 only, 2**12..2**24, fewer repetitions (a few minutes)"
@@ -292,25 +390,16 @@ def run(args) -> int:
                 if fn is not None:
                     cases[dtype, 2**e, name] = fn
 
-    def measure() -> dict:
-        out = {}
-        for (dtype, n, name), fn in cases.items():
-            slow = n >= 2**24 and ("torch trunc" in name or "resample" in name)
-            out[dtype, n, name] = time_stats(fn, 1 if slow else reps, 0.05 if slow else 0.2)
-        return out
-
-    quiet = measure()
-    loaded: dict = {}
-    if busy:
-        with one_core_busy():
-            loaded = measure()
-    one = one_thread_times(exps)
+    stats = measure(cases, ROUNDS, reps, busy)
+    quiet = {k: v["quiet"] for k, v in stats.items()}
+    loaded = {k: v["busy"] for k, v in stats.items() if v["busy"]}
+    one = {e: stats["float32", 2**e, TRUNC]["one"]["median"] for e in exps}
     rows = []
     print(LEGEND)
     head = f"{'dtype':<9}{'n':>6}  {'implementation':<36}{'quiet ms':>26}{'G/s':>8}{'busy ms':>26}"
     print(head + f"{'busy/quiet':>11}{'ours/peer':>10}")
     for (dtype, n, name), st in quiet.items():
-        mine = quiet[dtype, n, "arrayinit truncated_normal"]["median"]
+        mine = quiet[dtype, n, TRUNC]["median"]
         b = loaded.get((dtype, n, name))
         row = {
             "dtype": dtype,
@@ -329,10 +418,11 @@ def run(args) -> int:
             f"{dtype:<9}{'2**' + str(int(math.log2(n))):>6}  {name:<36}{_fmt(st)}{row['gvals_per_s']:>8.3f}"
             f"{_fmt(b)}{bq}{row['ratio_truncnorm_to_this']:>10.2f}"
         )
-    print("arrayinit truncated_normal float32, one thread (NUMBA_NUM_THREADS=1), quiet median ms:")
+    print("arrayinit truncated_normal float32, one thread (NUMBA_NUM_THREADS=1, a process timed in the same rounds),")
+    print("quiet median ms:")
     for e in exps:
-        st = quiet["float32", 2**e, "arrayinit truncated_normal"]
-        b = loaded.get(("float32", 2**e, "arrayinit truncated_normal"))
+        st = quiet["float32", 2**e, TRUNC]
+        b = loaded.get(("float32", 2**e, TRUNC))
         extra = f"; busy / one thread {b['median'] / one[e]:.2f}" if b else ""
         print(f"  2**{e}: {one[e] * 1e3:.3f} ms (all threads quiet / one thread {st['median'] / one[e]:.2f}{extra})")
     small = small_call_times()
