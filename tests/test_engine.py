@@ -17,6 +17,7 @@ from tests.conftest import copy_package, run_in
 _THREADS_SCRIPT = """
 import hashlib, json
 import numba
+import arrayinit
 import arrayinit.random as ar
 from arrayinit import _engine
 
@@ -55,8 +56,12 @@ def test_thread_count_is_numbas_without_starting_its_threading_layer():
     assert out.split() == ["3", "False"]
 
 
-def _run_kernel(n, work, finish, out=None):
-    """Runs the float32 truncated normal kernel (seed 11) on ``work`` as one thread; returns ``out``."""
+def _run_kernel(n, work, finish, out=None, stream=0):
+    """Runs the float32 truncated normal kernel (seed 11) on ``work`` as one thread; returns ``out``.
+
+    ``stream``: 1 writes whole lines by streaming stores (the engine asks for them for large ``out=``
+    arrays only; the kernels take them at any size).
+    """
     from arrayinit import _engine, _plan
 
     d, c64, p = _plan.truncnorm_params(0.0, 1.0, -2.0, 2.0, -2.0, 2.0, "float32")
@@ -68,12 +73,13 @@ def _run_kernel(n, work, finish, out=None):
     out = np.zeros(n, np.float32) if out is None else out
     kernel = _engine.kernel(*_engine.variant(plan))
     vals = [out.ctypes.data, n, starts_addr, starts.shape[0], row_len, k0, k1, s0, s1, d, params_addr]
-    vals += [work.ctypes.data, work.shape[0], 0, 0, 0]
+    vals += [work.ctypes.data, work.shape[0], 0, 0, 0, stream]
     assert _engine._call(kernel.run, vals, int(finish)) == 0
     return out
 
 
-def test_calling_thread_finishes_tasks_a_helper_took_and_never_stored():
+@pytest.mark.parametrize("stream", [0, 1])
+def test_calling_thread_finishes_tasks_a_helper_took_and_never_stored(stream):
     from arrayinit import _engine, _plan
 
     n = 10 * _plan.CHUNK + 17
@@ -81,13 +87,14 @@ def test_calling_thread_finishes_tasks_a_helper_took_and_never_stored():
     tasks = _engine.task_count(1, n)
     work = np.zeros(1 + tasks, np.int64)
     work[0] = 7  # tasks 0..6 were handed to a helper that was descheduled before storing them
-    out = _run_kernel(n, work, True)
+    out = _run_kernel(n, work, True, stream=stream)
     np.testing.assert_array_equal(out, expected)
     assert _engine.kernel("fill32", "float32").pending(work) == 0
     assert (work[1:] == _plan.DONE).all()
 
 
-def test_a_task_is_stored_once_and_only_by_its_winner():
+@pytest.mark.parametrize("stream", [0, 1])
+def test_a_task_is_stored_once_and_only_by_its_winner(stream):
     from arrayinit import _engine, _plan
 
     chunk = _plan.CHUNK
@@ -95,7 +102,7 @@ def test_a_task_is_stored_once_and_only_by_its_winner():
     work = np.zeros(1 + _engine.task_count(1, n), np.int64)
     work[1 + 2] = _plan.DONE  # task 2 was stored by another thread: never written again
     work[1 + 4] = _plan.STORING  # task 4 is being stored by another thread
-    out = _run_kernel(n, work, True)
+    out = _run_kernel(n, work, True, stream=stream)
     assert (out[2 * chunk : 3 * chunk] == 0).all()
     assert (out[4 * chunk : 5 * chunk] == 0).all()
     assert _engine.kernel("fill32", "float32").pending(work) == 1
@@ -105,12 +112,13 @@ def test_a_task_is_stored_once_and_only_by_its_winner():
     np.testing.assert_array_equal(out[keep], expected[keep])
 
 
-def test_helpers_alone_compute_everything():
+@pytest.mark.parametrize("stream", [0, 1])
+def test_helpers_alone_compute_everything(stream):
     from arrayinit import _engine, _plan
 
     n = 5 * _plan.CHUNK + 1
     work = np.zeros(1 + _engine.task_count(1, n), np.int64)
-    out = _run_kernel(n, work, False)
+    out = _run_kernel(n, work, False, stream=stream)
     np.testing.assert_array_equal(out, ar.truncated_normal(n, seed=11))
     assert _engine.kernel("fill32", "float32").pending(work) == 0
 
@@ -127,7 +135,7 @@ def test_task_count_matches_the_kernels(n_rows, row_len):
     work = np.zeros(1 + _engine.task_count(n_rows, row_len), np.int64)
     kernel = _engine.kernel("bits", "uint32")
     vals = [out.ctypes.data, out.size, starts.ctypes.data, n_rows, row_len, 2, 0, 0, 0, _plan.BITS, 0]
-    vals += [work.ctypes.data, work.shape[0], 0, 0, 0]
+    vals += [work.ctypes.data, work.shape[0], 0, 0, 0, 0]
     assert _engine._call(kernel.run, vals, 1) == 0
     np.testing.assert_array_equal(out, expected.reshape(-1))
     assert work[0] >= work.shape[0] - 1  # every task was handed out
@@ -173,7 +181,7 @@ _STREAMED = [
 @pytest.mark.parametrize(("name", "dtype", "kw"), _STREAMED)
 @pytest.mark.parametrize(("shift", "extra"), [(0, 3), (0, 1001), (1, 3), (7, 1001), ("bytes", 3)])
 def test_outputs_written_by_streaming_stores_hold_the_same_values(name, dtype, kw, shift, extra):
-    from arrayinit import _plan
+    from arrayinit import _engine, _plan
 
     fn = getattr(ar, name)
     args = dict(kw, dtype=dtype) if dtype else dict(kw)
@@ -184,17 +192,54 @@ def test_outputs_written_by_streaming_stores_hold_the_same_values(name, dtype, k
     expected = np.concatenate(
         [fn(min(piece, n - i), seed=4, full_shape=(n,), offset=(i,), **args) for i in range(0, n, piece)]
     )
-    raw = np.zeros((n + 32) * itemsize + 64, np.uint8)
+    raw = np.full((n + 32) * itemsize + 64, 0, np.uint8)  # written: its pages are in memory
     start = -raw.ctypes.data % 64  # the first byte on a 64-byte line
     if shift == "bytes":  # an address that is not a multiple of the item size: plain stores
         start += 1
     else:  # ``shift`` values before the output on its first line
         start += shift * itemsize
     out = raw[start : start + n * itemsize].view(expected.dtype)
+    assert _engine._streamed(out.view(np.uint8)) == 1
     fn(n, seed=4, out=out, **args)
     np.testing.assert_array_equal(out.view(np.uint8), expected.view(np.uint8))
     assert not raw[:start].any()
     assert not raw[start + n * itemsize :].any()
+
+
+def test_streaming_stores_for_large_outputs_in_memory_only(monkeypatch):
+    import mmap
+
+    from arrayinit import _engine, _plan
+
+    packed = _engine._ARGS
+    seen = []
+
+    class Spy:
+        size = packed.size
+
+        def pack_into(self, buf, offset, *vals):
+            seen.append(vals[_plan.A_STREAM])
+            packed.pack_into(buf, offset, *vals)
+
+    monkeypatch.setattr(_engine, "_ARGS", Spy())
+    n = _plan.STREAM_FROM // 4 + 5
+    expected = ar.truncated_normal(n, seed=3)
+    seen.clear()
+    written = np.full(n, np.nan, np.float32)  # written: its pages are in memory (np.zeros would not write them)
+    ar.truncated_normal(n, seed=3, out=written)
+    assert set(seen) == {1}
+    seen.clear()
+    new = mmap.mmap(-1, 4 * n)  # pages the system has not yet provided: plain stores
+    untouched = np.frombuffer(new, np.float32)
+    ar.truncated_normal(n, seed=3, out=untouched)
+    assert set(seen) == {0}
+    seen.clear()
+    ar.truncated_normal(n - 10, seed=3, out=written[: n - 10])  # below the threshold
+    assert set(seen) == {0}
+    np.testing.assert_array_equal(written, expected)
+    np.testing.assert_array_equal(untouched, expected)
+    del untouched
+    new.close()
 
 
 def _child(q):
@@ -216,6 +261,7 @@ def test_generate_then_fork_then_generate_in_child():
 
 _FORK_SCRIPT = """
 import hashlib, os, sys, threading, time
+import arrayinit
 import arrayinit.random as ar
 
 N = 2**20

@@ -27,6 +27,7 @@ import functools
 import importlib
 import logging  # noqa: F401  its fork handlers are registered before ours: ours run first
 import math
+import mmap
 import os
 import struct
 import sys
@@ -43,6 +44,7 @@ from arrayinit._plan import (
     SCRATCH_WORDS,
     STORE_KIND,
     STORE_NATIVE,
+    STREAM_FROM,
     FillPlan,
     block_rows,
 )
@@ -301,6 +303,46 @@ def _layout(shape, full_shape, offset):
     return starts, row_len, _addr(starts)
 
 
+@functools.lru_cache(maxsize=1)
+def _mincore():
+    """libc's ``mincore`` (which pages of a range are in memory), or None where it is not available."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        fn = ctypes.CDLL(None, use_errno=True).mincore
+    except (OSError, AttributeError):
+        return None
+    fn.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p]
+    fn.restype = ctypes.c_int
+    return fn
+
+
+def _streamed(out: np.ndarray) -> int:
+    """1 where the kernel writes ``out`` by streaming stores: outputs of ``STREAM_FROM`` bytes or more
+    whose pages are (mostly) in memory already.
+
+    The system zeroes a page that is not yet in memory when it is first
+    written, which leaves its lines in the cache: plain stores then overwrite
+    them there, where streaming stores would write every line to memory twice
+    (new numpy arrays of more than 32 MiB, and every array not yet written).
+    The values are the same either way.
+    """
+    nbytes = out.size * out.itemsize
+    if nbytes < STREAM_FROM:
+        return 0
+    mincore = _mincore()
+    if mincore is None:
+        return 1
+    page = mmap.PAGESIZE
+    addr = _addr(out)
+    first = addr - addr % page
+    pages = -(-(addr + nbytes - first) // page)
+    vec = np.empty(pages, np.uint8)
+    if mincore(first, pages * page, _addr(vec)) != 0:
+        return 1
+    return int(2 * np.count_nonzero(vec & 1) >= pages)
+
+
 def _addr(a: np.ndarray) -> int:
     return a.__array_interface__["data"][0]
 
@@ -401,14 +443,15 @@ def run_cpu(plan: FillPlan, out: np.ndarray) -> None:
     # ``out``, ``starts`` and ``params`` stay referenced here until every task is stored
     out_ref, out_at = (id(out) + off, 1) if off is not None and type(out) is np.ndarray else (_addr(out), 0)
     helpers = min(num_threads() - 1, tasks - 1) if n >= PARALLEL_FROM else 0
+    stream = _streamed(out)
     vals = [out_ref, n, starts_addr, n_rows, row_len, k0, k1, s0, s1, plan.dist, params_addr]
     if helpers <= 0:
         t = _thread
-        _ARGS.pack_into(t.args, 0, *vals, t.work_for(1 + tasks), 1 + tasks, t.scratch_addr, 2, out_at)
+        _ARGS.pack_into(t.args, 0, *vals, t.work_for(1 + tasks), 1 + tasks, t.scratch_addr, 2, out_at, stream)
         status = k.run(t.args_addr)
     else:
         work = np.zeros(1 + tasks, np.int64)
-        vals += [_addr(work), 1 + tasks, 0, 0, out_at]  # scratch and finish: set per thread by _call
+        vals += [_addr(work), 1 + tasks, 0, 0, out_at, stream]  # scratch and finish: set per thread by _call
         pool = _get_pool()
         job = pool.offer(k.run, vals, helpers, (out, starts, params, work))
         try:

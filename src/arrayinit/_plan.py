@@ -40,15 +40,16 @@ SCRATCH_WORDS = 5 * CHUNK + 16  # per-thread scratch of a kernel call, uint32 wo
 FREE = 0
 STORING = 1
 DONE = 2
-# outputs of at least STREAM_FROM bytes are written by non-temporal stores of STREAM_LINE-byte lines:
-# they would not stay in the core's caches, and such stores skip reading each line before writing it
+# outputs of at least STREAM_FROM bytes whose pages are in memory are written by non-temporal stores of
+# STREAM_LINE-byte lines: they would not stay in the core's caches, and such stores skip reading each line
+# before writing it (the engine decides per call and passes A_STREAM; see ``_engine._streamed``)
 STREAM_FROM = 1 << 22
 STREAM_LINE = 64
 
 # the block of int64 arguments of a CPU kernel call (``arrayinit._targets.cpu``: C entry points)
 (A_OUT, A_N_OUT, A_STARTS, A_N_ROWS, A_ROW_LEN, A_K0, A_K1, A_S0, A_S1, A_DIST, A_PARAMS, A_WORK, A_N_WORK) = range(13)
-(A_SCRATCH, A_FINISH, A_OUT_AT) = range(13, 16)
-ARGS = 16
+(A_SCRATCH, A_FINISH, A_OUT_AT, A_STREAM) = range(13, 17)
+ARGS = 17
 
 # the CPU kernels' variants: (family, output dtype); "fill32"/"fill64": float32/float64 arithmetic
 CPU_FAMILIES = {

@@ -70,6 +70,7 @@ from arrayinit._plan import (
     A_S1,
     A_SCRATCH,
     A_STARTS,
+    A_STREAM,
     A_WORK,
     ARGS,
     CHUNK,
@@ -84,7 +85,6 @@ from arrayinit._plan import (
     STORE_KIND,
     STORE_NATIVE,
     STORING,
-    STREAM_FROM,
     STREAM_LINE,
     TRUNCNORM_CENTRAL,
     TRUNCNORM_LOCAL,
@@ -568,6 +568,9 @@ def _bits(out, stream, starts, row_len, k0, k1, s0, s1, work, finish, scratch):
 #   SCRATCH  ``SCRATCH_WORDS`` uint32 words of the calling thread,
 #   FINISH   0: a helper; 1: the calling thread, which finishes every task;
 #            2: the calling thread alone (``work`` is zeroed first)
+#   OUT_AT   1: OUT is where the output's address is stored
+#   STREAM   1: write whole lines of the output by streaming stores (see
+#            ``STREAM_FROM`` in ``arrayinit._plan``); 0: plain stores
 #
 # ``pending(work, n_work)`` counts the tasks not yet stored.
 
@@ -614,7 +617,6 @@ def entry_function(family: str, dtype: str):
     kind = STORE_KIND.get(dtype, STORE_NATIVE)
     wide = dtype == "float64"
     storage = _STORAGE[dtype]
-    itemsize = np.dtype(storage).itemsize
     arith = np.float64 if family == "fill64" else np.float32
     # values are streamed from where they are computed when that is the output's format, else
     # staged over the task's words (dead by then)
@@ -631,7 +633,7 @@ def entry_function(family: str, dtype: str):
         work = _array(a[A_WORK], a[A_N_WORK], np.int64)
         scratch = _array(a[A_SCRATCH], SCRATCH_WORDS, np.uint32)
         conv = _array(a[A_SCRATCH] + 4 * conv_at, CHUNK, storage)
-        stream = a[A_N_OUT] * itemsize >= STREAM_FROM
+        stream = a[A_STREAM] != 0
         finish = a[A_FINISH]
         if finish == 2:
             for i in range(work.shape[0]):
