@@ -37,7 +37,10 @@ import arrayinit.random as ar
 
 RESULTS = pathlib.Path("benchmarks") / "results"
 
-LEGEND = """\
+ROUNDS = 3  # rounds of the rows of one size and dtype (see ``measure``)
+TRUNC = "arrayinit truncated_normal"
+
+LEGEND = f"""\
 columns: median time per call over the repetitions [interquartile range], quiet and with one core busy
   G/s        values per second, quiet (elements / median time)
   busy/quiet the median time with one core kept busy by a spinning process this benchmark starts,
@@ -47,7 +50,7 @@ columns: median time per call over the repetitions [interquartile range], quiet 
              for the same size and dtype: above 1, arrayinit's truncated normal is that many times
              faster than this row (1.00 on arrayinit's own row)
 Every timed function runs twice before timing (compilation, first-touch of memory excluded). The rows
-of one size and dtype are timed in 3 rounds, quiet and busy alternating within each round, so a drift
+of one size and dtype are timed in {ROUNDS} rounds, quiet and busy alternating within each round, so a drift
 of the machine's speed during the run cancels out of busy/quiet and ours/peer."""
 
 
@@ -190,7 +193,9 @@ from arrayinit._bench import _timed
 bufs = {}
 for line in sys.stdin:
     n, runs, min_time, warm = json.loads(line)
-    buf = bufs.setdefault(n, np.empty(n, np.float32))
+    if n not in bufs:
+        bufs[n] = np.empty(n, np.float32)
+    buf = bufs[n]
     print(json.dumps(_timed(lambda: ar.truncated_normal(n, seed=1, out=buf), runs, min_time, warm)), flush=True)
 """
 
@@ -313,10 +318,6 @@ def threading_info() -> dict:
     except ImportError:
         pass
     return info
-
-
-ROUNDS = 3
-TRUNC = "arrayinit truncated_normal"
 
 
 def measure(cases: dict[tuple[str, int, str], Callable[[], object]], rounds: int, reps: int, busy: bool) -> dict:

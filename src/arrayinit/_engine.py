@@ -327,7 +327,7 @@ def _streamed(out: np.ndarray) -> int:
     (new numpy arrays of more than 32 MiB, and every array not yet written).
     The values are the same either way.
     """
-    nbytes = out.size * out.itemsize
+    nbytes = out.nbytes
     if nbytes < STREAM_FROM:
         return 0
     mincore = _mincore()
