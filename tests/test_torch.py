@@ -1,6 +1,10 @@
 """arrayinit.torch: torch.nn.init-compatible functions, init_module, DTensor initialization."""
 
+import ast
+import json
 import math
+import os
+import signal
 import socket
 import subprocess
 import sys
@@ -239,6 +243,97 @@ def test_dtensor_shards_equal_single_process(tmp_path):
     for f in files:
         init_name = f.stem.split("-")[1]
         np.testing.assert_array_equal(np.load(f), single[init_name], err_msg=f.name)
+
+
+TORCH_GUIDE = Path(__file__).resolve().parents[1] / "docs" / "guides" / "torch.md"
+TORCHRUN_TIMEOUT_S = 600  # two processes importing torch and compiling kernels on a busy 2-core machine
+
+
+def _guide_fsdp_example():
+    """The PyTorch guide's FSDP2 program, read from the page with the docs test's parser."""
+    from tests.test_docs import blocks_of
+
+    found = [b for b in blocks_of(TORCH_GUIDE) if b.lang == "python" and "fully_shard(" in b.code]
+    assert len(found) == 1, f"{TORCH_GUIDE}: expected one python block calling fully_shard, found {len(found)}"
+    return found[0]
+
+
+def _definitions(code: str, filename: str) -> dict:
+    """The imports, functions and constants of a program, without running its other statements."""
+    keep = [
+        node
+        for node in ast.parse(code).body
+        if isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef))
+        or (isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant))
+    ]
+    namespace: dict = {}
+    exec(compile(ast.Module(body=keep, type_ignores=[]), filename, "exec"), namespace)
+    return namespace
+
+
+def _torchrun_env() -> dict[str, str]:
+    """The environment for ``torch.distributed.run``: nothing inherited from an enclosing launch, loopback only."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PET_", "TORCHELASTIC_", "MASTER_"))}
+    for k in ("RANK", "LOCAL_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE", "GROUP_RANK"):
+        env.pop(k, None)
+    loopback = [name for _, name in socket.if_nameindex() if name.startswith("lo")]
+    if loopback:  # gloo otherwise picks the interface of the host name
+        env["GLOO_SOCKET_IFNAME"] = loopback[0]
+    env["OMP_NUM_THREADS"] = "1"  # what torchrun sets by default (with a banner)
+    return env
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not torch.distributed.is_available(), reason="torch built without distributed")
+def test_guide_fsdp2_example_runs_under_torchrun(tmp_path):
+    """The guide's FSDP2 program, run as written by ``torchrun --nproc-per-node 2`` (gloo, CPU): every rank's
+    shard of every parameter is bit-equal to its block of the model initialized whole in this process."""
+    block = _guide_fsdp_example()
+    script = tmp_path / "fsdp_init.py"
+    script.write_text(block.code, encoding="utf-8")
+    out = tmp_path / "shards"
+    out.mkdir()
+    worker = Path(__file__).parent / "workers" / "fsdp_example_worker.py"
+    # --standalone: the launcher binds its own free port (no race for one); --local-addr: workers meet on loopback
+    launch = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--local-addr", "127.0.0.1"]
+    launch += ["--nproc-per-node", "2", "--max-restarts", "0", str(worker), str(script), str(out)]
+    proc = subprocess.Popen(
+        launch, cwd=tmp_path, env=_torchrun_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        output, _ = proc.communicate(timeout=TORCHRUN_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGTERM)  # the launcher stops its workers (they run in their own sessions)
+        try:
+            output, _ = proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            output, _ = proc.communicate()
+        pytest.fail(f"{block.id}: no result after {TORCHRUN_TIMEOUT_S} s under torchrun\n{output}")
+    assert proc.returncode == 0, f"{block.id} failed under torchrun\n{output}"
+
+    program = _definitions(block.code, str(block.page))
+    whole = ait.init_module(program["make_model"](), seed=program["SEED"])
+    blocks = [json.loads((out / f"rank{r}.json").read_text(encoding="utf-8")) for r in range(2)]
+    shards = [np.load(out / f"rank{r}.npz") for r in range(2)]
+    params = {name: p.detach().numpy() for name, p in whole.named_parameters()}
+    assert set(blocks[0]) == set(blocks[1]) == set(params)
+    for name, full in params.items():
+        assert full.dtype == np.float32, name
+        seen = np.zeros(full.shape, dtype=np.int64)
+        for r in range(2):
+            where, shard = blocks[r][name], shards[r][name]
+            assert where["type"] == "DTensor", (name, r, where)  # FSDP2 sharded it
+            assert where["placements"] == ["Shard(dim=0)"], (name, r, where)
+            assert where["global_shape"] == list(full.shape), (name, r, where)
+            assert list(shard.shape) == where["local_shape"], (name, r, where)
+            assert shard.size > 0, f"{name}: rank {r} holds no part of it"
+            index = tuple(slice(o, o + n) for o, n in zip(where["offset"], where["local_shape"]))
+            expected = np.ascontiguousarray(full[index])
+            bits = np.ascontiguousarray(shard).view(np.uint32)
+            np.testing.assert_array_equal(bits, expected.view(np.uint32), err_msg=f"{name}, rank {r}")
+            seen[index] += 1
+        assert (seen == 1).all(), f"{name}: the two shards do not tile the tensor"
 
 
 def test_kaiming_on_zero_element_tensors_is_a_no_op_with_a_warning():
