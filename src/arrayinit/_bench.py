@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 import arrayinit.random as ar
+from arrayinit import _safetensors
 
 RESULTS = pathlib.Path("benchmarks") / "results"
 
@@ -89,9 +90,16 @@ class BusyCore:
     """A process spinning on one core inside ``busy()`` blocks, paused (SIGSTOP) between them.
 
     Pausing instead of restarting lets a benchmark alternate quiet and busy
-    timings of the same call many times. Where processes cannot be paused
-    (Windows), every block starts its own spinner and kills it afterwards.
+    timings of the same call many times. A block starts once the spinner has
+    said it is running, and ends once it has stopped (not merely been sent
+    ``SIGSTOP``: a signal takes effect when the spinner is next scheduled), so
+    the quiet timings that follow never share the machine with it. Where
+    processes cannot be paused (Windows), every block starts its own spinner
+    and kills it afterwards.
     """
+
+    # the spinner writes one byte once its interpreter runs, then spins
+    SPIN = "import sys; sys.stdout.write('r'); sys.stdout.flush()\nwhile True: pass"
 
     def __init__(self) -> None:
         self._proc: subprocess.Popen | None = None
@@ -106,18 +114,32 @@ class BusyCore:
     @contextlib.contextmanager
     def busy(self) -> Iterator[None]:
         if self._proc is None:
-            self._proc = subprocess.Popen([sys.executable, "-c", "while True: pass"])
-            time.sleep(0.3)  # the interpreter starts and the scheduler places it
+            self._proc = subprocess.Popen([sys.executable, "-c", self.SPIN], stdout=subprocess.PIPE)
+            assert self._proc.stdout is not None
+            started = self._proc.stdout.read(1)
+            self._proc.stdout.close()
+            if not started:
+                self.close()
+                raise RuntimeError("the process that keeps a core busy did not start")
         else:
             os.kill(self._proc.pid, signal.SIGCONT)
-            time.sleep(0.05)
+        time.sleep(0.05)  # the scheduler places it beside the benchmark
         try:
             yield
         finally:
             if self._pausable:
-                os.kill(self._proc.pid, signal.SIGSTOP)
+                self._pause()
             else:
                 self.close()
+
+    def _pause(self) -> None:
+        """Stop the spinner and wait until it has stopped."""
+        assert self._proc is not None
+        os.kill(self._proc.pid, signal.SIGSTOP)
+        _, status = os.waitpid(self._proc.pid, os.WUNTRACED)
+        if not os.WIFSTOPPED(status):  # it ended (killed from outside): waitpid has collected its status
+            self._proc.returncode = os.waitstatus_to_exitcode(status)
+            self._proc = None
 
     def close(self) -> None:
         if self._proc is not None:
@@ -441,7 +463,8 @@ def run(args) -> int:
         "fresh_process": fresh,
         "legend": LEGEND,
     }
-    (results / "bench_cpu.json").write_text(json.dumps(data, indent=2))
+    with _safetensors.atomic_file(results / "bench_cpu.json") as fh:  # a regular file, complete or not at all
+        fh.write(json.dumps(data, indent=2).encode())
     if plot_rows(rows, meta["arrayinit_threads"], results / "bench_cpu.png"):
         print(f"wrote {results / 'bench_cpu.json'} and {results / 'bench_cpu.png'}")
     else:
@@ -481,8 +504,11 @@ def plot_rows(rows: list[dict], threads: int, path) -> bool:
     ncol = 2 * len(dtypes)  # the legend fits the figure's width
     fig.legend(handles, names, loc="lower center", ncol=ncol, fontsize=8)
     fig.subplots_adjust(bottom=0.12 + 0.035 * -(-len(names) // ncol))
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
+    try:
+        with _safetensors.atomic_file(path) as fh:
+            fig.savefig(fh, format="png", dpi=110, bbox_inches="tight")
+    finally:
+        plt.close(fig)
     return True
 
 

@@ -11,10 +11,12 @@ strings.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import math
 import os
 import secrets
+import stat
 import struct
 from collections.abc import Callable, Iterable, Iterator
 from typing import BinaryIO
@@ -31,12 +33,86 @@ METADATA_KEY = "__metadata__"
 _PARTIAL: set[str] = set()
 
 
-def output_folder(path: str | os.PathLike) -> str:
-    """The folder that will hold ``path``; FileNotFoundError naming ``path`` when it does not exist."""
+# what an existing target other than a regular file is, for the message that refuses it
+_KINDS = (
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+)
+
+# errors of a write that the file system refused: the message names the file (the OS names none)
+_WRITE_ERRNOS = frozenset(
+    getattr(errno, name) for name in ("ENOSPC", "EDQUOT", "EFBIG", "EIO", "EROFS") if hasattr(errno, name)
+)
+
+
+def _resolve(path: str) -> str:
+    """The file that writing ``path`` creates or replaces: ``path``, or where its symbolic links lead.
+
+    A link that leads nowhere (dangling) resolves to the name it points to,
+    as ``open(path, "w")`` would create it; a loop of links is an error.
+    """
+    if not os.path.islink(path):
+        return path
+    target = os.path.realpath(path)
+    if os.path.islink(target):  # realpath stops where the links go round in a loop
+        raise OSError(errno.ELOOP, f"Cannot write {path!r}: it is a symbolic link in a loop of links")
+    return target
+
+
+def _described(path: str, target: str) -> str:
+    """``path`` for a message, with the file its links lead to."""
+    return repr(path) if target == path else f"{path!r} (a symbolic link to {target!r})"
+
+
+def output_target(path: str | os.PathLike) -> str:
+    """The file that writing ``path`` creates or replaces, checked: a regular file, a new name, or a link to one.
+
+    A symbolic link is followed: the file it points to is written, and the
+    link stays a link (a link that points nowhere creates the file it names).
+    An existing target that is not a regular file (a folder, a FIFO, a
+    socket, a device such as ``/dev/null``) is refused, never replaced.
+
+    Raises
+    ------
+    IsADirectoryError
+        The target is a folder.
+    FileExistsError
+        The target is a FIFO, a socket or a device.
+    FileNotFoundError
+        The folder that would hold the target does not exist.
+    OSError
+        ``path`` is a link in a loop of links, or its target cannot be examined.
+    """
     path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
+    target = _resolve(path)
+    output_folder(path)
+    try:
+        st = os.lstat(target)
+    except FileNotFoundError:
+        return target
+    except OSError as e:
+        raise type(e)(e.errno, f"Cannot write {_described(path, target)}: {e.strerror or e}") from None
+    if stat.S_ISREG(st.st_mode):
+        return target
+    kind = next((name for test, name in _KINDS if test(st.st_mode)), "not a regular file")
+    if stat.S_ISDIR(st.st_mode):
+        raise IsADirectoryError(f"Cannot write {_described(path, target)}: it is a folder; give a file name in it")
+    raise FileExistsError(
+        f"Cannot write {_described(path, target)}: it is {kind}, not a regular file (only a regular file, "
+        "or a symbolic link to one, is ever replaced)"
+    )
+
+
+def output_folder(path: str | os.PathLike) -> str:
+    """The folder that will hold ``path`` (where its links lead); FileNotFoundError naming ``path`` when missing."""
+    path = os.fspath(path)
+    target = _resolve(path)
+    folder = os.path.dirname(os.path.abspath(target))
     if not os.path.isdir(folder):
-        raise FileNotFoundError(f"Cannot write {path!r}: the folder {folder!r} does not exist")
+        raise FileNotFoundError(f"Cannot write {_described(path, target)}: the folder {folder!r} does not exist")
     return folder
 
 
@@ -44,18 +120,24 @@ def output_folder(path: str | os.PathLike) -> str:
 def atomic_file(path: str | os.PathLike) -> Iterator[BinaryIO]:
     """A binary file handle whose bytes appear at ``path`` only when the ``with`` block completes.
 
-    The bytes go to a temporary file in the same folder, renamed onto ``path``
-    at the end; on any error the temporary file is removed and ``path`` is left
-    as it was. The temporary file is created with mode ``0o666`` less the
-    process umask, as ``open(path, "wb")`` would create ``path`` (not
-    ``tempfile.mkstemp``'s ``0o600``). Errors creating or renaming it name
-    ``path``, never the temporary name. While it is written its name is kept
+    The bytes go to a temporary file in the folder of the file written
+    (``output_target``: ``path``, or the file its symbolic links lead to,
+    so that a link stays a link), renamed onto that file at the end; on any
+    error the temporary file is removed and ``path`` is left as it was. An
+    existing target that is not a regular file (a folder, FIFO, socket or
+    device) is refused before anything is written, and checked again just
+    before the rename. The temporary file is created with mode ``0o666``
+    less the process umask, as ``open(path, "wb")`` would create ``path``
+    (not ``tempfile.mkstemp``'s ``0o600``). Errors creating, writing or
+    renaming it name ``path``, never the temporary name (a full disk says
+    which file could not be written). While it is written its name is kept
     in a registry, so that an interrupt handler can remove it even at a
     moment when the ``with`` block's own clean-up cannot run
     (``remove_partial_files``).
     """
     path = os.fspath(path)
-    folder = output_folder(path)
+    target = output_target(path)
+    folder = os.path.dirname(os.path.abspath(target))
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     for _ in range(100):
         tmp = os.path.join(folder, f".arrayinit-{secrets.token_hex(8)}.partial")
@@ -68,16 +150,23 @@ def atomic_file(path: str | os.PathLike) -> Iterator[BinaryIO]:
             continue
         except OSError as e:
             _PARTIAL.discard(tmp)
-            raise type(e)(f"Cannot write {path!r}: {e.strerror or e}") from None
+            raise type(e)(e.errno, f"Cannot write {_described(path, target)}: {e.strerror or e}") from None
     else:  # pragma: no cover - 100 collisions of 64 random bits
         raise FileExistsError(f"Cannot write {path!r}: no free temporary name in {folder!r}")
     try:
-        with os.fdopen(fd, "wb") as fh:
-            yield fh
         try:
-            os.replace(tmp, path)
+            with os.fdopen(fd, "wb") as fh:
+                yield fh
         except OSError as e:
-            raise type(e)(f"Cannot write {path!r}: {e.strerror or e}") from None
+            # the file system refused a write (or the flush on closing): name the file, as the OS does not
+            if e.errno in _WRITE_ERRNOS and e.filename is None:
+                raise type(e)(e.errno, f"Cannot write {_described(path, target)}: {e.strerror}") from None
+            raise
+        output_target(path)  # again: nothing but a regular file is replaced, even one made meanwhile
+        try:
+            os.replace(tmp, target)
+        except OSError as e:
+            raise type(e)(e.errno, f"Cannot write {_described(path, target)}: {e.strerror or e}") from None
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)

@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from arrayinit import __version__, _dtypes
+from arrayinit import __version__, _dtypes, _safetensors
 from arrayinit._errors import DeviceUnavailableError, check_seed
 from arrayinit._initializers import (
     TRUNCATION_STD,
@@ -70,6 +70,9 @@ _CUT = 2.0
 
 # element indices are 64-bit (docs/stream-contract.md): every dimension and element count stays below this
 _MAX_ELEMENTS = 2**63
+
+# the most dimensions a numpy array can have (tensors are generated as numpy arrays): 64 since numpy 2.0, 32 before
+_MAX_DIMS = 64 if np.lib.NumpyVersion(np.__version__) >= "2.0.0" else 32
 
 
 class Interrupted(BaseException):
@@ -277,8 +280,6 @@ def _pyplot():
 
 def _plot(plt, panels, path: str, title: str, cols: int, figsize=None) -> None:
     """Histograms ``(title, (densities, edges), pdf or None)`` with their theory curves, written atomically."""
-    from arrayinit import _safetensors
-
     cols = min(cols, len(panels))
     nrows = math.ceil(len(panels) / cols)
     figsize = figsize or (4.6 * cols, 3.6 * nrows)
@@ -330,14 +331,16 @@ def check_plot_path(path: str, option: str = "--plot") -> None:
 
 
 def _check_writable(path: str, option: str) -> None:
-    from arrayinit import _safetensors
+    """Refuse an output path whose folder is missing or read-only, or that names anything but a regular file.
 
+    A symbolic link is followed (the file it points to is written, the link
+    stays a link); a folder, FIFO, socket or device is never replaced.
+    """
     try:
-        folder = _safetensors.output_folder(path)
-    except FileNotFoundError as e:
-        raise FileNotFoundError(f"{option}: {e}") from None
-    if os.path.isdir(path):
-        raise IsADirectoryError(f"{option}: {path!r} is a folder; give a file name in it")
+        target = _safetensors.output_target(path)
+    except OSError as e:
+        raise type(e)(f"{option}: {_message(e)}") from None
+    folder = os.path.dirname(os.path.abspath(target))
     if not os.access(folder, os.W_OK):
         raise PermissionError(f"{option}: cannot write {path!r}: the folder {folder!r} is not writable")
 
@@ -386,9 +389,7 @@ def available_memory() -> int | None:
 
 
 def free_disk(path: str) -> int:
-    """Free bytes in the folder that will hold ``path``."""
-    from arrayinit import _safetensors
-
+    """Free bytes in the folder that will hold ``path`` (where its symbolic links lead)."""
     return shutil.disk_usage(_safetensors.output_folder(path)).free
 
 
@@ -419,7 +420,12 @@ def working_memory(init: Initializer, shape: tuple[int, ...], dtype: str) -> int
 
 
 def _check_dims(where: str, shape: tuple[int, ...]) -> None:
-    """Every dimension and the element count below 2**63 (64-bit element indices)."""
+    """At most ``_MAX_DIMS`` dimensions; every dimension and the element count below 2**63 (64-bit indices)."""
+    if len(shape) > _MAX_DIMS:
+        raise ValueError(
+            f"{where}: a tensor has at most {_MAX_DIMS} dimensions (numpy's limit). "
+            f"Received: shape={_short(shape)} ({len(shape)} dimensions)"
+        )
     for d in shape:
         if d >= _MAX_ELEMENTS:
             raise ValueError(
@@ -527,11 +533,13 @@ def check_out_path(path: str, dtype: str) -> None:
 
 def _save(path: str, x: np.ndarray, dtype: str, name: str = "x") -> None:
     """Write ``x`` to ``path`` atomically (``path`` passed ``check_out_path`` before sampling)."""
-    from arrayinit import _safetensors
-
     if path.endswith(".npy"):
+        x = x if x.flags.c_contiguous else x.copy(order="C")  # (np.ascontiguousarray makes a scalar 1-d)
         with _safetensors.atomic_file(path) as fh:
-            np.save(fh, x)
+            # np.save's bytes, written through the file object: numpy's own writer (ndarray.tofile) reports a
+            # full disk as "N requested and M written", without the error's cause
+            np.lib.format.write_array_header_1_0(fh, np.lib.format.header_data_from_array_1_0(x))
+            fh.write(x.reshape(-1).view(np.uint8).data)
     else:
         bits = x.view(np.uint16) if dtype in ("bfloat16", "float16") else x
         _safetensors.write(path, [(name, tuple(x.shape), dtype)], lambda _n: bits)
@@ -579,10 +587,20 @@ def cmd_sample(args) -> int:
         # no seed from the command line nor the config: draw one here, so it can be printed and reused
         seed, drawn = fresh_seed(), True
     init = reseeded(init, seed)
-    if args.device and args.device != "cpu":
-        x = _sample_on_device(init, shape, dtype, args.device)
-    else:
-        x = init(shape, dtype)
+    device = args.device or "cpu"
+    try:
+        x = init(shape, dtype) if device == "cpu" else _sample_on_device(init, shape, dtype, device)
+    except (MemoryError, RuntimeError) as e:
+        # the memory check above passed, yet the allocation failed (a process limit, another process's use, a
+        # GPU's memory: torch's OutOfMemoryError is a RuntimeError): the error names the option, never a bare
+        # MemoryError
+        if not isinstance(e, MemoryError) and type(e).__name__ != "OutOfMemoryError":
+            raise
+        where = "" if device == "cpu" else f" on {device}"
+        raise ValueError(
+            f"--shape {shape} in {dtype} needs about {_size(need)} of memory{where}, more than could be allocated. "
+            f"Received: --shape {args.shape!r}"
+        ) from None
     print(f"{init!r} shape={shape} dtype={dtype} ({x.size} value{'' if x.size == 1 else 's'})")
     if drawn:
         print(f"seed={seed} (drawn at random; pass --seed {seed} to reproduce this sample)")
@@ -690,6 +708,30 @@ def _check_expansion(obj) -> None:
             stack.extend(x)
 
 
+def _at(mark) -> str:
+    """A PyYAML mark (0-based) as people count: ``line 3, column 7``."""
+    return f"line {mark.line + 1}, column {mark.column + 1}"
+
+
+def _yaml_problem(e, text: str) -> str:
+    """A PyYAML error on one line: where, the problem, and what was being read (PyYAML's own text spans several
+    lines, with a copy of the offending line and a caret under it). ``text`` is the document read."""
+    problem, mark = getattr(e, "problem", None), getattr(e, "problem_mark", None)
+    if problem is None:  # a ReaderError (a character YAML forbids) or an error without a position
+        reason, position, char = (getattr(e, a, None) for a in ("reason", "position", "character"))
+        if isinstance(reason, str) and isinstance(position, int) and isinstance(char, int):
+            line = text.count("\n", 0, position) + 1
+            column = position - (text.rfind("\n", 0, position) + 1) + 1
+            return f"line {line}, column {column}: the character U+{char:04X}: {reason}"
+        return " ".join(str(e).split())
+    message = f"{_at(mark)}: {problem}" if mark is not None else str(problem)
+    context, context_mark = getattr(e, "context", None), getattr(e, "context_mark", None)
+    if context:
+        message += f" ({context}" + (f" that starts at {_at(context_mark)})" if context_mark is not None else ")")
+    note = getattr(e, "note", None)
+    return message + (f"; {note}" if note else "")
+
+
 def load_spec(path: str) -> dict:
     """Read a JSON (or YAML, with PyYAML) model spec; a key given twice in one mapping is an error."""
     try:
@@ -707,11 +749,11 @@ def load_spec(path: str) -> dict:
             try:
                 return _yaml_load(yaml, text)
             except yaml.YAMLError as e:
-                raise ValueError(f"The spec {path} is not valid YAML: {e}") from None
+                raise ValueError(f"The spec {path} is not valid YAML: {_yaml_problem(e, text)}") from None
         try:
             return json.loads(text, object_pairs_hook=_unique_pairs, parse_int=_parse_json_int)
         except json.JSONDecodeError as e:
-            raise ValueError(f"The spec {path} is not valid JSON: {e}") from None
+            raise ValueError(f"The spec {path} is not valid JSON: line {e.lineno}, column {e.colno}: {e.msg}") from None
     except _DuplicateKey as e:
         where = "" if e.line is None else f" (line {e.line})"
         raise ValueError(
@@ -867,8 +909,6 @@ def check_resources(entries, out_path: str, metadata: dict[str, str]) -> None:
     """The whole spec against the machine, before anything is written: the output path (a writable folder,
     not a folder itself), the file against the free disk, each tensor's generation against the available
     memory, and bfloat16 against the installed packages."""
-    from arrayinit import _safetensors
-
     _check_writable(out_path, "--out")
     if any(d == "bfloat16" for _, _, d, _ in entries):
         _dtypes.numpy_dtype("bfloat16")  # ml_dtypes: a TypeError saying how to install it
@@ -1012,8 +1052,6 @@ def materialize(spec, out_path: str, progress: bool = True, stream=None) -> list
     ``seed`` and the spec's own ``metadata`` entries. ``progress``: a bar on
     ``stream`` (default stderr) advancing with the values written.
     """
-    from arrayinit import _safetensors
-
     entries = plan_spec(spec)
     meta = spec_metadata(spec)
     check_resources(entries, out_path, meta)
@@ -1023,7 +1061,14 @@ def materialize(spec, out_path: str, progress: bool = True, stream=None) -> list
 
     def produce(name):
         shape, dtype, init = inits[name]
-        return tensor_blocks(init, shape, dtype, lambda n: bar.update(n, name))
+        try:
+            yield from tensor_blocks(init, shape, dtype, lambda n: bar.update(n, name))
+        except MemoryError:  # passed check_resources, yet the allocation failed (a process limit, another process)
+            need = _size(working_memory(init, shape, dtype))
+            raise ValueError(
+                f"parameter {name!r} ({type(init).__name__}, shape {shape}) needs about {need} of memory, more than "
+                "could be allocated"
+            ) from None
 
     try:
         _safetensors.write(out_path, [(n, s, d) for n, s, d, _ in entries], produce, metadata=meta)
@@ -1124,6 +1169,9 @@ def cmd_bench(args) -> int:
             f"--results must be a folder (it receives bench_cpu.json and bench_cpu.png; a missing one is "
             f"created). Received: --results {args.results!r}"
         )
+    if os.path.isdir(args.results):  # checked now, not after minutes of benchmarking
+        for name in ("bench_cpu.json", "bench_cpu.png"):
+            _check_writable(os.path.join(args.results, name), "--results")
     return _bench.run(args)
 
 
@@ -1322,42 +1370,53 @@ def _run(args) -> int:
     return _COMMANDS[args.command](args)
 
 
-def _message(e: Exception) -> str:
-    """An error's text for the one error line (an OSError without its ``[Errno N]`` prefix)."""
+def _message(e: BaseException) -> str:
+    """An error's text for the one error line (an OSError without its ``[Errno N]`` prefix, never two lines)."""
     if isinstance(e, OSError) and e.strerror:
-        return f"{e.filename!r}: {e.strerror}" if e.filename else e.strerror
-    return str(e)
+        text = f"{e.filename!r}: {e.strerror}" if e.filename else e.strerror
+    else:
+        text = str(e)
+    return " ".join(text.split()) if "\n" in text or "\r" in text else text
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the ``arrayinit`` command with ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
-    from arrayinit import _safetensors
+    """Run the ``arrayinit`` command with ``argv`` (default ``sys.argv[1:]``); returns the exit status.
 
-    args = build_parser().parse_args(argv)
-    prefix = f"arrayinit {args.command}"
+    Ctrl-C (or another signal of ``_CAUGHT``) at any moment, also while the
+    options are parsed, a module is imported or an error is reported, ends the
+    command with one line and ``128 +`` the signal number, never a traceback.
+    """
+    prefix = "arrayinit"
     try:
         with _signals_raise():
-            return _run(args)
-    except (Interrupted, KeyboardInterrupt) as e:
+            try:
+                args = build_parser().parse_args(argv)
+                prefix = f"arrayinit {args.command}"
+                return _run(args)
+            except (Interrupted, KeyboardInterrupt) as e:
+                _safetensors.remove_partial_files()
+                signum = e.signum if isinstance(e, Interrupted) else signal.SIGINT
+                name = signal.Signals(signum).name
+                print(f"\n{prefix}: interrupted by {name}; no partial file left", file=sys.stderr)
+                return 128 + signum
+            except BrokenPipeError:
+                # the reader of stdout went away (``arrayinit demo | head -1``): end quietly, as a SIGPIPE would
+                _safetensors.remove_partial_files()
+                with contextlib.suppress(OSError, ValueError):
+                    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+                return 128 + getattr(signal, "SIGPIPE", 13)
+            except (ValueError, TypeError, OSError, DeviceUnavailableError) as e:
+                print(f"{prefix}: error: {_message(e)}", file=sys.stderr)
+                return 2
+            except MemoryError as e:
+                print(f"{prefix}: error: out of memory{f' ({_message(e)})' if str(e) else ''}", file=sys.stderr)
+                return 2
+            except RecursionError:
+                print(f"{prefix}: error: the input is nested too deeply", file=sys.stderr)
+                return 2
+    except (Interrupted, KeyboardInterrupt) as e:  # a signal while an error line was printed: that line is enough
         _safetensors.remove_partial_files()
-        signum = e.signum if isinstance(e, Interrupted) else signal.SIGINT
-        print(f"\n{prefix}: interrupted by {signal.Signals(signum).name}; no partial file left", file=sys.stderr)
-        return 128 + signum
-    except BrokenPipeError:
-        # the reader of stdout went away (``arrayinit demo | head -1``): end quietly, as a SIGPIPE would
-        _safetensors.remove_partial_files()
-        with contextlib.suppress(OSError, ValueError):
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 128 + getattr(signal, "SIGPIPE", 13)
-    except (ValueError, TypeError, OSError, DeviceUnavailableError) as e:
-        print(f"{prefix}: error: {_message(e)}", file=sys.stderr)
-        return 2
-    except MemoryError as e:
-        print(f"{prefix}: error: out of memory{f' ({e})' if str(e) else ''}", file=sys.stderr)
-        return 2
-    except RecursionError:
-        print(f"{prefix}: error: the input is nested too deeply", file=sys.stderr)
-        return 2
+        return 128 + (e.signum if isinstance(e, Interrupted) else signal.SIGINT)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -10,6 +10,8 @@ import io
 import json
 import math
 import os
+import socket
+import stat
 import struct
 import tempfile
 
@@ -320,6 +322,103 @@ def test_sample(init, shape, seed, dtype, out, device):
         if seed is not None:
             expected = reseeded(cli._parse_initializer(init), int(seed))(dims, name)
             assert raw(expected).tobytes() == bits
+
+
+# what an output path leads to, at the end of its chain of symbolic links: only a regular file or a new name in an
+# existing folder is written
+ENDS = ["missing", "regular", "folder", "fifo", "socket", "missing folder", "loop"]
+WRITABLE_ENDS = ("missing", "regular")
+
+
+def snapshot(root: str) -> dict[str, tuple]:
+    """Every entry under ``root`` (links not followed): its kind, inode, link text and size."""
+    found = {}
+    for folder, dirs, files in os.walk(root):
+        for name in dirs + files:
+            path = os.path.join(folder, name)
+            st_ = os.lstat(path)
+            link = os.readlink(path) if stat.S_ISLNK(st_.st_mode) else None
+            found[os.path.relpath(path, root)] = (stat.S_IFMT(st_.st_mode), st_.st_ino, link, st_.st_size)
+    return found
+
+
+@st.composite
+def output_chains(draw) -> tuple[str, list[tuple[str, bool]]]:
+    """(the end, [(folder, absolute link?) of each element]): element 0 is the path given to the command, each
+    element before the last a symbolic link to the next."""
+    end = draw(st.sampled_from(ENDS))
+    links = draw(st.integers(1 if end == "loop" else 0, 3))
+    places = draw(st.lists(st.sampled_from([".", "a", "b"]), min_size=links + 1, max_size=links + 1))
+    return end, [(place, draw(st.booleans())) for place in places]
+
+
+@settings(max_examples=max(5, settings().max_examples // 2))
+@given(
+    chain=output_chains(),
+    output=st.sampled_from(
+        [("materialize", "--out", ".safetensors"), ("sample", "--out", ".npy"), ("sample", "--out", ".safetensors")] * 3
+        + [("sample", "--plot", ".png")]
+    ),
+)
+def test_outputs(chain, output):
+    """A regular file, a new name, or a chain of links to one is written (the links stay links); anything else (a
+    folder, FIFO, socket, a link into a missing folder, a loop of links) is refused and left as it was."""
+    end, elements = chain
+    command, option, suffix = output
+    with tempfile.TemporaryDirectory() as tmp:
+        for folder in ("a", "b"):
+            os.mkdir(os.path.join(tmp, folder))
+        paths = [
+            os.path.join(tmp, place, f"n{i}" + (suffix if i == 0 else "")) for i, (place, _) in enumerate(elements)
+        ]
+        if end == "missing folder":  # the path given, or where its links lead
+            paths[-1] = os.path.join(tmp, "missing", "end" + (suffix if len(paths) == 1 else ""))
+        last = paths[-1]
+        for i, link in enumerate(paths[:-1]):
+            to = paths[0] if end == "loop" and i == len(paths) - 2 else paths[i + 1]
+            os.symlink(to if elements[i][1] else os.path.relpath(to, os.path.dirname(link)), link)
+        if end == "loop":
+            last = None
+        elif end == "regular":
+            with open(last, "wb") as fh:
+                fh.write(b"old contents")
+        elif end == "folder":
+            os.mkdir(last)
+        elif end == "fifo":
+            os.mkfifo(last)
+        elif end == "socket":
+            with socket.socket(socket.AF_UNIX) as sock:
+                sock.bind(last)
+        spec = os.path.join(tmp, "spec.json")
+        with open(spec, "w") as fh:
+            json.dump({"parameters": {"w": {"shape": [8, 8], "initializer": "he_normal", "seed": 0}}}, fh)
+        if command == "materialize":
+            argv = ["materialize", spec, "--out", paths[0], "--quiet"]
+        else:
+            argv = ["sample", "he_normal", "--shape", "8,8", "--seed", "0", option, paths[0]]
+        before = snapshot(tmp)
+        rc, _, err = run(argv)
+        after = snapshot(tmp)
+        event(f"{end}, {len(paths) - 1} links: exit status {rc}")
+        if end not in WRITABLE_ENDS:
+            check_refusal(rc, err)
+            assert after == before
+            return
+        assert rc == 0, err
+        written = os.path.relpath(last, tmp)
+        assert {k: v for k, v in after.items() if k != written} == {k: v for k, v in before.items() if k != written}
+        assert stat.S_ISREG(after[written][0])
+        if suffix == ".png":
+            with open(last, "rb") as fh:
+                assert fh.read(8) == b"\x89PNG\r\n\x1a\n"
+            return
+        if suffix == ".npy":
+            x = np.load(last)
+        else:
+            header, data = read_safetensors(last)
+            h = header["w" if command == "materialize" else "x"]
+            x = np.frombuffer(data[h["data_offsets"][0] : h["data_offsets"][1]], np.float32).reshape(h["shape"])
+        np.testing.assert_array_equal(x, ai.HeNormal(seed=0)((8, 8)))
 
 
 @pytest.mark.parametrize("argv", [["sample"], ["materialize"], ["nope"], [], ["sample", "ones", "--shape"]])
