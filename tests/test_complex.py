@@ -182,3 +182,55 @@ def test_fill_complex_arrays_of_any_library():
     assert t._version > version  # counted as an in-place update, as real fills are
     with pytest.raises(ValueError, match="complex64 array of shape"):
         ar.normal((4, 3), seed=0, dtype="complex64", out=np.zeros((4, 3), np.complex128))
+
+
+BIG = 2**62  # complex tensors index real elements 2g and 2g + 1, which must stay below 2**63
+HUGE = 2**50  # 8 PiB of complex64: more than any machine allocates
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: ar.normal((BIG,), seed=0, dtype="complex64"),
+        lambda: ai.HeNormal(seed=0)((BIG // 2, 2), "complex128"),
+        lambda: ai.RandomUniform(seed=0)((BIG,), "complex64"),
+    ],
+)
+def test_too_many_complex_elements_name_the_users_shape(call):
+    with pytest.raises(ValueError, match=r"^Argument `shape` has 4611686018427387904 complex elements") as info:
+        call()
+    assert str(info.value).endswith(
+        ("Received: shape=(4611686018427387904,)", "Received: shape=(2305843009213693952, 2)")
+    )
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: ar.uniform((3,), seed=0, dtype="complex64", full_shape=(BIG,), offset=(5,)),
+        lambda: ai.GlorotUniform(seed=0)((3, 4), "complex64", full_shape=(BIG // 4, 4), offset=(0, 0)),
+    ],
+)
+def test_complex_full_shape_errors_show_the_users_full_shape(call):
+    with pytest.raises(ValueError, match=r"^Argument `full_shape` has 4611686018427387904 complex elements") as info:
+        call()
+    assert str(info.value).endswith(("full_shape=(4611686018427387904,)", "full_shape=(1152921504606846976, 4)"))
+
+
+@pytest.mark.parametrize(
+    "init",
+    [ai.RandomNormal(seed=0), ai.RandomUniform(seed=0), ai.HeUniform(seed=0), ai.LecunNormal(seed=0), ai.Ones()],
+    ids=lambda i: type(i).__name__,
+)
+def test_complex_tensors_too_large_to_allocate_name_the_users_shape(init):
+    # the message counts complex values (8 bytes for complex64), not the real stream's (n, 2) floats
+    expected = rf"^Argument `shape` asks for .* GiB \({HUGE} values of 8 bytes\), .* Received: shape=\({HUGE},\)$"
+    with pytest.raises(ValueError, match=expected):
+        init((HUGE,), "complex64")
+
+
+def test_complex_blocks_still_match_the_whole_after_the_checks():
+    whole = ai.HeUniform(seed=2)((6, 5), "complex64")
+    block = ai.HeUniform(seed=2)((2, 5), "complex64", full_shape=(6, 5), offset=(3, 0))
+    np.testing.assert_array_equal(block, whole[3:5])
+    assert ar.normal((), seed=4, dtype="complex128") == ar.normal((1,), seed=4, dtype="complex128")[0]

@@ -76,3 +76,48 @@ def test_dask_arrays_check_their_arguments_at_call_time():
         aid.array(ai.Constant(1e6), (8, 8), chunks=(4, 8), dtype="float16")
     with pytest.raises(ValueError, match="rank"):  # a fan rule the shape cannot satisfy
         aid.array(ai.VarianceScaling(seed=0, in_axis=3), (8, 8), chunks=(4, 8))
+
+
+ABSURD = 2**62
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: ai.random.normal((ABSURD,), seed=0, xp=da),
+        lambda: ai.random.bits((ABSURD,), seed=0, xp=da),
+        lambda: ai.HeNormal(seed=0)((2**31, 2**31), xp=da),
+        lambda: aid.array(ai.GlorotUniform(seed=0), (ABSURD // 4, 4)),  # chunks="auto"
+        lambda: ai.random.uniform((2**61,), seed=0, dtype="complex64", xp=da),
+        lambda: ai.Zeros()((ABSURD,), xp=da),
+    ],
+    ids=["normal", "bits", "he_normal_2d", "dask_array", "complex", "zeros"],
+)
+def test_absurd_lazy_arrays_are_a_value_error_naming_shape(call):
+    with pytest.raises(
+        ValueError, match=r"^Argument `shape` asks for [\d,.]+ GiB \(\d+ values of \d+ bytes\) in "
+    ) as info:
+        call()
+    assert "more than a dask array can hold (at most 16,777,216 chunks). Received: shape=(" in str(info.value)
+
+
+@pytest.mark.parametrize("chunks", [1, (1000,), "1 KiB", {0: 1}], ids=str)
+def test_too_many_chunks_name_chunks(chunks):
+    with pytest.raises(ValueError, match=r"^Argument `chunks` splits the shape \(1099511627776,\) into ") as info:
+        ai.random.normal((2**40,), seed=0, xp=da, chunks=chunks)
+    assert str(info.value).endswith(f"give larger chunks. Received: chunks={chunks!r}")
+
+
+def test_chunks_that_do_not_fit_still_say_so():
+    with pytest.raises(
+        ValueError, match=r"^Argument `chunks` does not fit the shape \(10,\): .* Received: chunks=\(3, 4\)$"
+    ):
+        ai.random.normal((10,), seed=0, xp=da, chunks=(3, 4))
+    with pytest.raises(ValueError, match=r"^Argument `chunks` does not fit the shape"):
+        ai.random.normal((4,), seed=0, dtype="complex64", xp=da, chunks=(3, 4))  # the complex path as well
+
+
+def test_large_lazy_arrays_below_the_limit_are_made():
+    x = ai.random.normal((2**40,), seed=0, xp=da)  # 4 TiB in 32,768 chunks of 128 MiB: lazy, never computed
+    assert x.numblocks == (32768,)
+    np.testing.assert_array_equal(x[:5].compute(scheduler="synchronous"), ai.random.normal((5,), seed=0))

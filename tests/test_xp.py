@@ -210,6 +210,28 @@ def test_unsupported_library_and_devices():
     assert s.device == aas.Device("device1")
 
 
+def test_built_in_adapters_errors_are_not_wrapped_and_their_results_are_checked():
+    # a non-float tensor: the same clear error every time (the adapter's dtype names keep no failure)
+    for _ in range(2):
+        with pytest.raises(
+            ValueError, match=r"^Only floating point types are supported: argument `out\.dtype`"
+        ) as info:
+            ai.HeNormal(seed=1).fill_(torch.zeros(2, 2, dtype=torch.int32))
+        assert info.value.__cause__ is None
+    # a built-in adapter's deliberate error goes through as it is, not named again
+    with torch.inference_mode():
+        t = torch.zeros(2, 2)
+    with pytest.raises(RuntimeError, match=r"^Cannot fill an inference tensor outside torch\.inference_mode"):
+        ai.HeNormal(seed=1).fill_(t)
+    # the results of every built-in adapter pass the boundary checks: native type, shape and dtype
+    for xp, dtype in [(torch, "bfloat16"), (jnp, "bfloat16"), (da, "float16"), (aas, "float64")]:
+        x = ar.uniform((3, 5), seed=2, dtype=dtype, xp=xp)
+        assert tuple(x.shape) == (3, 5)
+        assert ai._dtypes.dtype_name(x.dtype) == dtype
+    assert ar.bits((3,), seed=0, xp=torch).dtype == torch.uint32
+    assert ar.normal((3,), seed=0, dtype="complex64", xp=torch).dtype == torch.complex64
+
+
 def test_import_leaves_optional_libraries_unimported():
     code = textwrap.dedent(
         """

@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from arrayinit import _dtypes
 from arrayinit._errors import check_float, received
 
 __all__ = ["PART", "complex_name", "draw_sampling", "initializer_call", "normal", "requested", "uniform"]
@@ -94,9 +95,18 @@ def requested(dtype: object, like: object = None, out: object = None) -> str | N
 
 
 def _block(shape, full_shape, offset):
+    """The checked complex block; its real block (a trailing axis of 2) must index below 2**63 too."""
     from arrayinit._plan import resolve_block
 
-    return resolve_block(shape, full_shape, offset)
+    shape, full, off = resolve_block(shape, full_shape, offset)
+    if math.prod(full) >= 2**62:
+        which = "shape" if full_shape is None else "full_shape"
+        raise ValueError(
+            f"Argument `{which}` has {math.prod(full)} complex elements, two real elements of the stream each; "
+            f"element indices are 64-bit and must stay below 2**63, so complex tensors have fewer than 2**62 "
+            f"elements. Received: {which}={full}"
+        )
+    return shape, full, off
 
 
 def _pairs(shape, full, off) -> dict:
@@ -104,10 +114,14 @@ def _pairs(shape, full, off) -> dict:
     return {"full_shape": (*full, 2), "offset": (*off, 0)}
 
 
-def _as_complex(parts: np.ndarray, name: str, shape: tuple[int, ...]) -> np.ndarray:
-    """A C-contiguous real array of shape ``shape + (2,)`` viewed as ``name`` of ``shape`` (no copy)."""
-    parts = np.ascontiguousarray(parts.astype(PART[name], copy=False)).reshape((*shape, 2))
-    return parts.view(np.dtype(name)).reshape(shape)
+def _new_block(bshape: tuple[int, ...], name: str) -> tuple[np.ndarray, np.ndarray]:
+    """A new complex block and its parts, a real view of shape ``bshape + (2,)`` that the real stream fills.
+
+    Allocated before anything else, so a block too large for the machine is a ValueError naming the
+    user's `shape`, not the real stream's ``bshape + (2,)``.
+    """
+    block = _dtypes.empty(bshape, np.dtype(name))
+    return block, block.reshape(-1).view(PART[name]).reshape((*bshape, 2))
 
 
 def _deliver(make_block, shape, full, off, name: str, out, xp, device, like, chunks):
@@ -115,23 +129,14 @@ def _deliver(make_block, shape, full, off, name: str, out, xp, device, like, chu
     from arrayinit import _frontend
 
     if out is not None:  # written through the array's backend (numpy, torch, array_api_strict, cupy, ...)
-        from arrayinit import _backends
-
-        backend = _backends.for_array(out)
-        if backend is None:
-            raise TypeError(
-                f"Argument `out` must be an array of a supported library. Received: out of type {type(out).__name__}"
-            )
-        backend.check_writable(out)
+        backend = _frontend.out_backend(out)
         out_shape = tuple(int(d) for d in out.shape)
         if out_shape != shape or complex_name(out.dtype) != name:
             raise ValueError(
                 f"Argument `out` must be a {name} array of shape {shape}. "
                 f"Received: out.shape={out_shape}, out.dtype={out.dtype}"
             )
-        backend.write(out, np.require(make_block(shape, off), requirements="C"), name)
-        backend.after_write(out)
-        return out
+        return _frontend.write_out(backend, out, make_block(shape, off), name)
     jax_x32 = "jax" in sys.modules and not sys.modules["jax"].config.read("jax_enable_x64")
     if name == "complex128" and jax_x32 and like is None and "jax" in getattr(xp, "__name__", ""):
         raise ValueError(
@@ -141,9 +146,8 @@ def _deliver(make_block, shape, full, off, name: str, out, xp, device, like, chu
     # the destination of the parts' dtype (library, device, chunks; the library's support of the width)
     dest = _frontend.resolve(shape, PART[name], xp=xp, device=device, like=like, chunks=chunks)
     if dest.backend.lazy:
-        return dest.backend.lazy_array(dest.xp, make_block, shape, off, name, dest.chunks)
-    values = np.require(make_block(shape, off), requirements="C")  # 0-d stays 0-d
-    return dest.backend.from_host(dest.xp, values, name, dest.device)
+        return _frontend.lazy(dest, make_block, shape, off, name)
+    return _frontend.hand_over(dest, make_block(shape, off), name)
 
 
 def _checked(name: object) -> str:
@@ -184,8 +188,6 @@ def normal(
         raise ValueError(f"Argument `mean` must be finite. {received('mean', mean)}")
     sd = check_float("stddev", stddev, nonnegative=True)
     part = PART[name]
-    from arrayinit import _dtypes
-
     # each part reaches |mean part| + 9.2 * stddev / sqrt(2) at most: refuse what could round to infinity
     if any(_dtypes.overflows(abs(m) + 9.2 * sd * _SQRT_HALF, part) for m in (mu.real, mu.imag)):
         raise ValueError(
@@ -194,14 +196,21 @@ def normal(
         )
 
     def make_block(bshape, boff):
-        parts = _random.normal(
-            (*bshape, 2), seed=seed, stddev=sd * _SQRT_HALF, dtype=part, stream=stream, **_pairs(bshape, full, boff)
+        block, parts = _new_block(bshape, name)
+        _random.normal(
+            (*bshape, 2),
+            seed=seed,
+            stddev=sd * _SQRT_HALF,
+            dtype=part,
+            stream=stream,
+            out=parts,
+            **_pairs(bshape, full, boff),
         )
         if mu.real:
             parts[..., 0] += parts.dtype.type(mu.real)
         if mu.imag:
             parts[..., 1] += parts.dtype.type(mu.imag)
-        return _as_complex(parts, name, bshape)
+        return block
 
     return _deliver(make_block, shape, full, off, name, out, xp, device, like, chunks)
 
@@ -231,10 +240,18 @@ def uniform(
     lo, hi = check_float("minval", minval), check_float("maxval", maxval)
 
     def make_block(bshape, boff):
-        parts = _random.uniform(
-            (*bshape, 2), seed=seed, minval=lo, maxval=hi, dtype=part, stream=stream, **_pairs(bshape, full, boff)
+        block, parts = _new_block(bshape, name)
+        _random.uniform(
+            (*bshape, 2),
+            seed=seed,
+            minval=lo,
+            maxval=hi,
+            dtype=part,
+            stream=stream,
+            out=parts,
+            **_pairs(bshape, full, boff),
         )
-        return _as_complex(parts, name, bshape)
+        return block
 
     return _deliver(make_block, shape, full, off, name, out, xp, device, like, chunks)
 
@@ -334,8 +351,17 @@ def draw_sampling(
         sd = sampling.stddev * _V.TRUNCATION_STD / _COMPLEX_TRUNCATION_STD
 
     def make_block(bshape, boff):
-        u = _random.uniform((*bshape, 2), seed=seed, dtype=part, **_pairs(bshape, full, boff))
-        return _as_complex(_polar(u, sampling.kind, sd), name, bshape)
+        block, parts = _new_block(bshape, name)
+        _random.uniform((*bshape, 2), seed=seed, dtype=part, out=parts, **_pairs(bshape, full, boff))
+        try:
+            parts[...] = _polar(parts, sampling.kind, sd)  # rounded once to the part dtype
+        except MemoryError:
+            raise ValueError(
+                f"Argument `shape` asks for more memory than this machine can allocate: the complex "
+                f"{sampling.kind} form works in float64 temporaries several times the size of the result. "
+                f"Received: shape={bshape}"
+            ) from None
+        return block
 
     return _deliver(make_block, shape, full, off, name, out, xp, device, like, chunks)
 
@@ -357,8 +383,6 @@ def initializer_call(
     if isinstance(init, _I.RandomUniform):
         return uniform(shape, seed=init.seed, minval=init.minval, maxval=init.maxval, dtype=name, **block)
     if isinstance(init, _I._Constant):
-        from arrayinit import _dtypes
-
         if getattr(init, "_array", None) is not None:
             raise ValueError(
                 "A Constant with an array value makes real values only; ask for a float dtype. "

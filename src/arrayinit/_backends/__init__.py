@@ -4,6 +4,10 @@ The frontend asks ``for_namespace(xp)`` / ``for_array(x)`` which adapter owns
 an object. Adapters registered with ``register_backend`` are asked first (the
 latest first), then the built-in ones (numpy, torch, jax, cupy, dask,
 array_api_strict), then the generic Array API adapter.
+
+``adapter_error`` is the one rule for exceptions raised inside an adapter's
+method: those of code arrayinit does not own (a plug-in, or a library under
+the generic adapter) are re-raised naming the backend and the method.
 """
 
 from __future__ import annotations
@@ -18,9 +22,18 @@ from arrayinit._backends.generic import GenericArrayAPIBackend
 from arrayinit._backends.jax import JaxBackend
 from arrayinit._backends.numpy import NumpyBackend
 from arrayinit._backends.torch import TorchBackend
-from arrayinit._errors import received
+from arrayinit._errors import DeviceUnavailableError, received
 
-__all__ = ["Backend", "CudaBuffer", "for_array", "for_namespace", "register_backend", "registered_backends"]
+__all__ = [
+    "Backend",
+    "CudaBuffer",
+    "adapter_error",
+    "for_array",
+    "for_namespace",
+    "raise_named",
+    "register_backend",
+    "registered_backends",
+]
 
 NUMPY = NumpyBackend()
 GENERIC = GenericArrayAPIBackend()
@@ -111,14 +124,68 @@ def registered_backends() -> tuple[str, ...]:
 def for_namespace(xp: Any) -> Backend | None:
     """The adapter that owns the namespace ``xp``, or None."""
     for b in _order:
-        if b.owns_namespace(xp):
-            return b
+        try:
+            if b.owns_namespace(xp):
+                return b
+        except Exception as e:
+            raise_named(b, "owns_namespace", e)
+            raise
     return None
 
 
 def for_array(x: Any) -> Backend | None:
     """The adapter that owns the array ``x``, or None."""
     for b in _order:
-        if b.owns_array(x):
-            return b
+        try:
+            if b.owns_array(x):
+                return b
+        except Exception as e:
+            raise_named(b, "owns_array", e)
+            raise
     return None
+
+
+def _raised_by_arrayinit(e: BaseException) -> bool:
+    """Whether the innermost frame of ``e``'s traceback (where it was raised) is arrayinit's code."""
+    tb = e.__traceback__
+    if tb is None:
+        return False
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    module = tb.tb_frame.f_globals.get("__name__")
+    return isinstance(module, str) and (module == "arrayinit" or module.startswith("arrayinit."))
+
+
+def adapter_error(backend: Backend, method: str, e: Exception) -> Exception | None:
+    """The error to raise (chained from ``e``) for ``e`` raised in ``backend.<method>``, or None to let ``e`` through.
+
+    ``e`` goes through as it is when it is arrayinit's own: a
+    ``DeviceUnavailableError`` (the protocol's way to refuse a device), any
+    exception of a built-in library adapter (numpy, torch, jax, cupy, dask,
+    array_api_strict: their deliberate errors name the library, and a
+    library's own errors, out of memory included, keep their type for the
+    caller), or a TypeError, ValueError or RuntimeError raised by arrayinit's
+    code (the frontend's checks, ``Backend``'s defaults, the generic adapter's
+    messages). A ``MemoryError`` always goes through. Anything else, which is
+    what a plug-in's code or a library under the generic adapter raised, is
+    named: ``TypeError`` and ``ValueError`` keep their kind, others become a
+    ``RuntimeError``.
+    """
+    if isinstance(e, (DeviceUnavailableError, MemoryError)) or backend in BUILTIN:
+        return None
+    if isinstance(e, (TypeError, ValueError, RuntimeError)) and _raised_by_arrayinit(e):
+        return None
+    try:
+        lines = str(e).strip().splitlines()
+    except Exception:  # a __str__ that fails must not hide the error
+        lines = []
+    detail = f"{type(e).__name__}: {lines[0]}" if lines else type(e).__name__
+    kind = TypeError if isinstance(e, TypeError) else ValueError if isinstance(e, ValueError) else RuntimeError
+    return kind(f"Backend {backend.name!r} failed in {method}: {detail}")
+
+
+def raise_named(backend: Backend, method: str, e: Exception) -> None:
+    """Raise ``adapter_error(backend, method, e)`` from ``e`` when there is one; return otherwise (re-raise ``e``)."""
+    err = adapter_error(backend, method, e)
+    if err is not None:
+        raise err from e

@@ -13,6 +13,15 @@ patterns). An adapter's job is to hand such storage over (``from_host``), to
 write it into an existing array (``host_view``/``write``), and optionally to
 give the CUDA target a device buffer to fill in place (``cuda_empty``,
 ``cuda_view``).
+
+The frontend checks what an adapter hands back before it writes anything or
+returns it (``arrayinit._frontend``): a ``host_view`` or a ``CudaBuffer`` must
+hold exactly the values to write, writeable and C-contiguous, in the storage
+dtype; ``from_host``, ``cuda_empty`` and ``lazy_array`` must give an array of
+the requested shape (and dtype, where ``dtype_name_of`` can say). An exception
+raised in a plug-in's code, or in a library's code under the generic adapter,
+reaches the user chained under an error naming the backend and the method
+(``arrayinit._backends.adapter_error``).
 """
 
 from __future__ import annotations
@@ -21,6 +30,7 @@ from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 
+from arrayinit._dtypes import dtype_name
 from arrayinit._errors import DeviceUnavailableError
 
 __all__ = ["Backend", "CudaBuffer"]
@@ -104,9 +114,11 @@ class Backend:
         """Raise ValueError when the library has no ``name`` dtype (never downcast silently)."""
 
     def dtype_name_of(self, x: Any) -> str:
-        """The canonical float dtype name of an array (``float32``, ...), by ``arrayinit._dtypes.dtype_name``."""
-        from arrayinit._dtypes import dtype_name
+        """The canonical float dtype name of an array (``float32``, ...), by ``arrayinit._dtypes.dtype_name``.
 
+        Raises ValueError for an array of another kind of dtype, TypeError (or
+        AttributeError) when the dtype cannot be named.
+        """
         return dtype_name(x.dtype, "out.dtype")
 
     # --- creation -------------------------------------------------------------------------------
@@ -121,12 +133,16 @@ class Backend:
         raise NotImplementedError
 
     def cuda_empty(self, xp: Any, shape: tuple[int, ...], name: str, device: Any) -> tuple[Any, CudaBuffer]:
-        """``(result, buffer)``: a new uninitialised array on ``device`` and the buffer the CUDA target fills."""
-        raise NotImplementedError
+        """``(result, buffer)``: a callable returning the new array on ``device``, and the buffer the CUDA target fills.
+
+        Called only when ``cuda_ordinal`` gives a device number. ``result()`` is
+        called after the kernel and must return an array of ``shape``.
+        """
+        raise NotImplementedError(f"Backend {self.name!r} gives a cuda_ordinal but does not implement cuda_empty")
 
     def lazy_array(self, xp: Any, make_block, shape: tuple[int, ...], offset: tuple[int, ...], name: str, chunks):
         """A lazy array whose every block is ``make_block(block_shape, block_offset)`` (lazy backends only)."""
-        raise NotImplementedError
+        raise NotImplementedError(f"Backend {self.name!r} sets lazy = True but does not implement lazy_array")
 
     # --- writing into existing arrays -----------------------------------------------------------
 
@@ -138,11 +154,23 @@ class Backend:
         return False
 
     def host_view(self, x: Any, name: str) -> np.ndarray | None:
-        """A flat numpy view of ``x``'s memory in the storage dtype, written in place, or None."""
+        """A numpy view of ``x``'s memory, written in place, or None (then ``cuda_view`` or ``write`` is used).
+
+        The view must be a writeable, aligned, C-contiguous ``numpy.ndarray``
+        of exactly ``x``'s number of elements, in the storage dtype of
+        ``name`` (``uint16`` for ``float16``/``bfloat16``; a view of the
+        16-bit float dtype itself holds the same bits and is taken too). The
+        frontend refuses anything else before writing.
+        """
         return None
 
     def cuda_view(self, x: Any, name: str) -> CudaBuffer | None:
-        """A device buffer of ``x`` (or a temporary with a ``finish`` that copies it into ``x``), or None."""
+        """A device buffer of ``x`` (or a temporary with a ``finish`` that copies it into ``x``), or None.
+
+        ``buffer`` must expose ``__cuda_array_interface__`` describing exactly
+        ``x``'s number of elements, writeable and C-contiguous, in the storage
+        dtype of ``name``; the frontend refuses anything else before the launch.
+        """
         return None
 
     def write(self, x: Any, storage: np.ndarray, name: str) -> None:

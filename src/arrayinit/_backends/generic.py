@@ -6,7 +6,8 @@ DLPack on the CPU), else ``xp.asarray(buffer, dtype=..., device=...)``.
 16-bit floats map to the library's own dtype objects (``xp.float16``,
 ``xp.bfloat16``); a dtype the library lacks is a clear error. ``fill_`` and
 ``out=`` write through ``x[...] = values`` where the library's arrays are
-mutable, and otherwise say so.
+mutable, and otherwise say so. Arrays without a ``device`` attribute (mlx)
+are taken to live on the library's default device.
 """
 
 from __future__ import annotations
@@ -69,7 +70,10 @@ class GenericArrayAPIBackend(Backend):
         )
 
     def device_of(self, x: Any) -> Any:
-        return aac.device(x)
+        try:
+            return aac.device(x)
+        except AttributeError:  # arrays without `.device` (mlx): the library's default device
+            return None
 
     def dtype_object(self, xp: Any, name: str) -> Any:
         dt = getattr(xp, name, None)

@@ -12,6 +12,8 @@ from arrayinit._backends import _base
 from arrayinit._backends._base import Backend
 from arrayinit._errors import DeviceUnavailableError
 
+_NAMES = {np.dtype(n): n for n in ("float16", "float32", "float64")}
+
 
 class NumpyBackend(Backend):
     name = "numpy"
@@ -38,6 +40,9 @@ class NumpyBackend(Backend):
     def device_of(self, x: Any) -> Any:
         return "cpu"
 
+    def dtype_name_of(self, x: Any) -> str:
+        return _NAMES.get(x.dtype) or super().dtype_name_of(x)
+
     def from_host(self, xp: Any, storage: np.ndarray, name: str, device: Any) -> Any:
         return storage.view(_dtypes.numpy_dtype(name))
 
@@ -51,9 +56,11 @@ class NumpyBackend(Backend):
             raise ValueError(f"The array to fill must have native byte order. Received: out.dtype={x.dtype.str!r}")
 
     def host_view(self, x: Any, name: str) -> np.ndarray | None:
-        if x.flags.c_contiguous:
-            return x.reshape(-1).view(_dtypes.storage_dtype(name))
-        return None
+        if not x.flags.c_contiguous:
+            return None
+        flat = x.reshape(-1)
+        storage = _dtypes.storage_dtype(name)
+        return flat if flat.dtype == storage else flat.view(storage)
 
     def write(self, x: Any, storage: np.ndarray, name: str) -> None:
         x[...] = storage.view(x.dtype)

@@ -34,6 +34,9 @@ def _dtype(torch, name: str):
     }[name]
 
 
+_NAMES: dict[Any, str] = {}  # torch dtype -> its name, filled as dtypes are met (dtype_name reads text)
+
+
 def _bits_view(t, name: str):
     """``t`` as the storage dtype the kernels write (uint16 for 16-bit floats)."""
     return t.view(_torch().uint16) if name in ("bfloat16", "float16") else t
@@ -81,6 +84,12 @@ class TorchBackend(Backend):
 
     def device_of(self, x: Any) -> Any:
         return x.device
+
+    def dtype_name_of(self, x: Any) -> str:
+        name = _NAMES.get(x.dtype)
+        if name is None:
+            name = _NAMES[x.dtype] = super().dtype_name_of(x)  # an error for non-float dtypes: not kept
+        return name
 
     def cuda_ordinal(self, xp: Any, device: Any) -> int | None:
         if device is not None and device.type == "cuda":
