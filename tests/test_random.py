@@ -499,9 +499,12 @@ def test_tails_up_to_the_float64_limit():
         assert (y == -a).all()
     z = ar.truncated_normal((1000,), seed=38, mean=0.0, stddev=1e-300, a=1.0, b=2.0, dtype="float64")
     assert (z == 1.0).all()
-    # bounds beyond the float64 range of standard deviations: a clear error
-    with pytest.raises(ValueError, match="float64 range of standard deviations"):
-        ar.truncated_normal((4,), seed=0, mean=-1e300, stddev=1e-300, a=1.0, b=2.0, dtype="float64")
+    # a bound 1e600 standard deviations from the mean: all the mass lies in the rounding cell of 1.0
+    w = ar.truncated_normal((1000,), seed=38, mean=-1e300, stddev=1e-300, a=1.0, b=2.0, dtype="float64")
+    assert (w == 1.0).all()
+    # bounds beyond the float64 range of standard deviations, the mass spread over many subnormals: a clear error
+    with pytest.raises(ValueError, match=r"float64 range of standard deviations.*mean=-1\.7e\+308"):
+        ar.truncated_normal((4,), seed=0, mean=-1.7e308, stddev=0.9, a=0.0, b=1.0, dtype="float64")
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
@@ -555,15 +558,141 @@ def test_review_edge_cases():
     ro.flags.writeable = False
     with pytest.raises(ValueError, match="writeable"):
         ar.bits((4,), seed=0, out=ro)
-    # uniform ranges whose width overflows the dtype
-    with pytest.raises(ValueError, match="finite"):
-        ar.uniform((4,), seed=0, minval=-3e38, maxval=3e38)
-    with pytest.raises(ValueError, match="float16"):
+    # uniform ranges beyond the dtype, or whose width overflows float64
+    with pytest.raises(ValueError, match=r"`maxval` lies beyond the largest float16 value.*maxval=100000\.0"):
         ar.uniform((4,), seed=0, minval=0.0, maxval=1e5, dtype="float16")
+    with pytest.raises(ValueError, match=r"`minval` lies beyond the largest float32 value.*minval=-1e\+39"):
+        ar.uniform((4,), seed=0, minval=-1e39, maxval=0.0)
+    with pytest.raises(ValueError, match=r"`maxval` - `minval` overflows float64.*minval=-1\.7e\+308"):
+        ar.uniform((4,), seed=0, minval=-1.7e308, maxval=1.7e308, dtype="float64")
     # -0.0 and 0.0 are the same parameter (same values whatever the call history)
     a = ar.normal((16,), seed=2, mean=-0.0, stddev=0.0)
     b = ar.normal((16,), seed=2, mean=0.0, stddev=0.0)
     np.testing.assert_array_equal(a.view(np.uint32), b.view(np.uint32))
+
+
+# --- parameters at the limits of the arithmetic (docs/stream-contract.md) -------------------------------------
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16", "bfloat16"])
+@pytest.mark.parametrize(
+    ("mean", "stddev", "a", "b"),
+    [
+        (1e300, 1.0, 0.0, 1e30),  # float32 and bfloat16 gave NaN
+        (1e300, 1.0, 0.0, 3e38),
+        (-1e300, 1.0, -1e37, 0.0),
+        (1e300, 1.0, -6e4, 6e4),
+        (1e5, 1e-300, -6e4, 6e4),  # bfloat16 gave NaN
+        (-1e300, 65504.0, 3.006364849673009e38, 1.7976931348623157e308),  # float32 gave NaN
+        (0.4759616182026782, 2.2250738585072014e-308, -5e-324, 6e-08),  # float16 gave NaN
+        (-1e-45, 5e-324, 30.0, 3.3895313892515355e38),  # OverflowError
+    ],
+)
+def test_truncated_normal_mass_in_one_rounding_cell(dtype, mean, stddev, a, b):
+    """All the mass at the bound nearer the mean, within one rounding cell: every value is its grid value."""
+    near = b if mean > b else a
+    largest = {"float16": 65504.0, "bfloat16": 3.3895313892515355e38, "float32": 3.4028234663852886e38}
+    if abs(near) > largest.get(dtype, math.inf):  # the values (or the bounds) lie beyond the dtype: a clear error
+        with pytest.raises(ValueError, match=rf"overflow {dtype}.*mean=|No {dtype} value lies in the interval"):
+            ar.truncated_normal((64,), seed=50, mean=mean, stddev=stddev, a=a, b=b, dtype=dtype)
+        return
+    x = as_f64(ar.truncated_normal((4096,), seed=50, mean=mean, stddev=stddev, a=a, b=b, dtype=dtype))
+    value = _plan.grid_down(b, dtype) if near == b else _plan.grid_up(a, dtype)
+    assert (x == value).all(), (value, np.unique(x))
+    assert a <= value <= b
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "bfloat16"])
+def test_truncated_normal_window_far_from_its_grid_value(dtype):
+    """A bound 30 standard deviations from the mean, 1e10 of them from its grid value (the float64 local sampler's
+    start gave NaN): every value is that grid value."""
+    a = {"float16": 999.8, "float32": 1.00000001, "bfloat16": 1.001}[dtype]
+    for stddev in (1e-11, 1e-12, 1e-14):
+        x = as_f64(ar.truncated_normal((4096,), seed=51, mean=a - 30 * stddev, stddev=stddev, a=a, dtype=dtype))
+        assert (x == _plan.grid_up(a, dtype)).all()
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "bfloat16", "float64"])
+def test_truncated_normal_mass_in_the_zero_cell_is_positive_zero(dtype):
+    """One sign of zero, whatever the call history (the samplers' sign of zero had varied)."""
+    for b in (-0.0, 1e-320, 5e-324) if dtype != "float64" else (-0.0,):  # bounds in the zero cell
+        z = ar.truncated_normal((64,), seed=51, mean=1e100, stddev=1e-200, a=-1.0, b=b, dtype=dtype)
+        assert (np.asarray(z).view({2: np.uint16, 4: np.uint32, 8: np.uint64}[z.itemsize]) == 0).all()
+
+
+@pytest.mark.parametrize(
+    ("mean", "stddev", "a", "b"),
+    [
+        (0.0, 1e39, -3e38, 3e38),  # stddev beyond float32 (the log-free window sampler)
+        (1e39, 1e39, 0.0, 3e38),  # mean beyond float32
+        (5e38, 1e38, -3e38, 3e38),  # mean beyond float32 (the general sampler, a mirrored interval)
+        (-3e38, 1e39, -3e38, 3e38),
+    ],
+)
+def test_truncated_normal_parameters_beyond_float32(mean, stddev, a, b):
+    """float32 and bfloat16 outputs take the float64 arithmetic (the float32 samplers saw infinities: every value on
+    a bound, or NaN)."""
+    x = ar.truncated_normal((N,), seed=52, mean=mean, stddev=stddev, a=a, b=b)
+    xf = as_f64(x)
+    assert np.isfinite(xf).all()
+    assert xf.min() >= a
+    assert xf.max() <= b
+    _ks(xf, st.truncnorm((a - mean) / stddev, (b - mean) / stddev, loc=mean, scale=stddev).cdf)
+    # bfloat16 samples the reals that round into the bounds: the float64 values of that window, rounded
+    y = ar.truncated_normal((N,), seed=52, mean=mean, stddev=stddev, a=a, b=b, dtype="bfloat16")
+    lo, hi = _plan.rounding_window(a, b, _plan.grid_up(a, "bfloat16"), _plan.grid_down(b, "bfloat16"), "bfloat16")
+    x_window = ar.truncated_normal((N,), seed=52, mean=mean, stddev=stddev, a=float(lo), b=float(hi))
+    differ = y.view(np.uint16) != x_window.astype(ml_dtypes.bfloat16).view(np.uint16)
+    assert differ.mean() < 1e-3  # rounding twice (through float32) differs at rare ties
+    assert as_f64(y).min() >= a
+    assert as_f64(y).max() <= b
+
+
+def test_uniform_width_beyond_float32():
+    """float32 and bfloat16 ranges wider than the largest float32 take the float64 arithmetic (were refused)."""
+    x = ar.uniform((N,), seed=53, minval=-3e38, maxval=3e38)
+    xf = as_f64(x)
+    assert xf.min() >= -3e38
+    assert xf.max() < 3e38
+    _ks(xf, st.uniform(loc=-3e38, scale=6e38).cdf)
+    lo, hi = -3.3e38, 3.3895313892515355e38
+    y = as_f64(ar.uniform((N,), seed=53, minval=lo, maxval=hi, dtype="bfloat16"))
+    assert y.min() >= lo
+    assert y.max() < hi
+    assert abs(y.mean() - (lo + hi) / 2) < 5 * (hi - lo) / math.sqrt(12 * N)
+    assert abs(y.std() / ((hi - lo) / math.sqrt(12)) - 1) < 0.01
+    f16 = as_f64(ar.uniform((N,), seed=53, minval=-6e4, maxval=6e4, dtype="float16"))  # wider than float16's range
+    assert f16.min() >= -6e4
+    assert f16.max() < 6e4
+    assert abs(f16.mean()) < 5 * 1.2e5 / math.sqrt(12 * N)
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        # values far in a tail beyond the dtype: were infinities
+        (lambda: ar.truncated_normal((4,), seed=0, stddev=1000.0, a=65400.0, dtype="float16"), "overflow float16"),
+        (lambda: ar.truncated_normal((4,), seed=0, stddev=9000.0, a=45000.0, dtype="float16"), "overflow float16"),
+        (lambda: ar.truncated_normal((4,), seed=0, stddev=5.67e36, a=3.4e38), "overflow float32"),
+        # values spread far beyond the dtype from a bound 1e8 standard deviations out: were all on the bound
+        (lambda: ar.truncated_normal((4,), seed=0, mean=-1e158, stddev=1e150, a=-1.6, b=1e300), "overflow float32"),
+        (lambda: ar.truncated_normal((4,), seed=0, mean=-4.1e38, stddev=1e37, a=-1.0, dtype="float16"), "overflow"),
+        # no finite value of the dtype in the interval: was an OverflowError
+        (
+            lambda: ar.truncated_normal(
+                (4,), seed=0, mean=65504.0, stddev=2.0, lower=2.0, upper=math.inf, dtype="float16"
+            ),
+            r"No float16 value lies in the interval \[65508\.0, inf\]",
+        ),
+        # normal values beyond the dtype
+        (lambda: ar.normal((4,), seed=0, mean=3e38, stddev=1e37), "overflow float32"),
+        (lambda: ar.normal((4,), seed=0, mean=-6e4, stddev=1000.0, dtype="float16"), "overflow float16"),
+    ],
+)
+def test_values_beyond_the_dtype_are_refused(call, match):
+    with pytest.raises(ValueError, match=match) as info:
+        call()
+    assert "=" in str(info.value)  # the arguments and the values received
 
 
 # --- stream contract vectors (tools/stream_vectors.py; docs/stream-contract.md, "Version history") ----------

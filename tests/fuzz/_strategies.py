@@ -128,6 +128,45 @@ def numbers(lo: float = -1e6, hi: float = 1e6) -> st.SearchStrategy:
     )
 
 
+# the limits of each float format (and float64's): largest finite value, the magnitude from which values round to
+# infinity, smallest normal and subnormal values (bfloat16 shares float32's exponent range)
+FLOAT_LIMITS = [
+    65504.0,  # float16
+    65520.0,
+    2.0**-14,
+    2.0**-24,
+    3.3895313892515355e38,  # bfloat16
+    3.3895313892515355e38 + 2.0**119,
+    2.0**-133,
+    3.4028234663852886e38,  # float32
+    3.4028234663852886e38 + 2.0**103,
+    2.0**-126,
+    2.0**-149,
+    1.7976931348623157e308,  # float64
+    2.0**-1022,
+    5e-324,
+]
+
+
+def _beside(v: float) -> list[float]:
+    """``v``, its float64 neighbours, and half and twice it (when finite)."""
+    out = [v, math.nextafter(v, math.inf), math.nextafter(v, -math.inf), v / 2, v * 2]
+    return [x for x in out if math.isfinite(x)]
+
+
+def extreme_floats() -> st.SearchStrategy:
+    """Finite floats up to each float format's limits: +-largest finite values, the values that round to
+    infinity, smallest normals and subnormals, values beside them, zeros, and ordinary values."""
+    edges = sorted({x for v in FLOAT_LIMITS for x in _beside(v)})
+    return st.one_of(
+        st.sampled_from(edges + [-x for x in edges] + [0.0, -0.0, 1.0, -1.0]),
+        st.sampled_from(FLOAT_LIMITS).flatmap(lambda v: st.floats(v * 0.25, min(v * 4, 1.7976931348623157e308))),
+        st.floats(allow_nan=False, allow_infinity=False),
+        st.floats(-1e6, 1e6),
+        st.floats(-1e-30, 1e-30),
+    )
+
+
 def positive_numbers() -> st.SearchStrategy:
     return st.one_of(st.floats(1e-6, 1e3), st.floats(1e-6, 1e3), numbers())
 

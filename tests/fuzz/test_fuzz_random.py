@@ -181,6 +181,56 @@ def test_truncated_normal(shape, seed, stream, block, dtype, mean, stddev, bound
         check_truncnorm(x, name, mean, stddev, lower, upper, a, b)
 
 
+# --- parameters at the limits of every dtype: finite values inside the bounds, or a named error -----------
+
+
+@st.composite
+def extreme_params(draw, kind: str) -> dict:
+    """Parameters of ``kind`` drawn from ``extreme_floats`` (bounds may also be infinite), signs mixed."""
+    x = S.extreme_floats()
+    if kind == "normal":
+        return {"mean": draw(x), "stddev": abs(draw(x))}
+    bounds = sorted(draw(st.lists(x | st.sampled_from([-math.inf, math.inf]), min_size=2, max_size=2)))
+    if kind == "uniform":
+        bounds = [b for b in bounds if math.isfinite(b)] or [0.0]
+        return {"minval": bounds[0], "maxval": bounds[-1]}
+    if bounds[0] == bounds[1]:
+        bounds[1] = math.inf
+    stddev = abs(draw(x)) or 1.0
+    if kind == "truncated_normal/sd":
+        return {"mean": draw(x), "stddev": stddev, "lower": bounds[0], "upper": bounds[1]}
+    # absolute bounds; the mean often a few (or very many) standard deviations from a bound
+    mean = draw(st.one_of(x, st.sampled_from([0.0, 1.0, 29.0, 30.0, 31.0, 40.0, 1e8, 1e300]).map(lambda k: -k)))
+    if mean <= 0 and math.isfinite(bounds[0]) and draw(st.booleans()):
+        mean = bounds[0] + mean * stddev  # below the interval by that many standard deviations
+        if not math.isfinite(mean):
+            mean = 0.0
+    return {"mean": mean, "stddev": stddev, "a": bounds[0], "b": bounds[1]}
+
+
+@pytest.mark.parametrize("dtype", S.FLOAT_NAMES)
+@pytest.mark.parametrize("kind", ["normal", "uniform", "truncated_normal/sd", "truncated_normal/ab"])
+@given(data=st.data())
+def test_extreme_parameters_give_finite_values_inside_the_bounds(kind, dtype, data):
+    """Finite parameters up to each dtype's and float64's limits (subnormals, +-largest finite values, values that
+    round to infinity): finite values inside the bounds (no NaN, no infinity), or a ValueError naming an argument."""
+    kw = data.draw(extreme_params(kind), label="params")
+    n = data.draw(st.integers(1, 300), label="n")
+    seed = data.draw(S.seeds(valid_only=True), label="seed")
+    fn = getattr(ar, kind.split("/")[0])
+    x = clean_call(fn, (n,), seed=seed, dtype=dtype, **kw)
+    if x is None:
+        return
+    name = check_array(x, (n,), dtype)
+    if kind == "normal":
+        check_normal(x, name, kw["mean"], kw["stddev"])
+    elif kind == "uniform":
+        check_uniform(x, name, kw["minval"], kw["maxval"])
+    else:
+        args = (kw.get("lower", OMIT), kw.get("upper", OMIT), kw.get("a", OMIT), kw.get("b", OMIT))
+        check_truncnorm(x, name, kw["mean"], kw["stddev"], *args)
+
+
 # --- blocks and threads: valid arguments, values compared bit for bit ----------------------------
 
 finite = st.floats(-1e4, 1e4)
