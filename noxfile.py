@@ -120,7 +120,7 @@ def build(session: nox.Session) -> None:
         "-c",
         "import glob, zipfile; names = zipfile.ZipFile(glob.glob('dist/*.whl')[0]).namelist(); "
         "assert 'arrayinit/py.typed' in names and 'arrayinit/_kernels/_ndtri_tails.py' in names, names; "
-        "assert 'arrayinit/_targets/cpu_ir/kernels.zip' in names, names; "
+        "assert 'arrayinit/_targets/cpu_ir/kernels.zip' in names and '_arrayinit_main.py' in names, names; "
         "print('built', *sorted(glob.glob('dist/*')))",
     )
 

@@ -74,7 +74,7 @@ def _run_kernel(n, work, finish, out=None, stream=0):
     kernel = _engine.kernel(*_engine.variant(plan))
     vals = [out.ctypes.data, n, starts_addr, starts.shape[0], row_len, k0, k1, s0, s1, d, params_addr]
     vals += [work.ctypes.data, work.shape[0], 0, 0, 0, stream]
-    assert _engine._call(kernel.run, vals, int(finish)) == 0
+    assert _engine._call(kernel.run, vals, int(finish), _engine._CallState()) == 0
     return out
 
 
@@ -136,7 +136,7 @@ def test_task_count_matches_the_kernels(n_rows, row_len):
     kernel = _engine.kernel("bits", "uint32")
     vals = [out.ctypes.data, out.size, starts.ctypes.data, n_rows, row_len, 2, 0, 0, 0, _plan.BITS, 0]
     vals += [work.ctypes.data, work.shape[0], 0, 0, 0, 0]
-    assert _engine._call(kernel.run, vals, 1) == 0
+    assert _engine._call(kernel.run, vals, 1, _engine._CallState()) == 0
     np.testing.assert_array_equal(out, expected.reshape(-1))
     assert work[0] >= work.shape[0] - 1  # every task was handed out
     assert kernel.pending(work) == 0
@@ -405,3 +405,244 @@ def test_cuda_target_without_driver_or_numba_cuda_is_a_clear_error():
         pass
     with pytest.raises(DeviceUnavailableError, match=r"'cuda:0'"):
         _engine.run_cuda_library(plan, np.zeros(4, np.float32), 0, None)
+
+
+_REENTRANT_SCRIPT = """
+import signal, sys
+import numpy as np
+import arrayinit as ai
+import arrayinit.random as ar
+
+expected = dict(np.load(sys.argv[1]))
+
+# calls of every size (2**18: helpers; 2**21 float64: pieces), dtype and kind, as they were computed by another process
+CALLS = {
+    "small": lambda: ar.normal((33,), seed=5),
+    "bf16": lambda: ar.truncated_normal((300,), seed=1, dtype="bfloat16").view(np.uint16),
+    "f16": lambda: ar.uniform((1000,), seed=2, dtype="float16"),
+    "c64": lambda: ar.normal((17,), seed=3, dtype="complex64"),
+    "he": lambda: ai.HeNormal(seed=4)((64, 32)),
+    "orth": lambda: ai.Orthogonal(seed=4)((8, 8)),
+    "big": lambda: ar.truncated_normal((2**18,), seed=6),
+    "f64": lambda: ar.normal((2**21 + 5,), seed=7, dtype="float64"),
+}
+NESTED = ["small", "bf16", "f16", "c64", "he", "orth", "big"]
+OUTER = ["small", "bf16", "c64", "he", "big", "small", "f16", "orth"]
+nested = {"calls": 0, "bad": []}
+
+
+def handler(signum, frame):
+    # a one-shot timer, armed again when the handler is done: the handler interrupts the other calls at any
+    # bytecode every 0.3 ms of their time, and never itself (a periodic timer faster than a handler on a busy
+    # machine nests handlers without end, whatever the handler does)
+    name = NESTED[nested["calls"] % len(NESTED)]
+    nested["calls"] += 1
+    if not np.array_equal(CALLS[name](), expected[name]):
+        nested["bad"].append(name)
+    signal.setitimer(signal.ITIMER_REAL, 0.0003)
+
+
+signal.signal(signal.SIGALRM, handler)
+signal.setitimer(signal.ITIMER_REAL, 0.0003)
+bad = []
+for i in range(int(sys.argv[2])):
+    name = "f64" if i % 2000 == 1999 else OUTER[i % len(OUTER)]
+    if not np.array_equal(CALLS[name](), expected[name]):
+        bad.append(name)
+signal.setitimer(signal.ITIMER_REAL, 0, 0)
+signal.signal(signal.SIGALRM, signal.SIG_DFL)
+print(nested["calls"], len(nested["bad"]), len(bad), sorted(set(nested["bad"] + bad)))
+"""
+
+
+def _reentrant_expected(path) -> None:
+    import arrayinit as ai
+
+    calls = {
+        "small": ar.normal((33,), seed=5),
+        "bf16": ar.truncated_normal((300,), seed=1, dtype="bfloat16").view(np.uint16),
+        "f16": ar.uniform((1000,), seed=2, dtype="float16"),
+        "c64": ar.normal((17,), seed=3, dtype="complex64"),
+        "he": ai.HeNormal(seed=4)((64, 32)),
+        "orth": ai.Orthogonal(seed=4)((8, 8)),
+        "big": ar.truncated_normal((2**18,), seed=6),
+        "f64": ar.normal((2**21 + 5,), seed=7, dtype="float64"),
+    }
+    np.savez(path, **calls)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not hasattr(__import__("signal"), "setitimer"), reason="needs signal.setitimer (POSIX)")
+@pytest.mark.parametrize("cache", ["cold", "warm"])
+def test_calls_from_a_signal_handler_on_a_fast_timer_are_correct(tmp_path, cache):
+    # a handler calls arrayinit every 0.3 ms, between any two bytecodes of another call of the same thread:
+    # while its kernel is packed, run, offered to the helpers, run in pieces, or loaded (cold: built from the
+    # shipped bitcode while the handler's calls wait for the same and other loads)
+    _reentrant_expected(tmp_path / "expected.npz")
+    pkg = copy_package(tmp_path / "pkg")
+    env = {"XDG_CACHE_HOME": str(tmp_path / "xdg")}
+    if cache == "warm":
+        run_in(pkg, "import arrayinit.random as ar; ar.normal(8, seed=0)", **env)
+    script = tmp_path / "reentrant.py"
+    script.write_text(_REENTRANT_SCRIPT)
+    res = subprocess.run(
+        [sys.executable, str(script), str(tmp_path / "expected.npz"), "20000"],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env={
+            **{k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "NUMBA_CACHE_DIR")},
+            **env,
+            "PYTHONPATH": str(pkg),
+        },
+    )
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert res.stderr == ""
+    nested_calls, nested_bad, outer_bad, names = res.stdout.split(maxsplit=3)
+    assert int(nested_calls) >= 1000  # the handler did run many calls inside the others
+    assert (nested_bad, outer_bad, names.strip()) == ("0", "0", "[]")
+
+
+_FORK_FIRST_CALLS_SCRIPT = """
+import hashlib, os, signal, sys, threading, time
+import numpy as np
+import arrayinit as ai
+import arrayinit.random as ar
+from arrayinit import _engine, _plan
+from arrayinit._errors import DeviceUnavailableError
+
+assert "ml_dtypes" not in sys.modules and "numba" not in sys.modules  # every import below is a first one
+
+
+def cuda_less():
+    d, c64, p = _plan.normal_params(0.0, 1.0, "float32")
+    plan = _plan.FillPlan((4,), (4,), (0,), d, "float32", 0, 0, c64, p)
+    try:
+        _engine.run_cuda_library(plan, np.zeros(4, np.float32), 0, None)
+    except DeviceUnavailableError:
+        return b"no-cuda"
+    return b"cuda"
+
+
+def values():
+    a = ar.truncated_normal((3, 77), seed=4, dtype="bfloat16").view(np.uint16)
+    b = ar.normal((5, 3), seed=4, dtype="complex64")
+    c = ai.GlorotUniform(seed=4)((9, 4), "float16").view(np.uint16)
+    d = ar.uniform((2**17 + 3,), seed=4, dtype="float64")
+    return hashlib.sha256(a.tobytes() + b.tobytes() + c.tobytes() + d.tobytes()).hexdigest()
+
+
+FIRST = [
+    lambda: ar.normal((8,), seed=1, dtype="bfloat16"),
+    lambda: ar.uniform((8,), seed=1, dtype="complex128"),
+    lambda: ai.HeNormal(seed=1)((4, 4), "float16"),
+    cuda_less,
+    values,
+]
+threads = [threading.Thread(target=f) for f in FIRST]
+for t in threads:
+    t.start()
+children = []
+for delay in [0.0, 0.0002, 0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.03, 0.06] + [0.02] * 10:
+    time.sleep(delay)  # the first forks happen while the threads import and load
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(r)
+        signal.alarm(300)  # a child that hangs ends here, and the parent sees it
+        os.write(w, (values() + " " + cuda_less().decode() + "\\n").encode())
+        os._exit(0)
+    os.close(w)
+    children.append((pid, r))
+for t in threads:
+    t.join()
+expected = values() + " " + cuda_less().decode()
+bad = []
+for pid, r in children:
+    got = os.read(r, 200).decode().strip()
+    _, status = os.waitpid(pid, 0)
+    if status != 0 or got != expected:
+        bad.append((status, got))
+print("ok", len(children), bad)
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(sys.platform != "linux", reason="os.fork with threads: Linux only here")
+def test_fork_while_other_threads_make_their_first_calls_with_empty_caches(tmp_path):
+    # the first 16-bit call imports ml_dtypes, the first complex and CUDA-less calls import modules of their
+    # own, the first call of each kind loads its kernel: a child forked meanwhile must not inherit a lock held
+    # by a thread it does not have (it waited forever on the import lock of ml_dtypes)
+    pkg = copy_package(tmp_path / "pkg")
+    out = run_in(pkg, _FORK_FIRST_CALLS_SCRIPT, XDG_CACHE_HOME=str(tmp_path / "xdg"))
+    assert out.split() == ["ok", "20", "[]"]
+
+
+@pytest.mark.parametrize(
+    ("shape", "full_shape", "offset"),
+    [
+        ((70_001,), (70_001,), (0,)),  # one run, cut into pieces
+        ((3, 9_001), (5, 9_001), (1, 0)),  # runs shorter than a piece: whole runs per piece
+        ((250, 37), (251, 40), (1, 2)),  # many short runs
+        ((2, 3, 20_011), (4, 3, 20_013), (1, 0, 1)),  # runs longer than a piece
+    ],
+)
+@pytest.mark.parametrize("dtype", ["float32", "float64", "bfloat16", "float16", "bits"])
+def test_a_call_run_in_pieces_has_the_values_of_one_run(monkeypatch, shape, full_shape, offset, dtype):
+    from arrayinit import _engine
+
+    def call():
+        kw = {"full_shape": full_shape, "offset": offset, "seed": 9}
+        if dtype == "bits":
+            return ar.bits(shape, **kw)
+        return ar.truncated_normal(shape, dtype=dtype, lower=-1.5, upper=2.5, **kw).view(np.uint8)
+
+    whole = call()
+    runs = []
+    real_run = _engine._run
+    monkeypatch.setattr(_engine, "_run", lambda *a: runs.append(a[1][1]) or real_run(*a))
+    monkeypatch.setattr(_engine, "PIECE", dict.fromkeys(_engine.PIECE, 5_003))
+    monkeypatch.setattr(_engine, "PARALLEL_FROM", 4_096)  # pieces run with the helpers too
+    np.testing.assert_array_equal(call(), whole)
+    assert len(runs) > 1
+    assert sum(runs) == int(np.prod(shape))
+    assert max(runs) <= 5_003
+
+
+_INTERRUPT_SCRIPT = """
+import signal, sys
+import numpy as np
+import arrayinit.random as ar
+from arrayinit import _engine
+
+n = 3 * _engine.PIECE["fill32"] + 5
+expected = ar.truncated_normal(1000, seed=3)
+pieces = []
+real_run = _engine._run
+
+
+def run_then_ctrl_c(*args):
+    pieces.append(args[1][1])
+    real_run(*args)
+    signal.raise_signal(signal.SIGINT)  # Ctrl-C while the first piece runs
+
+
+_engine._run = run_then_ctrl_c
+try:
+    ar.truncated_normal(n, seed=3)
+except KeyboardInterrupt:
+    interrupted = True
+else:
+    interrupted = False
+_engine._run = real_run
+# the engine stays usable and right afterwards, on this thread and with helpers
+ok = np.array_equal(ar.truncated_normal(1000, seed=3), expected)
+ok = ok and np.array_equal(ar.truncated_normal(n, seed=3)[:1000], expected)
+print(interrupted, len(pieces), ok)
+"""
+
+
+@pytest.mark.skipif(not hasattr(__import__("signal"), "raise_signal"), reason="needs signal.raise_signal")
+def test_ctrl_c_is_handled_between_the_pieces_of_a_big_call():
+    # a call is one kernel run per piece: Ctrl-C raises KeyboardInterrupt once the running piece is done
+    assert _run_py(_INTERRUPT_SCRIPT).split() == ["True", "1", "True"]

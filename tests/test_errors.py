@@ -136,3 +136,23 @@ def test_host_value_initializers_values(dtype):
     c = ai.Constant(0.1)((3,), dtype)
     want = np.full(3, 0.1) if dtype == "float64" else np.full(3, 0.1).astype(np.float32).astype(c.dtype)
     np.testing.assert_array_equal(c, want)
+
+
+def test_more_dimensions_than_numpy_allows_is_named_as_such():
+    # numpy's "maximum supported dimension" error was reported as "asks for 0.0 GiB ... more than this machine
+    # can allocate"
+    from arrayinit._dtypes import max_dims
+
+    shape = (1,) * (max_dims() + 1)
+    for call in (lambda: ar.normal(shape, seed=0), lambda: ai.HeNormal(seed=0)(shape), lambda: ai.Zeros()(shape)):
+        with pytest.raises(ValueError, match=rf"^Argument `shape` has {max_dims() + 1} dimensions; numpy arrays"):
+            call()
+    assert ar.normal((1,) * max_dims(), seed=0).shape == (1,) * max_dims()
+
+
+def test_too_large_shapes_give_the_size_in_human_units():
+    # 16 PiB: beyond the address space of any machine, whatever its overcommit policy
+    with pytest.raises(
+        ValueError, match=r"^Argument `shape` asks for 16\.0 PiB \(4503599627370496 values of 4 bytes\)"
+    ):
+        ar.normal((2**52,), seed=0)

@@ -217,3 +217,76 @@ def test_unreadable_shipped_bitcode_falls_back_to_numba(tmp_path):
     expected = run_in(copy_package(tmp_path / "ref"), _ONE, XDG_CACHE_HOME=str(tmp_path / "xdg2"))
     assert out.split()[-1] == "numba"
     assert out.rsplit(" ", 1)[0] == expected.rsplit(" ", 1)[0]
+
+
+def _cache_here(monkeypatch, tmp_path) -> pathlib.Path:
+    """The first kernel cache folder: ``tmp_path/arrayinit`` (by ``NUMBA_CACHE_DIR``)."""
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path))
+    assert native.cache_dirs()[0] == tmp_path / "arrayinit"
+    return tmp_path / "arrayinit"
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
+@pytest.mark.parametrize("umask", [0o022, 0o002, 0o077])
+def test_cache_files_get_the_mode_of_a_new_file(monkeypatch, tmp_path, umask):
+    # a cache written by root while building an image must be readable by the users of its containers
+    _cache_here(monkeypatch, tmp_path)
+    old = os.umask(umask)
+    try:
+        path = native._write_cached("bits", "uint32", native.machine(), b"object code")
+    finally:
+        os.umask(old)
+    assert path is not None
+    assert path.parent == tmp_path / "arrayinit"
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask
+    assert native._read_cached("bits", "uint32", native.machine()) == (b"object code", path)
+    assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temporary file left
+
+
+def _read_in_thread(path: pathlib.Path):
+    """``native._read_regular(path)`` in a thread, which must return within 60 s (a FIFO would block)."""
+    import threading
+
+    box = []
+    t = threading.Thread(target=lambda: box.append(native._read_regular(path)), daemon=True)
+    t.start()
+    t.join(60)
+    assert box, f"reading {path} blocked"
+    return box[0]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_cache_reader_skips_fifos_devices_and_links_to_them(monkeypatch, tmp_path):
+    cache = _cache_here(monkeypatch, tmp_path)
+    cache.mkdir()
+    name = native._file_name("bits", "uint32", native.machine())
+    os.mkfifo(cache / name)  # an entry that is a FIFO: reading it would wait for a writer forever
+    assert _read_in_thread(cache / name) is None
+    found = native._read_cached("bits", "uint32", native.machine())
+    assert found is None or found[1] != cache / name  # another folder's file, or none
+    (cache / name).unlink()
+    if os.path.exists("/dev/zero"):
+        (cache / name).symlink_to("/dev/zero")  # endless: reading it would fill the memory
+        assert _read_in_thread(cache / name) is None
+        (cache / name).unlink()
+    os.mkfifo(tmp_path / "fifo")
+    (cache / name).symlink_to(tmp_path / "fifo")
+    assert _read_in_thread(cache / name) is None
+    (cache / name).unlink()
+    (cache / name).mkdir()  # a folder
+    assert _read_in_thread(cache / name) is None
+
+
+def test_cache_reader_takes_regular_files_of_plausible_size_and_links_to_them(monkeypatch, tmp_path):
+    cache = _cache_here(monkeypatch, tmp_path)
+    path = native._write_cached("bits", "uint32", native.machine(), b"object code")
+    assert path is not None
+    moved = tmp_path / "elsewhere.o"
+    path.rename(moved)
+    path.symlink_to(moved)  # a link to a regular file is read (a cache shared by linking)
+    assert native._read_cached("bits", "uint32", native.machine()) == (b"object code", path)
+    path.unlink()
+    with open(path, "wb") as f:  # larger than any kernel: skipped without being read (sparse here)
+        f.truncate(native._MAX_CACHED_BYTES + 1)
+    assert _read_in_thread(path) is None
+    assert native._read_regular(cache / "missing.o") is None

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 
 import numpy as np
 
+from arrayinit import _locks
 from arrayinit._errors import received
 
 FLOAT_NAMES = ("float16", "bfloat16", "float32", "float64")
@@ -149,7 +151,7 @@ def numpy_dtype(name: str) -> np.dtype:
     """The numpy dtype of a user-visible numpy array of ``name``."""
     if name == "bfloat16":
         try:
-            import ml_dtypes
+            ml_dtypes = _locks.lazy_import("ml_dtypes")  # a fork waits for the import
         except ImportError:
             raise TypeError(
                 "A numpy array of dtype bfloat16 needs the ml_dtypes package "
@@ -160,25 +162,54 @@ def numpy_dtype(name: str) -> np.dtype:
     return np.dtype(name)
 
 
+@functools.lru_cache(maxsize=1)
+def max_dims() -> int:
+    """The most dimensions a numpy array may have here (64 since numpy 2, 32 before)."""
+    for n in (64, 32):
+        try:
+            np.empty((1,) * n, np.uint8)
+        except ValueError:
+            continue
+        return n
+    return 32
+
+
 def _too_large(shape: tuple[int, ...], dtype: np.dtype) -> ValueError:
-    nbytes = math.prod(shape) * dtype.itemsize
+    if len(shape) > max_dims():
+        return ValueError(
+            f"Argument `shape` has {len(shape)} dimensions; numpy arrays have at most {max_dims()}. "
+            f"Received: shape={shape}"
+        )
+    n = math.prod(shape)
     return ValueError(
-        f"Argument `shape` asks for {nbytes / 2**30:,.1f} GiB ({math.prod(shape)} values of {dtype.itemsize} bytes), "
+        f"Argument `shape` asks for {_human_bytes(n * dtype.itemsize)} ({n} values of {dtype.itemsize} bytes), "
         f"more than this machine can allocate. Received: shape={shape}"
     )
+
+
+def _human_bytes(nbytes: int) -> str:
+    """``nbytes`` for people: ``1.5 GiB``, ``12 bytes``."""
+    size = float(nbytes)
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if size < 1024 or unit == "PiB":
+            return f"{nbytes} bytes" if unit == "bytes" else f"{size:,.1f} {unit}"
+        size /= 1024
+    raise AssertionError("unreachable")
 
 
 def empty(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
     """``np.empty``; a ValueError naming ``shape`` when the memory cannot be allocated."""
     try:
         return np.empty(shape, dtype)
-    except (MemoryError, ValueError):  # ValueError: numpy's "array is too big"
+    except (MemoryError, ValueError):  # ValueError: numpy's "array is too big" or "maximum supported dimension"
         raise _too_large(shape, np.dtype(dtype)) from None
 
 
 def aligned_empty(shape: tuple[int, ...], dtype: np.dtype, align: int = 64) -> np.ndarray:
     """An uninitialised C-contiguous array whose data pointer is ``align``-byte aligned."""
     dtype = np.dtype(dtype)
+    if len(shape) > max_dims():
+        raise _too_large(shape, dtype)
     n = math.prod(shape)
     try:
         raw = np.empty(n * dtype.itemsize + align, dtype=np.uint8)

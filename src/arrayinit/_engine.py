@@ -25,7 +25,6 @@ import contextlib
 import ctypes
 import functools
 import importlib
-import logging  # noqa: F401  its fork handlers are registered before ours: ours run first
 import math
 import mmap
 import os
@@ -35,8 +34,12 @@ import threading
 
 import numpy as np
 
+from arrayinit import _locks
 from arrayinit._plan import (
     A_FINISH,
+    A_N_OUT,
+    A_N_ROWS,
+    A_ROW_LEN,
     A_SCRATCH,
     ARGS,
     BITS,
@@ -100,7 +103,7 @@ class _Pool:
                     self._jobs.pop()
             # a failed helper loses nothing: the calling thread computes every task not stored
             with contextlib.suppress(Exception):
-                _call(job.kernel, list(job.args), 0)
+                _help(job.kernel, list(job.args))
             del job
 
 
@@ -124,52 +127,8 @@ def _after_fork_in_child() -> None:
     _pool_lock = threading.Lock()
 
 
-# Loading the CPU target (importing numba, numba's first dispatch) and
-# compiling hold locks that a child forked meanwhile would inherit, held by a
-# thread it does not have. A fork waits for both: the forking thread takes them
-# in a fork handler and releases them on both sides. The handlers are
-# registered again once numba is loaded, so that they run before the handlers
-# of modules imported since (``before`` handlers run in reverse order of
-# registration): the compiling thread may need those modules' locks (numba
-# logs under ``logging``'s lock), and the forking thread must not hold them
-# while it waits.
-_load_lock = threading.RLock()
-_target: dict = {}  # "cpu": the loaded module, "compiler_lock": numba's global compiler lock
-_fork_held = threading.local()
-
-
-def _before_fork() -> None:
-    held = [_load_lock]
-    _load_lock.acquire()
-    lock = _target.get("compiler_lock")
-    if lock is not None:
-        lock.acquire()
-        held.append(lock)
-    stack = getattr(_fork_held, "stack", None)
-    if stack is None:
-        stack = _fork_held.stack = []
-    stack.append(held)
-
-
-def _after_fork(child: bool) -> None:
-    stack = getattr(_fork_held, "stack", None)
-    if stack:
-        for lock in reversed(stack.pop()):
-            lock.release()
-    if child:
-        _after_fork_in_child()
-
-
-def _register_fork_handlers() -> None:
-    if hasattr(os, "register_at_fork"):
-        os.register_at_fork(
-            before=_before_fork,
-            after_in_parent=lambda: _after_fork(False),
-            after_in_child=lambda: _after_fork(True),
-        )
-
-
-_register_fork_handlers()
+_locks.after_fork_in_child(_after_fork_in_child)
+_target: dict = {}  # "cpu": the loaded module, "native": the loader
 
 
 class _LazyBlasCheck:
@@ -241,13 +200,17 @@ def _default_threads() -> int:
 
 
 def _loaded_once(name: str, load):
-    """``_target[name]``, from ``load()`` on first use (once, under ``_load_lock``)."""
+    """``_target[name]``, from ``load()`` on first use (once, by the loader: ``_locks.load``)."""
     value = _target.get(name)
     if value is None:
-        with _load_lock:
-            value = _target.get(name)
-            if value is None:
-                value = _target[name] = load()
+        value = _locks.load(functools.partial(_load_once, name, load))
+    return value
+
+
+def _load_once(name: str, load):
+    value = _target.get(name)
+    if value is None:
+        value = _target[name] = load()
     return value
 
 
@@ -261,8 +224,7 @@ def _load_numba_target():
     for dt in (np.float32, np.float64, np.uint16, np.uint32, np.int64):
         numba.typeof(np.empty(1, dt))  # the first typeof of an array imports numpy.ma
     cpu = importlib.import_module("arrayinit._targets.cpu")
-    _target["compiler_lock"] = global_compiler_lock
-    _register_fork_handlers()
+    _locks.hold_during_fork(global_compiler_lock)  # a fork also waits for a compilation in another thread
     return cpu
 
 
@@ -272,7 +234,7 @@ def numba_target():
 
 
 def _native():
-    return _loaded_once("native", lambda: importlib.import_module("arrayinit._targets.native"))
+    return _locks.lazy_import("arrayinit._targets.native")
 
 
 def kernel(family: str, dtype: str):
@@ -376,8 +338,10 @@ def _cuda_params(params: tuple[float, ...], compute64: bool) -> tuple:
 _ARGS = struct.Struct(f"<{ARGS}q")
 
 
-class _ThreadState(threading.local):
-    """Per thread: the kernel's argument block and scratch, and a work array for calls it runs alone."""
+class _CallState:
+    """A kernel call's argument block and scratch, and a work array for calls run by one thread."""
+
+    __slots__ = ("args", "args_addr", "scratch", "scratch_addr", "work", "work_addr")
 
     def __init__(self) -> None:
         self.args = ctypes.create_string_buffer(_ARGS.size)
@@ -388,23 +352,50 @@ class _ThreadState(threading.local):
         self.work_addr = 0
 
     def work_for(self, n: int) -> int:
-        """Address of this thread's work array of at least ``n`` slots (the kernel zeroes what it uses)."""
+        """Address of the work array of at least ``n`` slots (the kernel zeroes what it uses)."""
         if self.work.shape[0] < n:
             self.work = np.empty(max(n, 64), np.int64)
             self.work_addr = _addr(self.work)
         return self.work_addr
 
 
+class _ThreadState(threading.local):
+    """Per thread: its call state, and whether a kernel run of this thread is under way.
+
+    A run that starts while another is under way on the same thread (from a
+    signal handler, a finalizer or a trace hook, run between two bytecodes of
+    the first) gets a call state of its own and runs alone, without the
+    helpers: the first run's argument block is never overwritten between
+    being packed and being run, and the pool's lock, which the first run may
+    hold at that moment, is not needed.
+    """
+
+    def __init__(self) -> None:
+        self.state = _CallState()
+        self.busy = False
+
+
 _thread = _ThreadState()
 
 
-def _call(kernel, vals: list, finish: int) -> int:
-    """Runs ``kernel`` with the argument block ``vals`` on this thread's scratch."""
-    t = _thread
-    vals[A_SCRATCH] = t.scratch_addr
+def _call(kernel, vals: list, finish: int, s: _CallState) -> int:
+    """Runs ``kernel`` with the argument block ``vals`` on the scratch of ``s`` (``finish`` set here)."""
+    vals[A_SCRATCH] = s.scratch_addr
     vals[A_FINISH] = finish
-    _ARGS.pack_into(t.args, 0, *vals)
-    return kernel(t.args_addr)
+    _ARGS.pack_into(s.args, 0, *vals)
+    return kernel(s.args_addr)
+
+
+def _help(kernel, vals: list) -> None:
+    """A helper's share of a job (``finish=False``)."""
+    t = _thread
+    nested = t.busy
+    s = _CallState() if nested else t.state
+    t.busy = True
+    try:
+        _call(kernel, vals, 0, s)
+    finally:
+        t.busy = nested
 
 
 @functools.lru_cache(maxsize=1)
@@ -427,6 +418,25 @@ def task_count(n_rows: int, row_len: int) -> int:
     return -(-(n_rows * cpr) // per)
 
 
+# A call of more elements than this (per kernel family) runs as pieces of at most as many, one after the
+# other, so that a signal (Ctrl-C) is handled within a piece's time: a few milliseconds to 0.1 s on one
+# thread. The pieces cost about one wake-up of the helpers each; the values are the same.
+PIECE = {"fill32": 1 << 23, "bits": 1 << 23, "fill64": 1 << 20}
+
+
+def _pieces(starts: np.ndarray, row_len: int, piece: int):
+    """``(first element, starts, run length)`` of each piece of a block (runs of ``row_len`` at ``starts``)."""
+    n_rows = starts.shape[0]
+    if row_len <= piece:
+        rows = piece // row_len
+        for r in range(0, n_rows, rows):
+            yield r * row_len, starts[r : r + rows], row_len
+        return
+    for r in range(n_rows):
+        for j in range(0, row_len, piece):
+            yield r * row_len + j, np.array([starts[r] + j], np.int64), min(piece, row_len - j)
+
+
 def run_cpu(plan: FillPlan, out: np.ndarray) -> None:
     """Fill ``out`` (flat, C-contiguous numpy storage: uint16 for 16-bit floats) per ``plan``."""
     n = plan.size
@@ -437,36 +447,69 @@ def run_cpu(plan: FillPlan, out: np.ndarray) -> None:
     k0, k1 = _words64(plan.seed)
     s0, s1 = _words64(plan.stream)
     params, params_addr = _typed_params(plan.params, plan.compute64)
-    n_rows = starts.shape[0]
-    tasks = task_count(n_rows, row_len)
-    off = _data_offset()
-    # ``out``, ``starts`` and ``params`` stay referenced here until every task is stored
-    out_ref, out_at = (id(out) + off, 1) if off is not None and type(out) is np.ndarray else (_addr(out), 0)
-    helpers = min(num_threads() - 1, tasks - 1) if n >= PARALLEL_FROM else 0
     stream = _streamed(out)
-    vals = [out_ref, n, starts_addr, n_rows, row_len, k0, k1, s0, s1, plan.dist, params_addr]
-    if helpers <= 0:
-        t = _thread
-        _ARGS.pack_into(t.args, 0, *vals, t.work_for(1 + tasks), 1 + tasks, t.scratch_addr, 2, out_at, stream)
-        status = k.run(t.args_addr)
-    else:
-        work = np.zeros(1 + tasks, np.int64)
-        vals += [_addr(work), 1 + tasks, 0, 0, out_at, stream]  # scratch and finish: set per thread by _call
-        pool = _get_pool()
-        job = pool.offer(k.run, vals, helpers, (out, starts, params, work))
-        try:
-            status = _call(k.run, list(vals), 1)
-        finally:
-            pool.withdraw(job)
-        # a helper may still be storing a task it won
-        while k.pending(work):
-            os.sched_yield()
+    piece = PIECE[k.family]
+    if n <= piece:
+        off = _data_offset()
+        # the kernel reads the data address of a numpy array from the array object
+        out_ref, out_at = (id(out) + off, 1) if off is not None and type(out) is np.ndarray else (_addr(out), 0)
+        head = [out_ref, n, starts_addr, starts.shape[0], row_len, k0, k1, s0, s1, plan.dist, params_addr]
+        _run(k, head, out_at, stream, (out, starts, params))
+        return
+    base, itemsize = _addr(out), out.itemsize
+    for first, sub, length in _pieces(starts, row_len, piece):
+        rows = sub.shape[0]
+        head = [
+            base + first * itemsize,
+            rows * length,
+            _addr(sub),
+            rows,
+            length,
+            k0,
+            k1,
+            s0,
+            s1,
+            plan.dist,
+            params_addr,
+        ]
+        _run(k, head, 0, stream, (out, sub, params))
+
+
+def _run(k, head: list, out_at: int, stream: int, keep: tuple) -> None:
+    """One kernel run over ``head`` (output, size, runs, key, stream, distribution, parameters); ``keep``
+    holds the arrays it addresses until every task is stored."""
+    n, n_rows, row_len = head[A_N_OUT], head[A_N_ROWS], head[A_ROW_LEN]
+    tasks = task_count(n_rows, row_len)
+    t = _thread
+    nested = t.busy
+    s = _CallState() if nested else t.state
+    t.busy = True
+    try:
+        helpers = min(num_threads() - 1, tasks - 1) if n >= PARALLEL_FROM and not nested else 0
+        if helpers <= 0:
+            args = [*head, s.work_for(1 + tasks), 1 + tasks, s.scratch_addr, 2, out_at, stream]
+            _ARGS.pack_into(s.args, 0, *args)
+            status = k.run(s.args_addr)
+        else:
+            work = np.zeros(1 + tasks, np.int64)
+            vals = [*head, _addr(work), 1 + tasks, 0, 0, out_at, stream]  # scratch and finish: per thread
+            pool = _get_pool()
+            job = pool.offer(k.run, vals, helpers, (*keep, work))
+            try:
+                status = _call(k.run, list(vals), 1, s)
+            finally:
+                pool.withdraw(job)
+            # a helper may still be storing a task it won
+            while k.pending(work):
+                os.sched_yield()
+    finally:
+        t.busy = nested
     if status != 0:
         raise RuntimeError(f"CPU kernel {k.family}-{k.dtype} failed (status {status})")
 
 
 def _cuda():
-    return importlib.import_module("arrayinit._targets.cuda")
+    return _locks.lazy_import("arrayinit._targets.cuda")
 
 
 def run_cuda(plan: FillPlan, out, *, stream=0, threads: int = 256, max_blocks: int | None = None) -> None:
@@ -479,7 +522,7 @@ def run_cuda(plan: FillPlan, out, *, stream=0, threads: int = 256, max_blocks: i
     if plan.size == 0:
         return
     cu = _cuda()
-    from numba import cuda
+    cuda = _locks.lazy_import("numba.cuda")
 
     starts_host, row_len, _ = _layout(plan.shape, plan.full_shape, plan.offset)
     n_rows = starts_host.shape[0]
@@ -523,7 +566,7 @@ def run_cuda_library(plan: FillPlan, out, device_index: int | None, stream_ptr: 
 
     where = f"cuda:{device_index if device_index is not None else 0}"
     try:
-        from numba import cuda
+        cuda = _locks.lazy_import("numba.cuda")
     except ImportError as e:
         raise DeviceUnavailableError(
             f"device {where!r} needs arrayinit's CUDA target, which needs numba-cuda: "

@@ -346,7 +346,7 @@ def _checked_view(backend: Backend, view, size: int, name: str) -> np.ndarray:
     storage = _dtypes.storage_dtype(name)
     flags = view.flags
     dtype = view.dtype
-    if view.size == size and flags.c_contiguous and flags.writeable and flags.aligned:
+    if view.size == size and flags.c_contiguous and flags.writeable:
         if dtype == storage:
             return view if view.ndim == 1 else view.reshape(-1)
         if dtype.itemsize == 2 and dtype.name == name and dtype.isnative:
@@ -356,11 +356,9 @@ def _checked_view(backend: Backend, view, size: int, name: str) -> np.ndarray:
         wrong.append(f"view.size={view.size}")
     if dtype != storage and not (dtype.itemsize == 2 and dtype.name == name and dtype.isnative):
         wrong.append(f"view.dtype={dtype.str if dtype.name == storage.name else dtype}")
-    wrong.extend(
-        f"view.flags.{flag}=False" for flag in ("writeable", "c_contiguous", "aligned") if not getattr(flags, flag)
-    )
+    wrong.extend(f"view.flags.{flag}=False" for flag in ("writeable", "c_contiguous") if not getattr(flags, flag))
     raise ValueError(
-        f"Backend {backend.name!r}: host_view must return a writeable, aligned, C-contiguous numpy array of exactly "
+        f"Backend {backend.name!r}: host_view must return a writeable, C-contiguous numpy array of exactly "
         f"{size} {storage} values (the storage of {name}), or None. Received: {', '.join(wrong)}"
     )
 

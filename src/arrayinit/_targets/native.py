@@ -28,8 +28,9 @@ import json
 import os
 import pathlib
 import platform
+import secrets
+import stat
 import sys
-import tempfile
 import zipfile
 
 _PACKAGE = pathlib.Path(__file__).resolve().parent.parent
@@ -89,8 +90,8 @@ def cache_key() -> str:
 
 # --- LLVM ----------------------------------------------------------------------
 
-# the engine's load lock: a fork waits for a kernel being built (see ``arrayinit._engine``)
-from arrayinit._engine import _load_lock as _llvm_lock  # noqa: E402
+# kernels are built and loaded by ``_locks.load``: a fork waits for a kernel being built
+from arrayinit import _locks  # noqa: E402
 
 
 @functools.lru_cache(maxsize=1)
@@ -334,15 +335,39 @@ def _header(family: str, dtype: str, mach, obj: bytes) -> bytes:
     return _MAGIC + json.dumps(head, sort_keys=True).encode() + b"\n"
 
 
+# a kernel's object file is a few hundred KiB: a larger cache entry is not one of ours
+_MAX_CACHED_BYTES = 64 << 20
+
+
+def _read_regular(path: pathlib.Path) -> bytes | None:
+    """The bytes of ``path`` when it is a regular file (or a link to one) of at most ``_MAX_CACHED_BYTES``.
+
+    Opened without blocking (a FIFO has no writer to wait for) and checked on
+    the open file, so that what is read is what was checked: a FIFO, a device
+    or a link to one is never read.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > _MAX_CACHED_BYTES:
+            return None
+        with os.fdopen(os.dup(fd), "rb") as f:
+            return f.read(_MAX_CACHED_BYTES + 1)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
 def _read_cached(family: str, dtype: str, mach) -> tuple[bytes, pathlib.Path] | None:
     """The cached object of a variant and its file: the first whose stamp and contents check out."""
     name = _file_name(family, dtype, mach)
     for d in cache_dirs():
-        try:
-            data = (d / name).read_bytes()
-        except OSError:
-            continue
-        if not data.startswith(_MAGIC):
+        data = _read_regular(d / name)
+        if data is None or not data.startswith(_MAGIC):
             continue
         nl = data.find(b"\n", len(_MAGIC))
         obj = data[nl + 1 :]
@@ -352,13 +377,19 @@ def _read_cached(family: str, dtype: str, mach) -> tuple[bytes, pathlib.Path] | 
 
 
 def _write_cached(family: str, dtype: str, mach, obj: bytes) -> pathlib.Path | None:
-    """Writes the object to the first writable cache folder (atomically); returns the file, or None."""
+    """Writes the object to the first writable cache folder (atomically); returns the file, or None.
+
+    The file gets the mode of any new file (``0o666`` less the umask), not a
+    temporary file's ``0o600``: a cache written by one user (``arrayinit
+    warmup`` as root while building an image) is read by the others.
+    """
     data = _header(family, dtype, mach, obj) + obj
     name = _file_name(family, dtype, mach)
     for d in cache_dirs():
+        tmp = d / f"{name}.{os.getpid()}.{secrets.token_hex(6)}.tmp"
         try:
             d.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=name, suffix=".tmp", dir=d)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
         except OSError:
             continue
         try:
@@ -409,13 +440,17 @@ _loaded: dict[tuple[str, str], Kernel] = {}
 
 
 def kernel(family: str, dtype: str) -> Kernel:
-    """The loaded variant, built or read from the cache on first use (thread-safe)."""
+    """The loaded variant, built or read from the cache on first use (by the loader: ``_locks.load``)."""
     k = _loaded.get((family, dtype))
     if k is None:
-        with _llvm_lock:
-            k = _loaded.get((family, dtype))
-            if k is None:
-                k = _loaded[family, dtype] = _build(family, dtype)
+        k = _locks.load(functools.partial(_load, family, dtype))
+    return k
+
+
+def _load(family: str, dtype: str) -> Kernel:
+    k = _loaded.get((family, dtype))
+    if k is None:
+        k = _loaded[family, dtype] = _build(family, dtype)
     return k
 
 
@@ -442,5 +477,4 @@ def _build(family: str, dtype: str) -> Kernel:
 
 def forget() -> None:
     """Drop the loaded variants of this process (the next call loads them again)."""
-    with _llvm_lock:
-        _loaded.clear()
+    _locks.load(_loaded.clear)
