@@ -123,24 +123,22 @@ def registered_backends() -> tuple[str, ...]:
 
 def for_namespace(xp: Any) -> Backend | None:
     """The adapter that owns the namespace ``xp``, or None."""
-    for b in _order:
-        try:
-            if b.owns_namespace(xp):
-                return b
-        except Exception as e:
-            raise_named(b, "owns_namespace", e)
-            raise
-    return None
+    return _owner("owns_namespace", xp)
 
 
 def for_array(x: Any) -> Backend | None:
     """The adapter that owns the array ``x``, or None."""
+    return _owner("owns_array", x)
+
+
+def _owner(method: str, obj: Any) -> Backend | None:
+    """The first adapter whose ``method`` (``owns_namespace`` or ``owns_array``) is true of ``obj``, or None."""
     for b in _order:
         try:
-            if b.owns_array(x):
+            if getattr(b, method)(obj):
                 return b
         except Exception as e:
-            raise_named(b, "owns_array", e)
+            raise_named(b, method, e)
             raise
     return None
 
