@@ -20,8 +20,21 @@ import pytest
 
 import arrayinit as ai
 from arrayinit import _bench, _engine, _safetensors, cli
+from arrayinit.cli import (
+    _arguments,
+    _blocks,
+    _checks,
+    _demo,
+    _materialize,
+    _plots,
+    _progress,
+    _resources,
+    _sample,
+    _signals,
+    _warmup,
+)
 
-SRC = pathlib.Path(cli.__file__).resolve().parent.parent
+SRC = pathlib.Path(ai.__file__).resolve().parent.parent
 # the safetensors package is no dependency of arrayinit nor of any nox session: the cross-checks run where it is
 SAFETENSORS_SKIP = "cross-check with the safetensors package (installed by the test extra: pip install safetensors)"
 
@@ -33,7 +46,7 @@ def test_demo_statistics_match_theory(tmp_path):
     text = buf.getvalue()
     for name in ("he_normal", "glorot_uniform", "truncated_normal"):
         assert name in text
-    assert len(rows) == len(cli.DEMO_CASES)
+    assert len(rows) == len(_demo.DEMO_CASES)
     for r in rows:
         n = math.prod(r["shape"])
         assert r["lo"] <= r["min"]
@@ -46,7 +59,7 @@ def test_demo_statistics_match_theory(tmp_path):
 def test_he_normal_worked_case():
     # Keras he_normal on (256, 128): pre-truncation stddev sqrt(2/256)/0.8796 = 0.10049, cut at +-0.20098
     # (2 * 0.100484 = 0.200968; the seed document rounds the stddev first)
-    x, _std_theory, lo, hi, _pdf = cli.sample("he_normal", (256, 128), seed=0)
+    x, _std_theory, lo, hi, _pdf = _demo.sample("he_normal", (256, 128), seed=0)
     assert abs(hi - 0.20098) < 2e-5
     assert abs(lo + 0.20098) < 2e-5
     assert abs(x.std() - math.sqrt(2 / 256)) < 0.002
@@ -471,7 +484,7 @@ def test_sample_refuses_bfloat16_in_npy(tmp_path, capsys, generated):
 
 
 def test_demo_names_a_sample_outside_its_bounds(monkeypatch, capsys):
-    real = cli.sample
+    real = _demo.sample
 
     def leaky(name, shape, seed, dtype="float32"):
         x, std, lo, hi, density = real(name, shape, seed, dtype)
@@ -479,8 +492,8 @@ def test_demo_names_a_sample_outside_its_bounds(monkeypatch, capsys):
         x.flat[0] = 2 * hi
         return x, std, lo, hi, density
 
-    monkeypatch.setattr(cli, "DEMO_CASES", [("glorot_uniform", (20, 10)), ("he_normal", (16, 8))])
-    monkeypatch.setattr(cli, "sample", lambda name, *a: (leaky if name == "he_normal" else real)(name, *a))
+    monkeypatch.setattr(_demo, "DEMO_CASES", [("glorot_uniform", (20, 10)), ("he_normal", (16, 8))])
+    monkeypatch.setattr(_demo, "sample", lambda name, *a: (leaky if name == "he_normal" else real)(name, *a))
     assert cli.main(["demo", "--no-plot"]) == 1
     out = capsys.readouterr().out
     assert "every sample lies inside its bounds" not in out
@@ -573,13 +586,14 @@ def test_a_signal_during_materialize_leaves_no_partial_file(tmp_path, sig):
         "for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):\n"
         "    signal.signal(s, signal.SIG_DFL)\n"
         "from arrayinit import cli\n"
-        "real = cli.tensor_blocks\n"
+        "from arrayinit.cli import _materialize\n"
+        "real = _materialize.tensor_blocks\n"
         "def blocks(*args, **kwargs):\n"
         "    yield from real(*args, **kwargs)\n"
         "    pathlib.Path(sys.argv[1]).touch()\n"
         "    while True:\n"
         "        time.sleep(1)\n"
-        "cli.tensor_blocks = blocks\n"
+        "_materialize.tensor_blocks = blocks\n"
         "sys.exit(cli.main(sys.argv[2:]))\n"
     )
     proc = subprocess.Popen(
@@ -627,14 +641,14 @@ def test_a_closed_stdout_ends_quietly():
 
 
 def test_an_interrupt_in_process_removes_the_partial_file(tmp_path, capsys, monkeypatch):
-    real = cli.tensor_blocks
+    real = _blocks.tensor_blocks
 
     def interrupted(init, shape, dtype, written=lambda n: None):
         yield from real(init, shape, dtype, written)
         assert _partials(tmp_path)  # the first tensor is in the temporary file
         raise cli.Interrupted(signal.SIGTERM)
 
-    monkeypatch.setattr(cli, "tensor_blocks", interrupted)
+    monkeypatch.setattr(_materialize, "tensor_blocks", interrupted)
     spec = {
         "parameters": {"a": {"shape": [64, 64], "initializer": "he_normal"}, "b": {"shape": [8], "initializer": "ones"}}
     }
@@ -651,7 +665,7 @@ def test_an_ignored_signal_stays_ignored(tmp_path):
     seen = []
     previous = signal.signal(signal.SIGHUP, signal.SIG_IGN)  # as nohup leaves it
     try:
-        with cli._signals_raise():
+        with _signals.signals_as_exceptions():
             seen.append(signal.getsignal(signal.SIGHUP))
             seen.append(signal.getsignal(signal.SIGTERM))
         seen.append(signal.getsignal(signal.SIGTERM))
@@ -830,7 +844,7 @@ def test_sample_checks_the_plot_before_sampling(tmp_path, capsys, generated, mon
     for plot, message in [(a_file / "p.png", "does not exist"), (tmp_path / "p.txt", "image format")]:
         assert cli.main(["sample", "he_normal", "--shape", "8,8", "--out", str(out), "--plot", str(plot)]) == 2
         assert message in _one_error_line(capsys.readouterr().err, "sample")
-    monkeypatch.setattr(cli, "_pyplot", lambda: None)  # matplotlib not installed
+    monkeypatch.setattr(_plots, "pyplot", lambda: None)  # matplotlib not installed
     assert (
         cli.main(["sample", "he_normal", "--shape", "8,8", "--out", str(out), "--plot", str(tmp_path / "p.png")]) == 2
     )
@@ -902,17 +916,18 @@ def test_materialize_checks_free_disk_and_memory(tmp_path, capsys, monkeypatch, 
     path = _write_spec(tmp_path, spec)
     out = tmp_path / "m.safetensors"
     size = 8 + (300 * 300 + 512 * 256) * 4
-    monkeypatch.setattr(cli, "free_disk", lambda p: size)  # short of the header's bytes
+    monkeypatch.setattr(_resources, "free_disk", lambda p: size)  # short of the header's bytes
     assert cli.main(["materialize", str(path), "--out", str(out)]) == 2
     assert "its folder has" in _one_error_line(capsys.readouterr().err, "materialize")
-    monkeypatch.setattr(cli, "free_disk", lambda p: 2**40)
-    monkeypatch.setattr(cli, "available_memory", lambda: 512 * 256 * 8)  # one float64 copy of the matrix: too few
+    monkeypatch.setattr(_resources, "free_disk", lambda p: 2**40)
+    # one float64 copy of the matrix: too few
+    monkeypatch.setattr(_resources, "available_memory", lambda: 512 * 256 * 8)
     assert cli.main(["materialize", str(path), "--out", str(out)]) == 2
     line = _one_error_line(capsys.readouterr().err, "materialize")
     assert "parameter 'q' (Orthogonal, shape (512, 256)) needs about" in line
     assert sum(generated) == 0
     assert not out.exists()
-    monkeypatch.setattr(cli, "available_memory", lambda: None)  # a platform that does not say: no check
+    monkeypatch.setattr(_resources, "available_memory", lambda: None)  # a platform that does not say: no check
     assert cli.main(["materialize", str(path), "--out", str(out), "--quiet"]) == 0
 
 
@@ -946,7 +961,7 @@ def test_deeply_nested_specs_are_one_error_line(tmp_path, capsys):
     ],
 )
 def test_blocks_are_bit_identical_to_the_whole_tensor(monkeypatch, shape, init, dtype):
-    monkeypatch.setattr(cli, "BLOCK_VALUES", 128)
+    monkeypatch.setattr(_blocks, "BLOCK_VALUES", 128)
     initializer = ai.get(init)
     cfg = initializer.get_config()
     if "seed" in cfg:
@@ -960,7 +975,7 @@ def test_blocks_are_bit_identical_to_the_whole_tensor(monkeypatch, shape, init, 
 
     monkeypatch.setattr(type(initializer), "__call__", spy)
     counted = []
-    blocks = [b.copy() for b in cli.tensor_blocks(initializer, shape, dtype, counted.append)]
+    blocks = [b.copy() for b in _blocks.tensor_blocks(initializer, shape, dtype, counted.append)]
     monkeypatch.undo()
     want = initializer(shape, dtype)
     got = np.concatenate([b.reshape(-1) for b in blocks])
@@ -1004,9 +1019,9 @@ class _Terminal(io.StringIO):
 
 
 def test_progress_advances_within_the_first_tensor(tmp_path, monkeypatch):
-    monkeypatch.setattr(cli, "BLOCK_VALUES", 1000)
+    monkeypatch.setattr(_blocks, "BLOCK_VALUES", 1000)
     updates = []
-    monkeypatch.setattr(cli.Progress, "update", lambda self, n, name="": updates.append((name, n)))
+    monkeypatch.setattr(_progress.Progress, "update", lambda self, n, name="": updates.append((name, n)))
     spec = {
         "parameters": {
             "big": {"shape": [100, 100], "initializer": "he_normal"},
@@ -1019,8 +1034,8 @@ def test_progress_advances_within_the_first_tensor(tmp_path, monkeypatch):
 
 
 def test_progress_is_plain_lines_without_a_terminal(tmp_path, monkeypatch):
-    monkeypatch.setattr(cli, "BLOCK_VALUES", 1000)
-    monkeypatch.setattr(cli.Progress, "QUIET_FOR", 0.0)
+    monkeypatch.setattr(_blocks, "BLOCK_VALUES", 1000)
+    monkeypatch.setattr(_progress.Progress, "QUIET_FOR", 0.0)
     stream = io.StringIO()
     spec = {"parameters": {"big": {"shape": [100, 100], "initializer": "he_normal"}}}
     cli.materialize(spec, str(tmp_path / "m.safetensors"), stream=stream)
@@ -1034,7 +1049,7 @@ def test_progress_is_plain_lines_without_a_terminal(tmp_path, monkeypatch):
 
 def test_progress_bar_on_a_terminal(tmp_path, monkeypatch):
     pytest.importorskip("tqdm", reason="tqdm comes with the cli extra (nox -s tests installs it)")
-    monkeypatch.setattr(cli, "BLOCK_VALUES", 1000)
+    monkeypatch.setattr(_blocks, "BLOCK_VALUES", 1000)
     stream = _Terminal()
     spec = {"parameters": {"big": {"shape": [100, 100], "initializer": "he_normal"}}}
     cli.materialize(spec, str(tmp_path / "m.safetensors"), stream=stream)
@@ -1151,7 +1166,7 @@ def test_demo_plot_has_axis_labels_and_a_legend_per_panel(tmp_path, monkeypatch,
     cli.demo(seed=0, out=io.StringIO(), plot=str(tmp_path / "d.png"))
     (fig,) = figures
     panels = [ax for ax in fig.axes if ax.axison]
-    assert len(panels) == len(cli.DEMO_CASES)
+    assert len(panels) == len(_demo.DEMO_CASES)
     for ax in panels:
         _check_panel(ax)
 
@@ -1174,7 +1189,7 @@ def test_warmup_reports_every_kernel_family_and_the_cache(capsys):
     dists = {d for d, _, _ in rows}
     assert {"normal", "uniform", "truncated normal", "truncated normal, far tail", "random bits"} <= dists
     assert all(seconds >= 0 for *_, seconds in rows)
-    where = cli.kernel_cache()
+    where = _warmup.kernel_cache()
     if os.access(SRC / "arrayinit" / "_targets", os.W_OK):  # a writable tree always has a cache folder
         assert where is not None
     if where is None:
@@ -1392,7 +1407,7 @@ def test_sample_writes_the_bytes_of_np_save(tmp_path, capsys, dtype, shape):
         == 0
     )
     expected = io.BytesIO()
-    np.save(expected, ai.GlorotUniform(seed=5)(cli._parse_shape(shape), dtype))
+    np.save(expected, ai.GlorotUniform(seed=5)(_arguments.parse_shape(shape), dtype))
     assert out.read_bytes() == expected.getvalue()
 
 
@@ -1601,7 +1616,7 @@ def test_ctrl_c_while_the_command_itself_is_imported(tmp_path, module):
 
 @pytest.mark.parametrize("command", ["sample", "materialize"])
 def test_more_dimensions_than_numpy_allows_is_one_error_line(tmp_path, capsys, generated, command):
-    shape = [1] * (cli._MAX_DIMS + 1)
+    shape = [1] * (_checks.MAX_DIMS + 1)
     if command == "sample":
         argv = ["sample", "he_normal", "--shape", ",".join(map(str, shape)), "--seed", "0"]
     else:
@@ -1612,8 +1627,8 @@ def test_more_dimensions_than_numpy_allows_is_one_error_line(tmp_path, capsys, g
         argv += ["--out", str(tmp_path / "m.safetensors")]
     assert cli.main(argv) == 2
     line = _one_error_line(capsys.readouterr().err, command)
-    assert f"a tensor has at most {cli._MAX_DIMS} dimensions (numpy's limit)" in line
-    assert f"({cli._MAX_DIMS + 1} dimensions)" in line
+    assert f"a tensor has at most {_checks.MAX_DIMS} dimensions (numpy's limit)" in line
+    assert f"({_checks.MAX_DIMS + 1} dimensions)" in line
     assert sum(generated) == 0
 
 
@@ -1627,7 +1642,7 @@ class OutOfMemoryError(RuntimeError):
 
 def test_an_allocation_that_fails_after_the_memory_check_names_the_option(monkeypatch, capsys):
     # the available memory was enough when checked (or the platform does not say), yet the allocation failed
-    monkeypatch.setattr(cli, "available_memory", lambda: None)
+    monkeypatch.setattr(_resources, "available_memory", lambda: None)
     monkeypatch.setattr(ai.HeNormal, "__call__", _out_of_memory)
     assert cli.main(["sample", "he_normal", "--shape", "4096,4096", "--seed", "0"]) == 2
     err = capsys.readouterr().err
@@ -1639,7 +1654,7 @@ def test_an_allocation_that_fails_after_the_memory_check_names_the_option(monkey
     def gpu_full(init, shape, dtype, device):
         raise OutOfMemoryError("CUDA out of memory. Tried to allocate 64.00 MiB")
 
-    monkeypatch.setattr(cli, "_sample_on_device", gpu_full)
+    monkeypatch.setattr(_sample, "_sample_on_device", gpu_full)
     assert cli.main(["sample", "he_normal", "--shape", "4096,4096", "--seed", "0", "--device", "cuda:0"]) == 2
     assert "needs about 64.0 MiB of memory on cuda:0, more than could be allocated" in _one_error_line(
         capsys.readouterr().err, "sample"
@@ -1650,14 +1665,14 @@ def test_materialize_names_the_parameter_whose_allocation_failed(tmp_path, monke
     spec = {
         "parameters": {"a": {"shape": [4], "initializer": "ones"}, "w": {"shape": [64, 64], "initializer": "he_normal"}}
     }
-    real = cli.tensor_blocks
+    real = _blocks.tensor_blocks
 
     def blocks(init, shape, dtype, written=lambda n: None):
         if shape == (64, 64):
             raise MemoryError
         return real(init, shape, dtype, written)
 
-    monkeypatch.setattr(cli, "tensor_blocks", blocks)
+    monkeypatch.setattr(_materialize, "tensor_blocks", blocks)
     out = tmp_path / "m.safetensors"
     assert cli.main(["materialize", str(_write_spec(tmp_path, spec)), "--out", str(out), "--quiet"]) == 2
     line = _one_error_line(capsys.readouterr().err, "materialize")

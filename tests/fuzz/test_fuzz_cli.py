@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 import arrayinit as ai
 from arrayinit import cli
 from arrayinit._initializers import reseeded
+from arrayinit.cli import _arguments
 from tests.fuzz import _strategies as S
 from tests.fuzz._checks import raw
 
@@ -309,7 +310,7 @@ def test_sample(init, shape, seed, dtype, out, device):
         if out is None:
             return
         name = ai._dtypes.dtype_name(dtype or "float32")
-        dims = cli._parse_shape(shape)
+        dims = _arguments.parse_shape(shape)
         if out.endswith(".npy"):
             x = np.load(os.path.join(tmp, out))
             assert x.dtype.name == name
@@ -320,7 +321,7 @@ def test_sample(init, shape, seed, dtype, out, device):
             assert header["x"]["shape"] == list(dims)
             assert header["x"]["dtype"] == SAFETENSORS_DTYPE[name]
         if seed is not None:
-            expected = reseeded(cli._parse_initializer(init), int(seed))(dims, name)
+            expected = reseeded(_arguments.parse_initializer(init), int(seed))(dims, name)
             assert raw(expected).tobytes() == bits
 
 
