@@ -128,12 +128,13 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=_FORMATTER,
         description=textwrap.dedent(
             """\
-            The first call of each kind in a new installation compiles its CPU kernels with numba (a few
-            seconds each); the compiled code is cached on disk and later processes load it quickly.
-            'arrayinit warmup' compiles them all now (every distribution in float32, float64 and the
-            16-bit formats, small and large calls), reports how long each took and where the
-            cache lives. Run it after installing or upgrading arrayinit, e.g. when building an image.
-            CUDA kernels are compiled in each process on first use and are not cached."""
+            The first call of each kind after installing or upgrading arrayinit builds its CPU kernels for
+            this machine from the bitcode shipped in the package (about a second each; numba compiles them
+            from their sources where that bitcode does not fit); the machine code is cached on disk and
+            later processes load it quickly. 'arrayinit warmup' builds them all now (every distribution in
+            float32, float64 and the 16-bit formats, small and large calls), reports how long each took and
+            where the cache lives. Run it after installing or upgrading arrayinit, e.g. when building an
+            image. CUDA kernels are compiled in each process on first use and are not cached."""
         ),
     )
 
