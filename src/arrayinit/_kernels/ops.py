@@ -48,6 +48,19 @@ def _fma_fn(builder, ty):
     return builder.module.declare_intrinsic("llvm.fma", [ty], ir.FunctionType(ty, [ty, ty, ty]))
 
 
+def _coefficient(context, builder, table, i):
+    """Element ``i`` of a constant tuple. On the CPU behind ``llvm.arithmetic.fence``: the same value,
+    but not a constant to the code generator, so a loop keeps it in a register or a stack slot (a
+    memory operand of the fused multiply-add) instead of loading it from the constant pool in every
+    iteration (two instructions each in the JIT's large code model). NVVM has no such fence, and
+    wants immediate operands."""
+    c = builder.extract_value(table, i)
+    if _is_cuda(context):
+        return c
+    fence = builder.module.declare_intrinsic("llvm.arithmetic.fence", [c.type], ir.FunctionType(c.type, [c.type]))
+    return builder.call(fence, [c])
+
+
 def _is_table(coeffs, t) -> bool:
     return isinstance(coeffs, types.UniTuple) and isinstance(t, types.Float) and coeffs.dtype == t
 
@@ -65,9 +78,9 @@ def horner(typingctx, coeffs, t):
         def codegen(context, builder, signature, args):
             table, x = args
             fn = _fma_fn(builder, x.type)
-            p = builder.extract_value(table, 0)
+            p = _coefficient(context, builder, table, 0)
             for i in range(1, signature.args[0].count):
-                p = builder.call(fn, [p, x, builder.extract_value(table, i)])
+                p = builder.call(fn, [p, x, _coefficient(context, builder, table, i)])
             return p
 
         return t(coeffs, t), codegen
@@ -98,9 +111,9 @@ def horner_select(typingctx, tables, ends, w, t):
             rows = [builder.extract_value(tabs, j) for j in range(n_tab)]
 
             def coefficient(i):
-                c = builder.extract_value(rows[-1], i)
+                c = _coefficient(context, builder, rows[-1], i)
                 for j in range(n_tab - 2, -1, -1):
-                    c = builder.select(below[j], builder.extract_value(rows[j], i), c)
+                    c = builder.select(below[j], _coefficient(context, builder, rows[j], i), c)
                 return c
 
             fn = _fma_fn(builder, x.type)
