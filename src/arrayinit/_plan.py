@@ -438,7 +438,11 @@ def truncnorm_params(
       ``_NARROW_BELOW``: ``ndtri(Phi(alpha) + u (Phi(beta) - Phi(alpha)))``,
       mirrored into the lower half so that the tail probabilities keep their
       precision; in float32 arithmetic unless the bounds reach far tails or
-      the interval holds fewer than 2**22 float32 values;
+      the interval holds fewer than 2**22 float32 values. Bounds within two
+      standard deviations use the log-free window (``ndtri_window32`` or
+      ``ndtri_window64``, ``TRUNCNORM_WINDOW``), bounds within about 2.9
+      (float32) or 3.29 (float64) standard deviations Giles' central
+      polynomial alone (``TRUNCNORM_CENTRAL``, the same values);
     - narrower intervals, and intervals whose near bound lies beyond
       ``_TAIL_FROM`` standard deviations (up to the float64 limit):
       ``truncnorm_local64``, the inverse of the hazard integral from the near
