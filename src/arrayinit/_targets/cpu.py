@@ -537,14 +537,20 @@ def _tail_indices(typingctx, words, where):
             w_ary, x_ary = (context.make_array(t)(context, builder, a) for t, a in zip(signature.args, args))
             groups = builder.lshr(builder.extract_value(w_ary.shape, 0), ir.Constant(i64, 4))
             cttz = builder.module.declare_intrinsic("llvm.cttz", [mty], ir.FunctionType(mty, [mty, i1]))
+            mvec = ir.VectorType(mty, _GROUP)
+            any_of = cgutils.get_or_insert_function(
+                builder.module, ir.FunctionType(mty, [mvec]), f"llvm.vector.reduce.or.v{_GROUP}i{_GROUP}"
+            )
             low31 = ir.Constant(vec, [0x7FFFFFFF] * _GROUP)
             bound = ir.Constant(vec, [int(R_CENTRAL)] * _GROUP)
+            bits = ir.Constant(mvec, [1 << lane for lane in range(_GROUP)])  # lane i -> bit i, on any byte order
             k_slot = cgutils.alloca_once_value(builder, ir.Constant(i64, 0))
             m_slot = cgutils.alloca_once(builder, mty)
             with cgutils.for_range(builder, groups) as loop:
                 first = builder.mul(loop.index, ir.Constant(i64, _GROUP))
                 w = builder.load(builder.bitcast(builder.gep(w_ary.data, [first]), vec.as_pointer()), align=4)
-                builder.store(builder.bitcast(builder.icmp_unsigned("<", builder.and_(w, low31), bound), mty), m_slot)
+                tail = builder.icmp_unsigned("<", builder.and_(w, low31), bound)
+                builder.store(builder.call(any_of, [builder.select(tail, bits, ir.Constant(mvec, None))]), m_slot)
                 cond, body, end = (builder.append_basic_block(f"tail_bits.{name}") for name in ("cond", "body", "end"))
                 builder.branch(cond)
                 builder.position_at_end(cond)
