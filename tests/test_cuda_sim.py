@@ -30,6 +30,8 @@ def _plan_for(kind, dtype, shape, full, off, seed=123, stream=0):
         d, c64, p = _plan.normal_params(0.25, 2.0, dtype)
     elif kind == "truncated_normal":
         d, c64, p = _plan.truncnorm_params(0.0, 0.5, -2.0, 2.0, -1.0, 1.0, dtype)
+    elif kind == "truncated_central":  # float64: Giles' central polynomial alone (within 3.29 sd)
+        d, c64, p = _plan.truncnorm_params(0.0, 1.0, -3.0, 3.0, -3.0, 3.0, dtype)
     elif kind == "truncated_wide":  # general (two-branch) float32 inverse CDF
         d, c64, p = _plan.truncnorm_params(0.0, 1.0, -4.0, 3.0, -4.0, 3.0, dtype)
     elif kind == "far_tail":  # float64 arithmetic for every dtype
@@ -65,6 +67,7 @@ KINDS = [
     "uniform",
     "normal",
     "truncated_normal",
+    "truncated_central",
     "truncated_wide",
     "far_tail",
     "tail_expansion",

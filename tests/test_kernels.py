@@ -354,3 +354,221 @@ def test_normal32_passes_equal_the_per_element_sampler():
     assert 0.04 < tail.mean() < 0.05
     assert (np.abs(ref[tail]) >= 2.0).all()
     assert (np.abs(ref[~tail]) <= 2.0048).all()
+
+
+# --- float64: the log-free window, the normal's words, both forms of ndtri64 (docs/stream-contract.md) ------
+
+ULPS64 = 6.0  # stated accuracy of ndtri_window64 and of the float64 normal's values
+
+
+def _ulps64(got: float, ref) -> float:
+    """|got - ref| in float64 ulps of ``ref`` (an mpmath number)."""
+    import mpmath
+
+    if ref == 0:
+        return 0.0 if got == 0 else math.inf
+    return float(abs(mpmath.mpf(got) - ref) / mpmath.mpf(float(np.spacing(abs(float(ref))))))
+
+
+@njit
+def _window64_all(q, out):
+    for i in range(q.shape[0]):
+        out[i] = special.ndtri_window64(q[i])
+
+
+def test_ndtri_window64_within_six_ulps_of_mpmath():
+    """The float64 window against mpmath: uniform points, both ends of the window, tiny arguments."""
+    import mpmath
+
+    qm = special.Q_WINDOW
+    rng = np.random.default_rng(40)
+    ends = qm - np.geomspace(1e-15, 0.05, 1000)
+    small = np.geomspace(1e-300, 0.01, 500)
+    q = np.concatenate([rng.uniform(-qm, qm, 4000), ends, -ends, small, -small, [qm, -qm, 0.0]])
+    z = np.empty_like(q)
+    _window64_all(q, z)
+    with mpmath.workdps(40):
+        worst = max(_ulps64(zi, mpmath.sqrt(2) * mpmath.erfinv(2 * mpmath.mpf(qi))) for qi, zi in zip(q.tolist(), z))
+    assert worst <= ULPS64
+    assert z[-1] == 0.0
+
+
+def test_ndtri_window64_is_odd_and_monotone():
+    qm = special.Q_WINDOW
+    q = np.concatenate([np.linspace(-qm, qm, 1_000_001), np.random.default_rng(41).uniform(-qm, qm, 1_000_000)])
+    z, neg = np.empty_like(q), np.empty_like(q)
+    _window64_all(q, z)
+    _window64_all(-q, neg)
+    np.testing.assert_array_equal(neg.view(np.uint64), (-z).view(np.uint64))  # odd: -q gives exactly -z
+    zs = z[np.argsort(q, kind="stable")]
+    drops = np.maximum.accumulate(zs) - zs  # monotone up to its rounding errors
+    assert (drops <= ULPS64 * np.spacing(np.abs(zs))).all()
+    assert np.abs(z).max() <= 2.0047  # ndtri(1/2 + 0.4775) = 2.00465
+
+
+def _normal64_probe_words() -> np.ndarray:
+    """64-bit words of every branch of the float64 normal: random ones, high words at the window's and
+    the deep tail's edges (both signs, random low words), the extreme tail probabilities."""
+    rng = np.random.default_rng(42)
+    edges = [int(samplers.R_CENTRAL), int(samplers.R_DEEP)]
+    his = [rng.integers(0, 2**32, 3000, dtype=np.uint64)]
+    for e in edges:
+        r = np.arange(e - 40, e + 40, dtype=np.uint64)
+        his += [r, r | np.uint64(2**31)]
+    # log-uniform tail probabilities down to the deepest words
+    his.append(np.exp(rng.uniform(0.0, math.log(float(samplers.R_CENTRAL)), 1500)).astype(np.uint64))
+    his.append(np.array([0, 1, 2, 2**31, 2**31 + 1, 2**31 - 1, 2**32 - 1], np.uint64))
+    hi = np.concatenate(his)
+    lo = rng.integers(0, 2**32, hi.size, dtype=np.uint64)
+    lo[-7:] = [0, 0, 2**32 - 1, 0, 2**32 - 1, 2**32 - 1, 2**32 - 1]
+    return (hi << np.uint64(32)) | lo
+
+
+@njit
+def _normal64_forms(w, out, tail, near):
+    for i in range(w.shape[0]):
+        out[i] = samplers.std_normal64(w[i])
+        tail[i] = samplers.std_normal64_tail(w[i])
+        near[i] = samplers.std_normal64_near(w[i])
+
+
+def test_normal64_values_within_six_ulps_of_mpmath():
+    """Each float64 normal value against the exact quantile of its word: sign bit, q = (2 r + 1) 2**-65."""
+    import mpmath
+
+    w = _normal64_probe_words()
+    z, tail, near = np.empty(w.size), np.empty(w.size), np.empty(w.size)
+    _normal64_forms(w, z, tail, near)
+    hi = (w >> np.uint64(32)).astype(np.uint32)
+    is_tail = (hi & np.uint32(0x7FFFFFFF)) < samplers.R_CENTRAL
+    deep = (hi & np.uint32(0x7FFFFFFF)) < samplers.R_DEEP
+    assert 0.03 < is_tail[:3000].mean() < 0.06
+    assert deep.sum() > 100
+    np.testing.assert_array_equal(z[is_tail].view(np.uint64), tail[is_tail].view(np.uint64))
+    # Giles' central polynomial alone gives the same floats wherever the sampler uses it
+    np.testing.assert_array_equal(near[is_tail & ~deep].view(np.uint64), tail[is_tail & ~deep].view(np.uint64))
+    worst = 0.0
+    with mpmath.workdps(60):
+        for wi, zi in zip(w.tolist(), z.tolist()):
+            q = mpmath.mpf(2 * (wi & (2**63 - 1)) + 1) / mpmath.mpf(2) ** 65
+            ref = mpmath.sqrt(2) * mpmath.erfinv(2 * q - 1)
+            worst = max(worst, _ulps64(zi, -ref if wi >> 63 else ref))
+    assert worst <= ULPS64
+    assert np.abs(z[is_tail]).min() >= 2.0
+    assert np.abs(z[~is_tail]).max() <= 2.0048
+    assert np.abs(z).max() < 9.2
+
+
+def _plan_bits(shape, full, off, seed, stream):
+    from arrayinit import _engine
+    from arrayinit._plan import BITS, FillPlan
+
+    out = np.empty(math.prod(shape), np.uint32)
+    _engine.run_cpu(FillPlan(shape, full, off, BITS, "uint32", seed, stream), out)
+    return out.astype(np.uint64)
+
+
+@njit
+def _sample64_all(w, dist, p, out):
+    for i in range(w.shape[0]):
+        if dist == 0:
+            out[i] = samplers.normal64(w[i], p[4], p[5])
+        elif dist == 1:
+            out[i] = samplers.truncnorm64_window(w[i], p[0], p[1], p[4], p[5], p[6], p[7])
+        elif dist == 2:
+            out[i] = samplers.truncnorm64_central(w[i], p[0], p[1], p[2], p[4], p[5], p[6], p[7])
+        else:
+            out[i] = samplers.truncnorm64(w[i], p[0], p[1], p[2], p[4], p[5], p[6], p[7])
+
+
+@pytest.mark.parametrize(
+    ("kind", "kw"),
+    [
+        ("normal", {"mean": 0.5, "stddev": 3.0}),
+        ("truncated_normal", {"stddev": 0.05}),  # Keras: the window
+        ("truncated_normal", {"lower": -3.0, "upper": 3.0}),  # Giles' central polynomial
+        ("truncated_normal", {"lower": -4.0, "upper": 3.0}),  # every polynomial, selected per element
+        ("truncated_normal", {"lower": -9.0, "upper": -3.0}),
+    ],
+)
+def test_float64_passes_equal_the_per_element_sampler(kind, kw):
+    """The CPU target's loops (the normal's passes over central and tail words, the selected forms) equal
+    the per-element samplers, whose branches CUDA takes, word by word; blocks starting inside a Philox
+    block and rows ending with fewer than 16 words included."""
+    import arrayinit.random as ar
+    from arrayinit import _plan
+
+    cases = [((200_003,), (200_003,), (0,)), ((5, 4099), (7, 4200), (1, 3))]
+    for shape, full, off in cases:
+        got = getattr(ar, kind)(shape, seed=9, dtype="float64", full_shape=full, offset=off, **kw).reshape(-1)
+        hi = _plan_bits(shape, full, off, 9, 0)
+        lo = _plan_bits(shape, full, off, 9, 2**63)
+        w = (hi << np.uint64(32)) | lo
+        if kind == "normal":
+            dist, c64, p = _plan.normal_params(kw["mean"], kw["stddev"], "float64")
+            which = 0
+        else:
+            lo_b, hi_b = kw.get("lower", -2.0), kw.get("upper", 2.0)
+            sd = kw.get("stddev", 1.0)
+            dist, c64, p = _plan.truncnorm_params(0.0, sd, lo_b, hi_b, lo_b * sd, hi_b * sd, "float64")
+            which = {_plan.TRUNCNORM_WINDOW: 1, _plan.TRUNCNORM_CENTRAL: 2, _plan.TRUNCNORM: 3}[dist]
+        assert c64
+        ref = np.empty(w.size)
+        _sample64_all(w, which, tuple(np.float64(v) for v in p), ref)
+        np.testing.assert_array_equal(got.view(np.uint64), ref.view(np.uint64))
+
+
+@njit
+def _ndtri64_forms(q, branches, selected, central):
+    for i in range(q.shape[0]):
+        branches[i] = special._ndtri_lower64(q[i], True)
+        selected[i] = special._ndtri_lower64(q[i], False)
+        central[i] = special.ndtri_lower64_central(q[i])
+
+
+def test_ndtri64_selected_form_gives_the_same_floats_as_the_branches():
+    """CUDA's form (one branch per range of w) == the CPU's selected form, bit for bit, around every end
+    of a range (w = 6.25, 16, 36, 100, 300) and on random probabilities; Giles' central polynomial alone
+    equals both where w < 6.25."""
+    rng = np.random.default_rng(43)
+    probes = []
+    for w_end in (6.25, 16.0, 36.0, 100.0, 300.0):
+        # 4 q (1 - q) = exp(-w) near q = exp(-w) / 4
+        edge = -math.expm1(math.log1p(-math.exp(-w_end)) / 2) / 2 if w_end < 30 else math.exp(-w_end) / 4
+        probes.append(edge + np.arange(-3000, 3000) * np.spacing(edge))
+    q_rand = np.exp(rng.uniform(math.log(1e-300), math.log(0.5), 1_000_000))
+    q = np.concatenate([*probes, q_rand, 1 - q_rand[q_rand > 1e-12], [0.5, 5e-324, 1e-310]])
+    branches, selected, central = np.empty_like(q), np.empty_like(q), np.empty_like(q)
+    _ndtri64_forms(q, branches, selected, central)
+    np.testing.assert_array_equal(branches.view(np.uint64), selected.view(np.uint64))
+    w = -np.log(4 * q * (1 - q))
+    inside = (q >= 0.000484) & (q <= 1 - 0.000484)
+    assert (w[: 2 * 3000] < 6.25).sum() > 1000  # the probes straddle the first end
+    np.testing.assert_array_equal(central[inside].view(np.uint64), branches[inside].view(np.uint64))
+
+
+@pytest.mark.parametrize(("a", "b"), [(-2.0, 2.0), (0.3, 1.7), (-2.0, -1.99), (-0.001, 0.002)])
+def test_truncnorm64_window_against_mpmath(a, b):
+    """Values of the float64 window against the exact quantile ``ndtri(Phi(a) + u (Phi(b) - Phi(a)))``,
+    ``u = ((w64 >> 12) + 1/2) 2**-52``: within a few ulps plus the rounding of ``Phi(a) - 1/2`` and of
+    ``(Phi(b) - Phi(a)) 2**-52`` (about 2e-16 in q), scaled by the slope of the inverse CDF."""
+    import mpmath
+
+    from arrayinit._plan import TRUNCNORM_WINDOW, truncnorm_params
+
+    dist, c64, p = truncnorm_params(0.0, 1.0, a, b, a, b, "float64")
+    assert (dist, c64) == (TRUNCNORM_WINDOW, True)
+    rng = np.random.default_rng(44)
+    edge = np.array([0, 2**12 - 1, 2**64 - 1, 2**63], np.uint64)
+    w = np.concatenate([rng.integers(0, 2**64 - 1, 2000, dtype=np.uint64, endpoint=True), edge])
+    z = np.empty(w.size)
+    _sample64_all(w, 1, tuple(np.float64(v) for v in p), z)
+    assert (z >= a).all()
+    assert (z <= b).all()
+    with mpmath.workdps(40):
+        pa, pb = mpmath.ncdf(a), mpmath.ncdf(b)
+        for wi, zi in zip(w.tolist(), z.tolist()):
+            u = (mpmath.mpf(wi >> 12) + mpmath.mpf(0.5)) / mpmath.mpf(2) ** 52
+            ref = mpmath.sqrt(2) * mpmath.erfinv(2 * (pa + u * (pb - pa)) - 1)
+            slope = math.sqrt(2 * math.pi) * math.exp(float(ref) ** 2 / 2)
+            assert abs(zi - float(ref)) <= ULPS64 * np.spacing(abs(float(ref))) + 3e-16 * slope, (wi, zi, ref)

@@ -424,6 +424,8 @@ def test_16bit_uniform_top_value_has_its_neighbours_mass():
         ("float64", 0.0, 1.0, -3.0 - 1e-12, -3.0),
         ("float64", 0.0, 1.0, 38.0, 38.0 + 1e-11),
         ("float64", 0.0, 1.0, 1e8, 1e8 + 3e-7),  # tail beyond the float64 CDF: few values, steep
+        ("float64", 1.0 + 1000 * 2.0**-52, 1e-10, 1.0, 1.0 + 2000 * 2.0**-52),  # the float64 window, 2001 values
+        ("float64", 1.0, 1e-12, 1.0 + 1.7e-12, 1.0 + 1.8e-12),  # the window near its edge, 451 values
     ],
 )
 def test_narrow_interval_per_value_chi_square(dtype, mean, stddev, a, b):
@@ -515,6 +517,25 @@ def test_stddev_far_larger_than_the_interval_is_uniform(dtype):
     _ks(y, st.uniform(-1, 2).cdf)
     z = as_f64(ar.truncated_normal((N,), seed=41, mean=5.0, stddev=1e3, lower=-1e-4, upper=1e-4, dtype=dtype))
     _ks(z, st.truncnorm(-1e-4, 1e-4, loc=5.0, scale=1e3).cdf)
+
+
+def test_float64_normal_tails_ks():
+    """The float64 normal's tail values (|z| > 2: the words whose high word takes the tail) and its deep
+    tail (|z| > 3.29: Giles' further polynomials) follow the conditional normal distribution."""
+    x = ar.normal((4 * N,), seed=42, dtype="float64")
+    for cut in (2.0047, 3.3):
+        t = x[np.abs(x) > cut]
+        _ks(np.abs(t), lambda v, c=cut: (sp.ndtr(-c) - sp.ndtr(-v)) / sp.ndtr(-c))  # |Z| given |Z| > cut
+        assert abs((t > 0).mean() - 0.5) < 5 * 0.5 / math.sqrt(t.size)
+
+
+@pytest.mark.parametrize("stddev", [1e300, 1e-300])
+def test_float64_window_with_extreme_stddev(stddev):
+    """Keras' and torch's window in float64 with the largest and smallest standard deviations."""
+    x = ar.truncated_normal((N,), seed=43, stddev=stddev, dtype="float64")
+    assert np.isfinite(x).all()
+    assert np.abs(x).max() <= 2 * stddev
+    _ks(x / stddev, st.truncnorm(-2, 2).cdf)
 
 
 @pytest.mark.parametrize(
@@ -697,7 +718,7 @@ def test_values_beyond_the_dtype_are_refused(call, match):
 
 # --- stream contract vectors (tools/stream_vectors.py; docs/stream-contract.md, "Version history") ----------
 
-CONTRACT_VERSION = 3
+CONTRACT_VERSION = 4
 # the calls of tools/stream_vectors.py whose values each version changed
 CHANGED = {
     2: {
@@ -713,6 +734,8 @@ CHANGED = {
     },
     # float32 values of the log-free window; 16-bit outputs of these calls round to the same values
     3: {"normal/float32", "normal_keras/float32", "truncnorm_keras/float32", "truncnorm_torch/float32"},
+    # float64 values of the log-free window (normal |z| <= 2, truncation within two standard deviations)
+    4: {"normal/float64", "normal_keras/float64", "truncnorm_keras/float64", "truncnorm_torch/float64"},
 }
 
 

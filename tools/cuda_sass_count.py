@@ -114,14 +114,18 @@ def main() -> int:
         ("normal", "float32", target._values32, _plan.NORMAL, np.float32, "native"),
         ("uniform", "float32", target._values32, _plan.UNIFORM, np.float32, "native"),
         ("bits", "uint32", target._values_bits, 0, np.uint32, "native"),
+        ("truncated normal (+-2 sd)", "float64", target._values64, _plan.TRUNCNORM_WINDOW, np.float64, "native"),
+        ("normal", "float64", target._values64, _plan.NORMAL, np.float64, "native"),
+        ("uniform", "float64", target._values64, _plan.UNIFORM, np.float64, "native"),
     ]
     stores = {"native": target._store_native, "bf16": target._store_bf16}
     print(f"{'distribution':<28}{'output':<10}{'kernel':<7}{'regs':>5}{'instr/elem':>12}{'issue bound G/s':>17}")
     with tempfile.TemporaryDirectory() as tmp:
         for name, out_name, values, dist, out_dtype, store in cases:
-            tile_dtype = np.uint32 if values is target._values_bits else np.float32
+            wide = values is target._values64
+            tile_dtype = np.uint32 if values is target._values_bits else np.float64 if wide else np.float32
             kernels = target._kernels(fixed(values, dist), tile_dtype, stores[store])
-            params = types.UniTuple(types.float32, 12)  # _plan.N_PARAMS
+            params = types.UniTuple(types.float64 if wide else types.float32, 12)  # _plan.N_PARAMS
             sig = (types.Array(numba.from_dtype(out_dtype), 1, "C"), types.UniTuple(i64, 1))
             sig += (i64, i64, i64, u64, u64, u64, u64, types.boolean, i64, params)
             for style, kernel in zip(["tiled", "flat"], kernels, strict=True):

@@ -158,19 +158,29 @@ def numpy_truncnorm_resample(rng, n, dtype):
     return x
 
 
+def _jax_x64(on: bool):
+    """jax's 64-bit mode for the float64 rows only (``jax.enable_x64``), nothing for the others."""
+    import jax
+
+    return jax.enable_x64(True) if on else contextlib.nullcontext()
+
+
 def peers(n: int, dtype: str):
     """Peer callables for n values of dtype: name -> fn (or None when unavailable)."""
     out: dict[str, Callable[[], object] | None] = {}
-    if dtype == "float32":
+    if dtype in ("float32", "float64"):
         rng = np.random.default_rng(0)
-        buf = np.empty(n, np.float32)
-        out["numpy standard_normal"] = lambda: rng.standard_normal(n, dtype=np.float32, out=buf)
-        out["numpy truncnorm (resample)"] = lambda: numpy_truncnorm_resample(rng, n, np.float32)
+        buf = np.empty(n, dtype)
+        ndt = np.dtype(dtype).type
+        out["numpy standard_normal"] = lambda: rng.standard_normal(n, dtype=ndt, out=buf)
+        if dtype == "float64":
+            out["numpy random"] = lambda: rng.random(n, out=buf)  # Generator.random: float64 uniforms in [0, 1)
+        out["numpy truncnorm (resample)"] = lambda: numpy_truncnorm_resample(rng, n, ndt)
         out["memory bound (fill)"] = lambda: buf.fill(1.0)
     try:
         import torch
 
-        tdt = {"float32": torch.float32, "bfloat16": torch.bfloat16}[dtype]
+        tdt = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float64": torch.float64}[dtype]
         t = torch.empty(n, dtype=tdt)
         out["torch trunc_normal_"] = lambda: torch.nn.init.trunc_normal_(t, std=1.0, a=-2.0, b=2.0)
         out["torch normal_"] = lambda: t.normal_()
@@ -180,11 +190,18 @@ def peers(n: int, dtype: str):
         import jax
         import jax.numpy as jnp
 
-        jdt = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}[dtype]
-        key = jax.random.key(0)
-        f = jax.jit(lambda k: jax.random.truncated_normal(k, -2.0, 2.0, (n,), jdt))
-        f(key).block_until_ready()  # compile excluded
-        out["jax truncated_normal"] = lambda: f(key).block_until_ready()
+        x64 = dtype == "float64"
+        with _jax_x64(x64):  # jax computes float64 only in its 64-bit mode
+            jdt = {"float32": jnp.float32, "bfloat16": jnp.bfloat16, "float64": jnp.float64}[dtype]
+            key = jax.random.key(0)
+            f = jax.jit(lambda k: jax.random.truncated_normal(k, -2.0, 2.0, (n,), jdt))
+            f(key).block_until_ready()  # compile excluded
+
+        def call():
+            with _jax_x64(x64):
+                return f(key).block_until_ready()
+
+        out["jax truncated_normal" + (" (x64)" if x64 else "")] = call
     except ImportError:
         out["jax truncated_normal"] = None
     return out
@@ -196,7 +213,7 @@ def ours(n: int, dtype: str):
 
         buf = np.empty(n, ml_dtypes.bfloat16)
     else:
-        buf = np.empty(n, np.float32)
+        buf = np.empty(n, dtype)
     bits_buf = np.empty(n, np.uint32)
     return {
         "arrayinit bits": (lambda: ar.bits(n, seed=1, out=bits_buf)) if dtype == "float32" else None,
@@ -214,16 +231,18 @@ import arrayinit.random as ar
 from arrayinit._bench import _timed
 bufs = {}
 for line in sys.stdin:
-    n, runs, min_time, warm = json.loads(line)
-    if n not in bufs:
-        bufs[n] = np.empty(n, np.float32)
-    buf = bufs[n]
+    n, dtype, runs, min_time, warm = json.loads(line)
+    if (n, dtype) not in bufs:
+        bufs[n, dtype] = np.empty(n, dtype)
+    buf = bufs[n, dtype]
     print(json.dumps(_timed(lambda: ar.truncated_normal(n, seed=1, out=buf), runs, min_time, warm)), flush=True)
 """
+ONE_THREAD_DTYPES = ("float32", "float64")  # the truncated normals the one-thread process times
 
 
 class OneThread:
-    """A process timing arrayinit's float32 truncated normal with one thread (NUMBA_NUM_THREADS=1) on request.
+    """A process timing arrayinit's float32 and float64 truncated normals with one thread (NUMBA_NUM_THREADS=1) on
+    request.
 
     It waits on its input between requests, so the benchmark can time the
     one-thread call in the same rounds as the others.
@@ -247,11 +266,11 @@ class OneThread:
         self._proc.wait()
         self._proc.stdout.close()
 
-    def times(self, n: int, runs: int, min_time: float, warm: int) -> list[float]:
-        """Wall times of ``truncated_normal(n, out=...)`` in that process (see ``_timed``)."""
+    def times(self, n: int, runs: int, min_time: float, warm: int, dtype: str = "float32") -> list[float]:
+        """Wall times of ``truncated_normal(n, out=...)`` of ``dtype`` in that process (see ``_timed``)."""
         assert self._proc.stdin is not None
         assert self._proc.stdout is not None
-        self._proc.stdin.write(json.dumps([n, runs, min_time, warm]) + "\n")
+        self._proc.stdin.write(json.dumps([n, dtype, runs, min_time, warm]) + "\n")
         self._proc.stdin.flush()
         line = self._proc.stdout.readline()
         if not line:
@@ -343,7 +362,8 @@ def threading_info() -> dict:
 
 
 def measure(cases: dict[tuple[str, int, str], Callable[[], object]], rounds: int, reps: int, busy: bool) -> dict:
-    """Quiet and busy times of every case (and one-thread times of arrayinit's float32 truncated normal).
+    """Quiet and busy times of every case (and one-thread times of arrayinit's float32 and float64 truncated
+    normals).
 
     For each size and dtype, ``rounds`` rounds go through its cases; each round
     times every case quiet and with one core busy, in alternating order, so
@@ -366,14 +386,18 @@ def measure(cases: dict[tuple[str, int, str], Callable[[], object]], rounds: int
                         with core.busy() if cond == "busy" else contextlib.nullcontext():
                             res[key][cond] += _timed(cases[key], runs, min_time, warm)
                         warm = 0 if slow else 1
-                    if dtype == "float32" and name == TRUNC:
-                        res[key]["one"] += worker.times(n, runs, min_time, 2 if r == 0 else 1)
+                    if dtype in ONE_THREAD_DTYPES and name == TRUNC:
+                        res[key]["one"] += worker.times(n, runs, min_time, 2 if r == 0 else 1, dtype)
     return {key: {cond: _stats(t) if t else None for cond, t in conds.items()} for key, conds in res.items()}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--quick", action="store_true", help="float32 only, 2**12..2**24, fewer repetitions (a few minutes)"
+        "--quick", action="store_true", help="float32 and float64, 2**12..2**24, fewer repetitions (a few minutes)"
+    )
+    parser.add_argument(
+        "--dtypes",
+        help="comma-separated dtypes to time (float32, bfloat16, float64); default: all, float32,float64 with --quick",
     )
     parser.add_argument("--no-busy", action="store_true", help="skip the one-core-busy measurements")
     parser.add_argument("--results", default=str(RESULTS), help="folder for bench_cpu.json and bench_cpu.png")
@@ -394,7 +418,12 @@ def _fmt(st: dict | None) -> str:
 def run(args) -> int:
     results = pathlib.Path(args.results)
     exps = [12, 16, 20, 24] if args.quick else [12, 16, 20, 24, 26]
-    dtypes = ["float32"] if args.quick else ["float32", "bfloat16"]
+    dtypes = ["float32", "float64"] if args.quick else ["float32", "bfloat16", "float64"]
+    if getattr(args, "dtypes", None):
+        dtypes = [d.strip() for d in args.dtypes.split(",")]
+        unknown = sorted(set(dtypes) - {"float32", "bfloat16", "float64"})
+        if unknown:
+            raise ValueError(f"Argument `--dtypes` takes float32, bfloat16 and float64. Received: {unknown}")
     reps = 3 if args.quick else 5
     busy = not getattr(args, "no_busy", False)
     import numba
@@ -416,7 +445,12 @@ def run(args) -> int:
     stats = measure(cases, ROUNDS, reps, busy)
     quiet = {k: v["quiet"] for k, v in stats.items()}
     loaded = {k: v["busy"] for k, v in stats.items() if v["busy"]}
-    one = {e: stats["float32", 2**e, TRUNC]["one"]["median"] for e in exps}
+    one = {
+        (dtype, e): stats[dtype, 2**e, TRUNC]["one"]["median"]
+        for dtype in dtypes
+        if dtype in ONE_THREAD_DTYPES
+        for e in exps
+    }
     rows = []
     print(LEGEND)
     head = f"{'dtype':<9}{'n':>6}  {'implementation':<36}{'quiet ms':>26}{'G/s':>8}{'busy ms':>26}"
@@ -441,13 +475,19 @@ def run(args) -> int:
             f"{dtype:<9}{'2**' + str(int(math.log2(n))):>6}  {name:<36}{_fmt(st)}{row['gvals_per_s']:>8.3f}"
             f"{_fmt(b)}{bq}{row['ratio_truncnorm_to_this']:>10.2f}"
         )
-    print("arrayinit truncated_normal float32, one thread (NUMBA_NUM_THREADS=1, a process timed in the same rounds),")
+    print("arrayinit truncated_normal, one thread (NUMBA_NUM_THREADS=1, a process timed in the same rounds),")
     print("quiet median ms:")
-    for e in exps:
-        st = quiet["float32", 2**e, TRUNC]
-        b = loaded.get(("float32", 2**e, TRUNC))
-        extra = f"; busy / one thread {b['median'] / one[e]:.2f}" if b else ""
-        print(f"  2**{e}: {one[e] * 1e3:.3f} ms (all threads quiet / one thread {st['median'] / one[e]:.2f}{extra})")
+    for dtype, e in one:
+        st = quiet[dtype, 2**e, TRUNC]
+        b = loaded.get((dtype, 2**e, TRUNC))
+        t1 = one[dtype, e]
+        extra = f"; busy / one thread {b['median'] / t1:.2f}" if b else ""
+        print(f"  {dtype} 2**{e}: {t1 * 1e3:.3f} ms (all threads quiet / one thread {st['median'] / t1:.2f}{extra})")
+    f64 = float64_ratios(quiet, loaded, exps) if "float64" in dtypes else {}
+    if f64:
+        print("float64 speed-ups in this run (quiet, and with one core busy: time of the peer / time of arrayinit):")
+        for e, r in f64.items():
+            print("  2**" + str(e) + ": " + ", ".join(f"{k} {v:.2f}" for k, v in r.items()))
     small = small_call_times()
     fresh = fresh_process_times()
     handoff = handoff_times(2**20 if args.quick else 2**24)
@@ -458,7 +498,8 @@ def run(args) -> int:
     data = {
         "meta": meta,
         "rows": rows,
-        "one_thread_s": one,
+        "one_thread_s": {f"{dtype} 2**{e}": t for (dtype, e), t in one.items()},
+        "float64_ratios": {f"2**{e}": r for e, r in f64.items()},
         "small_calls": small,
         "fresh_process": fresh,
         "legend": LEGEND,
@@ -472,6 +513,34 @@ def run(args) -> int:
     return 0
 
 
+# float64 speed-ups reported by ``run`` (arrayinit row, peer row, peer dtype)
+FLOAT64_RATIOS = {
+    "truncated_normal / numpy standard_normal": (TRUNC, "numpy standard_normal", "float64"),
+    "normal / numpy standard_normal": ("arrayinit normal", "numpy standard_normal", "float64"),
+    "uniform / numpy random": ("arrayinit uniform", "numpy random", "float64"),
+    "truncated_normal / jax truncated_normal (x64)": (TRUNC, "jax truncated_normal (x64)", "float64"),
+    "truncated_normal / torch trunc_normal_": (TRUNC, "torch trunc_normal_", "float64"),
+    "truncated_normal / arrayinit float32 truncated_normal": (TRUNC, TRUNC, "float32"),
+}
+
+
+def float64_ratios(quiet: dict, loaded: dict, exps: list[int]) -> dict[int, dict[str, float]]:
+    """For each size: the peer's median time over arrayinit's float64 row's, quiet and busy (above 1:
+    arrayinit is that many times faster), for the rows measured in this run."""
+    out: dict[int, dict[str, float]] = {}
+    for e in exps:
+        n = 2**e
+        r: dict[str, float] = {}
+        for label, (mine, peer, peer_dtype) in FLOAT64_RATIOS.items():
+            for cond, table in (("quiet", quiet), ("busy", loaded)):
+                a, b = table.get(("float64", n, mine)), table.get((peer_dtype, n, peer))
+                if a and b:
+                    r[f"{label} ({cond})"] = b["median"] / a["median"]
+        if r:
+            out[e] = r
+    return out
+
+
 def plot_rows(rows: list[dict], threads: int, path) -> bool:
     """G values/s against size, one panel per dtype, one colour per implementation (dotted: one core busy)."""
     try:
@@ -481,7 +550,7 @@ def plot_rows(rows: list[dict], threads: int, path) -> bool:
         import matplotlib.pyplot as plt
     except ImportError:
         return False
-    dtypes = sorted({r["dtype"] for r in rows}, key=["float32", "bfloat16"].index)
+    dtypes = sorted({r["dtype"] for r in rows}, key=["float32", "bfloat16", "float64"].index)
     fig, axes = plt.subplots(1, len(dtypes), figsize=(7 * len(dtypes), 5.5), sharey=True, squeeze=False)
     names = sorted({r["name"] for r in rows})
     colors = {name: plt.cm.tab20(i % 20) for i, name in enumerate(names)}

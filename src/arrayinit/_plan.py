@@ -36,7 +36,7 @@ N_PARAMS = 12  # length of every sampler's parameter tuple
 # the CPU kernels' work split (shared by ``arrayinit._engine`` and ``arrayinit._targets.cpu``):
 # tasks of at most CHUNK elements, each FREE, then STORING by the one thread that won it, then DONE
 CHUNK = 4096
-SCRATCH_WORDS = 5 * CHUNK + 16  # per-thread scratch of a kernel call, uint32 words (8-byte aligned)
+SCRATCH_WORDS = 9 * CHUNK + 16  # per-thread scratch of a kernel call, uint32 words (8-byte aligned)
 FREE = 0
 STORING = 1
 DONE = 2
@@ -69,6 +69,8 @@ STORE_KIND = {"bfloat16": STORE_BF16, "float16": STORE_F16}  # other dtypes: STO
 _F32_MIN_TAIL_PROB = 1e-20
 # Above this tail probability only the central erfinv branch is needed (w < 5).
 _CENTRAL_MIN_TAIL_PROB = 0.0018
+# ... and in float64 arithmetic (w < 6.25: 4 q (1 - q) > exp(-6.25) for q >= 0.000483)
+_CENTRAL64_MIN_TAIL_PROB = 0.0005
 
 
 @dataclass(frozen=True)
@@ -330,7 +332,7 @@ def normal_params(mean: float, stddev: float, dtype: str) -> tuple[int, bool, tu
     return NORMAL, dtype == "float64", _params(0.0, 0.0, 0.0, 0.0, mean, stddev)
 
 
-# Bounds within this many standard deviations use ndtri_window32 (fitted up to 2.0025)
+# Bounds within this many standard deviations use ndtri_window32 (fitted up to 2.0047)
 _WINDOW_Z = 2.0
 # Truncation intervals (in standard deviations, oriented so the base bound is
 # the one nearer the mean) whose base lies this far out use the tail expansion
@@ -436,7 +438,11 @@ def truncnorm_params(
       ``_NARROW_BELOW``: ``ndtri(Phi(alpha) + u (Phi(beta) - Phi(alpha)))``,
       mirrored into the lower half so that the tail probabilities keep their
       precision; in float32 arithmetic unless the bounds reach far tails or
-      the interval holds fewer than 2**22 float32 values;
+      the interval holds fewer than 2**22 float32 values. Bounds within two
+      standard deviations use the log-free window (``ndtri_window32`` or
+      ``ndtri_window64``, ``TRUNCNORM_WINDOW``), bounds within about 2.9
+      (float32) or 3.29 (float64) standard deviations Giles' central
+      polynomial alone (``TRUNCNORM_CENTRAL``, the same values);
     - narrower intervals, and intervals whose near bound lies beyond
       ``_TAIL_FROM`` standard deviations (up to the float64 limit):
       ``truncnorm_local64``, the inverse of the hazard integral from the near
@@ -477,14 +483,14 @@ def truncnorm_params(
     step = 2.0**-24 * pw
     q_min = min(max(pa, step), max(1.0 - pa - pw, step))
     compute64 = dtype == "float64" or few32 or q_min < _F32_MIN_TAIL_PROB or pw < 1e-3 * pa
-    if compute64:
-        dist = TRUNCNORM
-    elif alpha >= -_WINDOW_Z and beta <= _WINDOW_Z:
-        # inside two standard deviations: the log-free inverse CDF of q = Phi(z) - 1/2
+    if alpha >= -_WINDOW_Z and beta <= _WINDOW_Z:
+        # inside two standard deviations: the log-free inverse CDF of q = Phi(z) - 1/2, with the open
+        # uniform ((w >> 9) + 1/2) 2**-23 (float32 arithmetic) or ((w64 >> 12) + 1/2) 2**-52 folded in
+        step = 2.0**-52 if compute64 else 2.0**-23
         qa = 0.5 * math.erf(alpha / math.sqrt(2.0))
-        pw23 = 0.5 * (math.erf(beta / math.sqrt(2.0)) - math.erf(alpha / math.sqrt(2.0))) * 2.0**-23
-        return TRUNCNORM_WINDOW, False, _params(qa + 0.5 * pw23, pw23, 0.0, 0.0, mean, stddev, clo=lo_c, chi=hi_c)
-    elif q_min >= _CENTRAL_MIN_TAIL_PROB:
+        pws = 0.5 * (math.erf(beta / math.sqrt(2.0)) - math.erf(alpha / math.sqrt(2.0))) * step
+        return TRUNCNORM_WINDOW, compute64, _params(qa + 0.5 * pws, pws, 0.0, 0.0, mean, stddev, clo=lo_c, chi=hi_c)
+    if q_min >= (_CENTRAL64_MIN_TAIL_PROB if compute64 else _CENTRAL_MIN_TAIL_PROB):
         dist = TRUNCNORM_CENTRAL
     else:
         dist = TRUNCNORM

@@ -2,7 +2,7 @@
 
 Written by ``tools/fit_ndtri_central.py``: ``ndtri(1/2 + q) = q P(y) / Q(y)``,
 ``y = q**2 - S_MAX``, 1 / Q by the kernels' reciprocal (``recip32``),
-for ``|q| <= 0.4775`` (``|z| <= 2.0025``); degrees 5/4; max relative fit error 1.2e-08;
+for ``|q| <= 0.4775`` (``|z| <= 2.0047``); degrees 5/4; max relative fit error 1.2e-08;
 the float32 kernel expression within 5.3 float32 ulps (3.6e-07 relative).
 Coefficients highest order first, float32 values.
 """

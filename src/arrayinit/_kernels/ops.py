@@ -5,11 +5,12 @@ through these functions:
 
 - ``fma(a, b, c)``: ``a * b + c`` with one rounding (``llvm.fma``: ``vfmadd``
   on x86-64 with FMA3; ``fma.rn`` on CUDA);
-- ``mul``, ``add``, ``sub``: one correctly rounded operation each. On the CPU
-  they are plain LLVM ``fmul``/``fadd``/``fsub`` (numba never contracts them
-  with ``fastmath=False``); on CUDA they call libdevice's ``__nv_fmul_rn``,
-  ``__nv_fadd_rn``... which compile to ``mul.rn``/``add.rn``: PTX instructions
-  with an explicit rounding mode are never fused by NVVM or ptxas.
+- ``mul``, ``add``, ``sub``, ``div``: one correctly rounded operation each. On
+  the CPU they are plain LLVM ``fmul``/``fadd``/``fsub``/``fdiv`` (numba never
+  contracts them with ``fastmath=False``); on CUDA they call libdevice's
+  ``__nv_fmul_rn``, ``__nv_fadd_rn``, ``__nv_ddiv_rn``... which compile to
+  ``mul.rn``/``add.rn``/``div.rn``: PTX instructions with an explicit rounding
+  mode are never fused by NVVM or ptxas.
 
 So the CPU and CUDA targets evaluate the same expression tree with the same
 roundings, and compute the same floats.
@@ -43,6 +44,88 @@ def fma(typingctx, a, b, c):
     return None
 
 
+def _fma_fn(builder, ty):
+    return builder.module.declare_intrinsic("llvm.fma", [ty], ir.FunctionType(ty, [ty, ty, ty]))
+
+
+def _coefficient(context, builder, table, i):
+    """Element ``i`` of a constant tuple. On the CPU behind ``llvm.arithmetic.fence``: the same value,
+    but not a constant to the code generator, so a loop keeps it in a register or a stack slot (a
+    memory operand of the fused multiply-add) instead of loading it from the constant pool in every
+    iteration (two instructions each in the JIT's large code model). NVVM has no such fence, and
+    wants immediate operands."""
+    c = builder.extract_value(table, i)
+    if _is_cuda(context):
+        return c
+    fence = builder.module.declare_intrinsic("llvm.arithmetic.fence", [c.type], ir.FunctionType(c.type, [c.type]))
+    return builder.call(fence, [c])
+
+
+def _is_table(coeffs, t) -> bool:
+    return isinstance(coeffs, types.UniTuple) and isinstance(t, types.Float) and coeffs.dtype == t
+
+
+@intrinsic
+def horner(typingctx, coeffs, t):
+    """``coeffs[0] t**(n-1) + ... + coeffs[n-1]`` by Horner's rule: ``p = fma(p, t, c)``, written out.
+
+    The same fused multiply-adds as a loop over the tuple, emitted unrolled: a
+    loop indexing a tuple by its counter becomes a ``switch`` that LLVM may
+    leave rolled, which keeps the element loop around it scalar.
+    """
+    if _is_table(coeffs, t):
+
+        def codegen(context, builder, signature, args):
+            table, x = args
+            fn = _fma_fn(builder, x.type)
+            p = _coefficient(context, builder, table, 0)
+            for i in range(1, signature.args[0].count):
+                p = builder.call(fn, [p, x, _coefficient(context, builder, table, i)])
+            return p
+
+        return t(coeffs, t), codegen
+    return None
+
+
+@intrinsic
+def horner_select(typingctx, tables, ends, w, t):
+    """Horner's rule (``horner``) in ``t`` with the coefficients of table ``j`` for the first ``j`` with
+    ``w < ends[j]`` (the last table when there is none), selected coefficient by coefficient.
+
+    No branch: the coefficients are picked by ``select`` instructions, so loops
+    around it vectorise. The tables have one length (pad shorter ones with
+    leading zeros: ``fma(0, t, c) == c`` gives the same values).
+    """
+    if (
+        isinstance(tables, types.UniTuple)
+        and _is_table(tables.dtype, t)
+        and _is_table(ends, t)
+        and ends.count + 1 == tables.count
+        and w == t
+    ):
+
+        def codegen(context, builder, signature, args):
+            tabs, bounds, wv, x = args
+            n_tab, n_coef = signature.args[0].count, signature.args[0].dtype.count
+            below = [builder.fcmp_ordered("<", wv, builder.extract_value(bounds, j)) for j in range(n_tab - 1)]
+            rows = [builder.extract_value(tabs, j) for j in range(n_tab)]
+
+            def coefficient(i):
+                c = _coefficient(context, builder, rows[-1], i)
+                for j in range(n_tab - 2, -1, -1):
+                    c = builder.select(below[j], _coefficient(context, builder, rows[j], i), c)
+                return c
+
+            fn = _fma_fn(builder, x.type)
+            p = coefficient(0)
+            for i in range(1, n_coef):
+                p = builder.call(fn, [p, x, coefficient(i)])
+            return p
+
+        return t(tables, ends, w, t), codegen
+    return None
+
+
 def _binary(name: str, cpu_op: str, cuda_f32: str, cuda_f64: str, negate_second: bool = False):
     def typer(typingctx, a, b):
         if not _same_floats(a, b):
@@ -73,6 +156,11 @@ add.__doc__ = "``a + b``, correctly rounded, never fused."
 # a - b == a + (-b) exactly (negation is exact), and libdevice has no double-precision sub_rn
 sub = intrinsic(_binary("arrayinit_sub", "fsub", "__nv_fadd_rn", "__nv_dadd_rn", negate_second=True))
 sub.__doc__ = "``a - b``, correctly rounded, never fused."
+div = intrinsic(_binary("arrayinit_div", "fdiv", "__nv_fdiv_rn", "__nv_ddiv_rn"))
+div.__doc__ = (
+    "``a / b``, correctly rounded (IEEE: ``b == 0`` gives an infinity or NaN). Unlike numba's ``/``, no "
+    "ZeroDivisionError check: the branch that raises it keeps CPU loops scalar."
+)
 
 
 @intrinsic

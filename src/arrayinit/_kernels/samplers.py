@@ -13,21 +13,25 @@ import numpy as np
 from numba import njit
 
 from arrayinit._kernels._tail_series import MILLS_SERIES
-from arrayinit._kernels.floats import open_unit_f32, open_unit_f64, unit_f32, unit_f64
+from arrayinit._kernels.floats import open_unit_f32, open_unit_f64, u52_to_f64, unit_f32, unit_f64
 from arrayinit._kernels.ops import add, fma, mul, sqrt, sub
 from arrayinit._kernels.special import (
     log64,
     ndtri32,
     ndtri32_central,
     ndtri64,
+    ndtri64_central,
     ndtri_lower32,
-    ndtri_lower64,
+    ndtri_lower64_branches,
+    ndtri_lower64_central,
     ndtri_window32,
+    ndtri_window64,
 )
 
 _U32_LOW31 = np.uint32(0x7FFFFFFF)
 _U32_SIGN = np.uint32(0x80000000)
 _U32_ONE = np.uint32(1)
+_U32_ALL = np.uint32(0xFFFFFFFF)
 _U64_LOW63 = np.uint64(0x7FFFFFFFFFFFFFFF)
 _U64_SIGN = np.uint64(0x8000000000000000)
 _U64_ONE = np.uint64(1)
@@ -37,7 +41,15 @@ _U32_9 = np.uint32(9)
 # normal: words whose tail probability q = (2 r + 1) 2**-33 is at least 0.0225 (|z| <= 2.0047)
 # use the central window's inverse CDF (0.5 - q <= Q_WINDOW = 0.4775; 64 words of margin)
 R_CENTRAL = np.uint32(int(0.0225 * 2**32) + 64)
+# float64 normal: words with r = w & 0x7fffffff at least R_DEEP have q >= 0.000484, where Giles' central
+# polynomial (w = -log(4 q (1 - q)) < 6.25 for q > 0.000483) is the whole inverse CDF
+R_DEEP = np.uint32(int(0.000484 * 2**32))
 _F64_2M65 = np.float64(2.0**-65)
+_F64_2M64 = np.float64(2.0**-64)
+_F64_2M32 = np.float64(2.0**-32)
+_U64_12 = np.uint64(12)
+_U64_32 = np.uint64(32)
+_U64_LOW32 = np.uint64(0xFFFFFFFF)
 _F64_ZERO = np.float64(0.0)
 _F64_HALF = np.float64(0.5)
 _F64_ONE = np.float64(1.0)
@@ -158,14 +170,82 @@ def uniform64(w64, lo, scale, clo, chi):
 
 
 @njit
+def is_normal_tail64(w64):
+    """Whether the float64 normal sampler takes ``std_normal64_tail``: the high word's test (``is_normal_tail32``)."""
+    return is_normal_tail32(np.uint32(np.uint64(w64) >> _U64_32))
+
+
+@njit
+def _half_offset64(hi31, lo):
+    """``(hi31 2**32 + lo + 1/2) 2**-64`` rounded once: two exact 32-bit conversions and one rounded sum."""
+    return add(mul(np.float64(np.int32(hi31)), _F64_2M32), fma(np.float64(np.uint32(lo)), _F64_2M64, _F64_2M65))
+
+
+@njit
+def _tail_prob64(w64):
+    """``q = (2 r + 1) 2**-65``, ``r = w64 & (2**63 - 1)``, rounded once (the same value as converting
+    ``2 r + 1`` to float64, from 32-bit conversions that vectorise)."""
+    w = np.uint64(w64)
+    return _half_offset64(np.uint32(w >> _U64_32) & _U32_LOW31, np.uint32(w & _U64_LOW32))
+
+
+@njit
+def _signed64(w64, z):
+    return -z if (np.uint64(w64) & _U64_SIGN) != 0 else z
+
+
+@njit
+def std_normal64_tail(w64):
+    """Standard normal from a 64-bit word: sign bit and a 63-bit tail probability, ``z = ndtri(q)``.
+
+    For the words whose high word takes the tail (``|z| > 2``); accurate for
+    every word. The inverse CDF branches on its range of ``q`` (one polynomial
+    evaluated: the form for scalar code).
+    """
+    return _signed64(w64, ndtri_lower64_branches(_tail_prob64(w64)))
+
+
+@njit
+def is_normal_deep64(w):
+    """Whether a tail word's ``q`` may lie below 0.000484 (``|z| > 3.29``): its high word ``w`` tells."""
+    return (np.uint32(w) & _U32_LOW31) < R_DEEP
+
+
+@njit
+def std_normal64_near(w64):
+    """``std_normal64_tail`` for words that are not ``is_normal_deep64``: Giles' central polynomial
+    only (the same floats), which vectorises."""
+    return _signed64(w64, ndtri_lower64_central(_tail_prob64(w64)))
+
+
+@njit
+def std_normal64_central(w64):
+    """Standard normal from a 64-bit word whose high word is central: ``ndtri(1/2 -+ (1/2 - q))``, no logarithm.
+
+    ``1/2 - q = (r' + 1/2) 2**-64``, ``r' = r ^ (2**63 - 1)``, rounded once: the
+    high 31 bits of ``r'`` and its low word are converted separately (exactly)
+    and added. (Any other word gives a finite, meaningless value, as
+    ``std_normal32_central``.)
+    """
+    w = np.uint64(w64)
+    qc = _half_offset64((np.uint32(w >> _U64_32) & _U32_LOW31) ^ _U32_LOW31, np.uint32(w & _U64_LOW32) ^ _U32_ALL)
+    if (w & _U64_SIGN) == 0:
+        qc = -qc
+    return ndtri_window64(qc)
+
+
+@njit
 def std_normal64(w64):
-    """Standard normal from a 64-bit word: sign bit and a 63-bit tail probability."""
-    r = np.uint64(w64) & _U64_LOW63
-    q = mul(np.float64(r + r + _U64_ONE), _F64_2M65)
-    z = ndtri_lower64(q)
-    if (np.uint64(w64) & _U64_SIGN) != 0:
-        z = -z
-    return z
+    """Standard normal from a 64-bit word: sign bit and a 63-bit tail probability.
+
+    The words whose high word takes the float32 sampler's central window
+    (95.5%, ``|z| <= 2``) take the log-free ``ndtri_window64``, the others the
+    general inverse CDF, so the float64 value is the float32 value to float32
+    precision.
+    """
+    if is_normal_tail64(w64):
+        return std_normal64_tail(w64)
+    return std_normal64_central(w64)
 
 
 @njit
@@ -175,8 +255,29 @@ def normal64(w64, mean, std):
 
 @njit
 def truncnorm64(w64, pa, pw, sgn, mean, std, clo, chi):
+    """``truncnorm32`` in float64: ``sgn * ndtri(pa + u * pw)``, ``u = ((w64 >> 12) + 0.5) 2**-52``."""
     z = mul(sgn, ndtri64(fma(open_unit_f64(w64), pw, pa)))
     return clamp(fma(std, z, mean), clo, chi)
+
+
+@njit
+def truncnorm64_central(w64, pa, pw, sgn, mean, std, clo, chi):
+    """``truncnorm64`` for bounds within about 3.29 standard deviations: Giles' central polynomial only."""
+    z = mul(sgn, ndtri64_central(fma(open_unit_f64(w64), pw, pa)))
+    return clamp(fma(std, z, mean), clo, chi)
+
+
+@njit
+def truncnorm64_window(w64, qa, pw, mean, std, clo, chi):
+    """Truncated normal inside two standard deviations, float64: ``ndtri(1/2 + q)``, no logarithm.
+
+    ``q = (w64 >> 12) * pw + qa`` (one fused multiply-add) with ``pw = (Phi(b)
+    - Phi(a)) 2**-52`` and ``qa = Phi(a) - 1/2 + pw / 2`` (float64 values of
+    the plan): the open uniform ``((w64 >> 12) + 1/2) 2**-52`` folded into the
+    constants, as ``truncnorm32_window``.
+    """
+    q = fma(u52_to_f64(np.uint64(w64) >> _U64_12), pw, qa)
+    return clamp(fma(std, ndtri_window64(q), mean), clo, chi)
 
 
 @njit

@@ -35,6 +35,8 @@ from arrayinit._kernels.samplers import (
     truncnorm32_central,
     truncnorm32_window,
     truncnorm64,
+    truncnorm64_central,
+    truncnorm64_window,
     truncnorm_local64,
     uniform32,
     uniform64,
@@ -77,6 +79,10 @@ def _sample64(w64, dist, p):
         return uniform64(w64, p[0], p[1], p[6], p[7])
     if dist == NORMAL:
         return normal64(w64, p[4], p[5])
+    if dist == TRUNCNORM_WINDOW:
+        return truncnorm64_window(w64, p[0], p[1], p[4], p[5], p[6], p[7])
+    if dist == TRUNCNORM_CENTRAL:
+        return truncnorm64_central(w64, p[0], p[1], p[2], p[4], p[5], p[6], p[7])
     if dist == UNIFORM_REL:
         return uniform_rel64(w64, p[0], p[1], p[2], p[6], p[7])
     if dist == TRUNCNORM_LOCAL:
