@@ -1,9 +1,12 @@
 """The Keras 3 initializer catalogue on top of the arrayinit stream.
 
 Class names, argument names, defaults, configs and error messages follow
-``keras.initializers``; the values come from ``arrayinit.random``, so every
-initializer also takes ``full_shape``/``offset`` (one block of a larger tensor,
-with fans computed from the full shape) and ``out``.
+``keras.initializers``. A call checks its block and resolves its destination
+once (``arrayinit._frontend``), asks the initializer for the plan of the block
+(``_plan``: a ``FillPlan`` of the stream, a ``ComplexPlan`` or a host-value
+plan) and realises it there, so every initializer also takes
+``full_shape``/``offset`` (one block of a larger tensor, with fans computed
+from the full shape) and ``out``.
 """
 
 from __future__ import annotations
@@ -14,11 +17,9 @@ from typing import Any, Literal
 
 import numpy as np
 
-from arrayinit import _complex, _dtypes, _frontend
+from arrayinit import _complex, _dtypes, _frontend, _plans
 from arrayinit import _variance as _V
-from arrayinit import random as _random
 from arrayinit._errors import check_float, check_seed, received
-from arrayinit._plan import resolve_block
 from arrayinit._seeds import fresh_seed
 from arrayinit._values import ConstantPlan, DiagonalPlan, OrthogonalPlan, ValuesPlan
 from arrayinit._values import orthonormal_columns as orthonormal_columns  # used by arrayinit.torch
@@ -98,7 +99,9 @@ class Initializer:
     """Base class: ``init(shape, dtype=None)`` returns a new array.
 
     Subclasses implement ``_plan`` (what to generate for a block, as a plan) and
-    ``get_config``; a subclass may instead implement ``__call__`` itself. Every
+    ``get_config``; a subclass may instead implement ``__call__`` itself. A
+    subclass whose ``_plan`` also makes complex values (a ``ComplexPlan`` or a
+    complex constant) sets ``complex_values = True``. Every
     call takes ``full_shape``/``offset`` (return the block ``[offset, offset +
     shape)`` of the tensor of shape ``full_shape``, bit for bit) and ``out``
     (fill an existing array and return it).
@@ -114,6 +117,7 @@ class Initializer:
     """
 
     _CACHE_SIZE = 64  # plans of the most recent plain calls (shape, dtype) -> plan, per instance
+    complex_values = False  # whether ``_plan`` makes complex64/complex128 values too
 
     def __call__(
         self, shape, dtype=None, *, xp=None, device=None, like=None, full_shape=None, offset=None, out=None, chunks=None
@@ -142,9 +146,9 @@ class Initializer:
         chunks : optional
             dask only: chunks of the lazy result.
         """
-        if _complex.requested(dtype, like, out):  # complex64/complex128: see arrayinit._complex
-            block = {"full_shape": full_shape, "offset": offset, "out": out, "chunks": chunks}
-            return _complex.initializer_call(self, shape, dtype, xp=xp, device=device, like=like, **block)
+        complex_values = _dtypes.complex_requested(dtype, like, out) is not None  # see arrayinit._complex
+        if complex_values and not self.complex_values:
+            _complex.refuse(type(self).__name__, dtype)
         plain = xp is None and device is None and like is None and out is None and full_shape is None
         if plain and offset is None and chunks is None and type(shape) is tuple and all(type(d) is int for d in shape):
             # a plain numpy call: its plan depends on (shape, dtype) only, and is kept under them
@@ -154,11 +158,11 @@ class Initializer:
             except TypeError:  # an unhashable dtype object
                 plan = None
             if plan is None:
-                shape, full, off = resolve_block(shape, None, None)
+                shape, full, off = _complex.call_block(shape, None, None, complex_values)
                 plan = self._plan(shape, full, off, _frontend.resolve(shape, dtype).dtype)
                 self._keep(cache, (shape, dtype), plan)
             return _frontend.realise_numpy(plan)
-        shape, full, off = resolve_block(shape, full_shape, offset)
+        shape, full, off = _complex.call_block(shape, full_shape, offset, complex_values)
         dest = _frontend.resolve(shape, dtype, out=out, xp=xp, device=device, like=like, chunks=chunks)
         return _frontend.realise(self._kept_plan(shape, full, off, dest.dtype), dest)
 
@@ -205,10 +209,11 @@ class Initializer:
         >>> ai.Ones().fill_(w) is w, float(w.sum())
         (True, 12.0)
         """
-        if _complex.requested(None, out=x):  # complex arrays: see arrayinit._complex
-            return self(tuple(x.shape), out=x, full_shape=full_shape, offset=offset)
+        complex_values = _dtypes.complex_requested(None, out=x) is not None  # see arrayinit._complex
+        if complex_values and not self.complex_values:
+            _complex.refuse(type(self).__name__, None)
         dest = _frontend.fill_dest(x)
-        shape, full, off = resolve_block(tuple(int(d) for d in x.shape), full_shape, offset)
+        shape, full, off = _complex.call_block(tuple(int(d) for d in x.shape), full_shape, offset, complex_values)
         return _frontend.realise(self._kept_plan(shape, full, off, dest.dtype), dest)
 
     def _plan(self, shape, full_shape, offset, dtype: str):  # pragma: no cover - abstract
@@ -272,8 +277,16 @@ def reseeded(init, seed: int | None):
 
 class _Constant(Initializer):
     _value = 0.0
+    complex_values = True
 
     def _plan(self, shape, full_shape, offset, dtype):
+        part = _dtypes.COMPLEX_PARTS.get(dtype)
+        if part is not None:  # value + 0j
+            if _dtypes.overflows(abs(self._value), part):
+                raise ValueError(
+                    f"Argument `value` overflows {dtype} (it would round to infinity). {received('value', self._value)}"
+                )
+            return ConstantPlan(shape, full_shape, offset, dtype, self._value)
         if _dtypes.overflows(abs(self._value), dtype):
             raise ValueError(
                 f"Argument `value` overflows {dtype} (it would round to infinity). Received: value={self._value!r}"
@@ -371,6 +384,11 @@ class Constant(_Constant):
     def _plan(self, shape, full_shape, offset, dtype):
         if self._array is None:
             return super()._plan(shape, full_shape, offset, dtype)
+        if dtype in _dtypes.COMPLEX_PARTS:
+            raise ValueError(
+                "A Constant with an array value makes real values only; ask for a float dtype. "
+                f"Received: dtype={dtype!r}"
+            )
         if _dtypes.overflows(self._value, dtype):
             raise ValueError(
                 f"Argument `value` overflows {dtype} (it would round to infinity). Received: value of magnitude "
@@ -429,13 +447,16 @@ class RandomNormal(RandomInitializer):
     1.0
     """
 
+    complex_values = True
+
     def __init__(self, mean=0.0, stddev=0.05, seed=None):
         self.mean = check_float("mean", mean)
         self.stddev = check_float("stddev", stddev, nonnegative=True)
         super().__init__(seed)
 
     def _plan(self, shape, full_shape, offset, dtype):
-        return _random.normal_plan(shape, full_shape, offset, dtype, self.seed, 0, self.mean, self.stddev)
+        plan_of = _complex.normal_plan if dtype in _dtypes.COMPLEX_PARTS else _plans.normal_plan
+        return plan_of(shape, full_shape, offset, dtype, self.seed, 0, self.mean, self.stddev)
 
     def get_config(self):
         return {"mean": self.mean, "stddev": self.stddev, **self._seed_config()}
@@ -461,6 +482,8 @@ class RandomUniform(RandomInitializer):
     True
     """
 
+    complex_values = True
+
     def __init__(self, minval=-0.05, maxval=0.05, seed=None):
         self.minval = check_float("minval", minval)
         self.maxval = check_float("maxval", maxval)
@@ -469,7 +492,8 @@ class RandomUniform(RandomInitializer):
         super().__init__(seed)
 
     def _plan(self, shape, full_shape, offset, dtype):
-        return _random.uniform_plan(shape, full_shape, offset, dtype, self.seed, 0, self.minval, self.maxval)
+        plan_of = _complex.uniform_plan if dtype in _dtypes.COMPLEX_PARTS else _plans.uniform_plan
+        return plan_of(shape, full_shape, offset, dtype, self.seed, 0, self.minval, self.maxval)
 
     def get_config(self):
         return {"minval": self.minval, "maxval": self.maxval, **self._seed_config()}
@@ -507,7 +531,7 @@ class TruncatedNormal(RandomInitializer):
         super().__init__(seed)
 
     def _plan(self, shape, full_shape, offset, dtype):
-        return _random.truncnorm_plan(
+        return _plans.truncnorm_plan(
             shape, full_shape, offset, dtype, self.seed, 0, self.mean, self.stddev, -2.0, 2.0, None, None
         )
 
@@ -556,6 +580,8 @@ class VarianceScaling(RandomInitializer):
     (0.088, 0.088)
     >>> torch_layout = ai.VarianceScaling(2.0, seed=0, in_axis=1, out_axis=0)  # (out, in, *k)
     """
+
+    complex_values = True
 
     def __init__(
         self,
@@ -636,6 +662,8 @@ class VarianceScaling(RandomInitializer):
 
     def _plan(self, shape, full_shape, offset, dtype):
         sampling = self.sampling(full_shape)
+        if dtype in _dtypes.COMPLEX_PARTS:  # jax's complex forms check their own parameters
+            return sampling.plan(shape, full_shape, offset, dtype, self.seed)
         if _dtypes.overflows(sampling.reach(dtype), dtype):
             raise ValueError(
                 f"Argument `scale` is too large for {dtype}: the values would reach about "

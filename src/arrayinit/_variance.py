@@ -39,6 +39,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from arrayinit import _complex, _dtypes, _plans
 from arrayinit._errors import check_shape, received
 
 __all__ = [
@@ -61,6 +62,10 @@ __all__ = [
 
 #: Standard deviation of a standard normal truncated to [-2, 2] (the constant Keras and TF use).
 TRUNCATION_STD = 0.87962566103423978
+# jax's divisor of the complex truncated normal's stddev (jax/_src/nn/initializers.py,
+# variance_scaling). Under it E|z|**2 is (1 - 5 e**-4) / (1 - e**-4) / 0.95311...**2 = 1.0187
+# times the variance, in jax and here alike.
+COMPLEX_TRUNCATION_STD = 0.95311164380491208
 
 Mode = Literal["fan_in", "fan_out", "fan_avg", "fan_geo_avg"]
 Kind = Literal["truncated_normal", "normal", "uniform"]
@@ -224,21 +229,17 @@ class Sampling:
     ``kind`` is ``"truncated_normal"`` (cut at ``[-2, 2]`` standard deviations;
     ``stddev`` is the standard deviation before the cut), ``"normal"``
     (untruncated, ``stddev``) or ``"uniform"`` (``[-limit, limit)``).
+
+    Complex dtypes follow jax's complex semantics (``E|z|^2`` is the
+    variance): the normal is the complex normal, ``"uniform"`` the disk of
+    radius ``sqrt(2 * variance)``, ``"truncated_normal"`` a circular normal
+    whose modulus is cut at two standard deviations (``stddev =
+    sqrt(variance) / 0.95311164380491208``); see ``arrayinit._complex``.
     """
 
     kind: Kind
     stddev: float = 0.0
     limit: float = 0.0
-
-    def draw(self, shape, *, seed: int, **kwargs):
-        """The values, through ``arrayinit.random`` (``kwargs``: dtype, full_shape, offset, out, xp, device, ...)."""
-        from arrayinit import random as _random
-
-        if self.kind == "truncated_normal":
-            return _random.truncated_normal(shape, seed=seed, stddev=self.stddev, lower=-2.0, upper=2.0, **kwargs)
-        if self.kind == "normal":
-            return _random.normal(shape, seed=seed, stddev=self.stddev, **kwargs)
-        return _random.uniform(shape, seed=seed, minval=-self.limit, maxval=self.limit, **kwargs)
 
     def reach(self, dtype: str) -> float:
         """The largest magnitude the values can take in ``dtype`` (for overflow checks)."""
@@ -249,16 +250,26 @@ class Sampling:
         return self.limit
 
     def plan(self, shape, full_shape, offset, dtype: str, seed: int, stream: int = 0):
-        """The ``FillPlan`` of a checked block in ``dtype`` (what ``draw`` realises)."""
-        from arrayinit import random as _random
-
+        """The plan of a checked block in ``dtype``: a ``FillPlan``, or a ``ComplexPlan`` for complex dtypes."""
+        if dtype in _dtypes.COMPLEX_PARTS:
+            return self._complex_plan(shape, full_shape, offset, dtype, seed, stream)
         if self.kind == "truncated_normal":
-            return _random.truncnorm_plan(
+            return _plans.truncnorm_plan(
                 shape, full_shape, offset, dtype, seed, stream, 0.0, self.stddev, -2.0, 2.0, None, None
             )
         if self.kind == "normal":
-            return _random.normal_plan(shape, full_shape, offset, dtype, seed, stream, 0.0, self.stddev)
-        return _random.uniform_plan(shape, full_shape, offset, dtype, seed, stream, -self.limit, self.limit)
+            return _plans.normal_plan(shape, full_shape, offset, dtype, seed, stream, 0.0, self.stddev)
+        return _plans.uniform_plan(shape, full_shape, offset, dtype, seed, stream, -self.limit, self.limit)
+
+    def _complex_plan(self, shape, full_shape, offset, dtype: str, seed: int, stream: int):
+        """jax's complex forms (class docstring): the same variance, spread over the two parts."""
+        block = (shape, full_shape, offset, dtype, seed, stream)
+        if self.kind == "normal":
+            return _complex.normal_plan(*block, 0.0, self.stddev)
+        if self.kind == "uniform":  # the variance is limit**2 / 3
+            return _complex.polar_plan(*block, "disk", self.limit / math.sqrt(3.0))
+        # the real form's stddev is sqrt(variance) / TRUNCATION_STD
+        return _complex.polar_plan(*block, "circular", self.stddev * TRUNCATION_STD / COMPLEX_TRUNCATION_STD)
 
 
 def variance_scaling(

@@ -44,11 +44,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from arrayinit import _complex, _dtypes
+from arrayinit import _complex, _dtypes, _frontend
 from arrayinit import _initializers as _I
 from arrayinit import _variance as _V
 from arrayinit import random as _random
-from arrayinit._errors import check_float, check_int, check_shape, received
+from arrayinit._errors import check_float, check_int, check_seed, check_shape, received
 from arrayinit._registry import get
 
 __all__ = [
@@ -115,7 +115,7 @@ def _scalar(name: str, value: object) -> object:
 
 
 def _dtype_name(dtype: DTypeLike) -> str:
-    return _complex.complex_name(dtype) or _dtypes.dtype_name(dtype)
+    return _dtypes.complex_name(dtype) or _dtypes.dtype_name(dtype)
 
 
 def _check_dtype(dtype: DTypeLike) -> DTypeLike:
@@ -126,7 +126,7 @@ def _check_dtype(dtype: DTypeLike) -> DTypeLike:
 
 
 def _np_dtype(dname: str) -> np.dtype:
-    return np.dtype(dname) if dname in _complex.PART else _dtypes.numpy_dtype(dname)
+    return np.dtype(dname) if dname in _dtypes.COMPLEX_PARTS else _dtypes.numpy_dtype(dname)
 
 
 def _named_sharding(out_sharding, traced: bool):
@@ -211,7 +211,7 @@ def _make(
                 f"{dname} needs jax_enable_x64 (jax.config.update('jax_enable_x64', True)); arrayinit does not "
                 f"downcast silently. Received: dtype={dname}"
             )
-        if dname in _complex.PART and not complex_values:
+        if dname in _dtypes.COMPLEX_PARTS and not complex_values:
             _complex.refuse(name, dname)
         if check is not None:
             check(shape, dname)
@@ -272,7 +272,7 @@ def initializer(init, dtype: DTypeLike = None) -> Initializer:
 
     def check(shape: tuple[int, ...], dname: str) -> None:
         # the initializer's own checks (rank, fans, dtype range) before any callback
-        if dname in _complex.PART:  # the empty block at the origin (a scalar's one value) checks a complex call
+        if dname in _dtypes.COMPLEX_PARTS:  # the empty block at the origin (a scalar's one value) checks a complex call
             base(shape if not shape else (0,) * len(shape), dname, full_shape=shape)
         else:
             base._check(shape, dname)
@@ -342,10 +342,8 @@ def variance_scaling(
         def draw(seed: int, dname: str, bshape: tuple[int, ...], off: tuple[int, ...]) -> np.ndarray:
             # jax divides by n itself (no clamp at 1); draw runs for non-empty shapes only, where n > 0
             sampling = _V.variance_scaling(scale, mode_name, kind, fan_in, fan_out, clamp=False)
-            block = {"dtype": dname, "full_shape": shape, "offset": off}
-            if dname in _complex.PART:  # jax's complex forms: the disk, the circular truncated normal
-                return _complex.draw_sampling(sampling, bshape, seed=seed, **block)
-            return sampling.draw(bshape, seed=seed, **block)
+            bshape, full, off = _complex.call_block(bshape, shape, off, dname in _dtypes.COMPLEX_PARTS)
+            return _frontend.realise_numpy(sampling.plan(bshape, full, off, dname, check_seed(seed)))
 
         return draw
 

@@ -46,9 +46,11 @@ import keras
 import numpy as np
 from keras import initializers as _K
 
+from arrayinit import _frontend
 from arrayinit import _initializers as _I
 from arrayinit import _variance as _V
 from arrayinit._errors import check_seed, received
+from arrayinit._plan import resolve_block
 from arrayinit._registry import _snake
 from arrayinit._registry import deserialize as _ai_deserialize
 from arrayinit._registry import get as _ai_get
@@ -395,7 +397,11 @@ class VarianceScaling(_Seeded, _K.VarianceScaling):
 
     def __call__(self, shape, dtype=None):
         shape = _shape(shape)
-        return self.sampling(shape).draw(shape, seed=self._draw_seed(), dtype=_dtype(dtype))
+        sampling = self.sampling(shape)
+        seed = check_seed(self._draw_seed())
+        shape, full, off = resolve_block(shape, None, None)
+        dest = _frontend.resolve(shape, _dtype(dtype))
+        return _frontend.realise(sampling.plan(shape, full, off, dest.dtype, seed), dest)
 
 
 def _fixed(name: str, keras_cls, scale: float, mode: str, distribution: str, doc: str):

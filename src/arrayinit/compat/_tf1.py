@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from arrayinit import _dtypes
+from arrayinit import _dtypes, _frontend
 from arrayinit import _initializers as _core
 from arrayinit import _variance as _V
 from arrayinit import random as _random
@@ -567,7 +567,7 @@ class UniformUnitScaling(_Random):
         else:
             fan_in, fan_out = unit_scaling_fans(full_shape)
             sampling = _V.variance_scaling(factor * factor, "fan_in", "uniform", fan_in, fan_out)
-        return sampling.draw(shape, seed=self._call_seed(), dtype=dtype, full_shape=full_shape, offset=offset)
+        return _frontend.realise_numpy(sampling.plan(shape, full_shape, offset, dtype, self._call_seed()))
 
     def get_config(self):
         return {"factor": self.factor, "seed": self.seed, "dtype": self.dtype}
@@ -620,7 +620,7 @@ class VarianceScaling(_Random):
         scale, mode = _V.check_scale(self.scale), _V.check_mode(self.mode, _MODES)
         kind = _V.check_distribution(self.distribution, _DISTRIBUTIONS)
         sampling = _V.variance_scaling(scale, mode, kind, fan_in, fan_out)
-        return sampling.draw(shape, seed=self._call_seed(), dtype=dtype, full_shape=full_shape, offset=offset)
+        return _frontend.realise_numpy(sampling.plan(shape, full_shape, offset, dtype, self._call_seed()))
 
     @classmethod
     def from_config(cls, config: dict[str, Any]):
