@@ -19,12 +19,14 @@ import numpy as np
 
 from arrayinit import _complex, _dtypes, _frontend, _plans
 from arrayinit import _variance as _V
+from arrayinit._catalogue import CATALOGUE, Row, preset
 from arrayinit._errors import check_float, check_seed, received
 from arrayinit._seeds import fresh_seed
 from arrayinit._values import ConstantPlan, DiagonalPlan, OrthogonalPlan, ValuesPlan
 from arrayinit._values import orthonormal_columns as orthonormal_columns  # used by arrayinit.torch
 
 __all__ = [
+    "CORE",
     "Constant",
     "GlorotNormal",
     "GlorotUniform",
@@ -36,6 +38,7 @@ __all__ = [
     "LecunUniform",
     "Ones",
     "Orthogonal",
+    "PresetVarianceScaling",
     "RandomNormal",
     "RandomUniform",
     "TruncatedNormal",
@@ -45,6 +48,9 @@ __all__ = [
 ]
 
 TRUNCATION_STD = _V.TRUNCATION_STD
+
+#: the core class of each catalogue row, by the row's name (filled as the classes are defined)
+CORE: dict[str, type[Initializer]] = {}
 
 Mode = Literal["fan_in", "fan_out", "fan_avg", "fan_geo_avg"]
 Distribution = Literal["truncated_normal", "untruncated_normal", "uniform", "normal"]
@@ -118,6 +124,14 @@ class Initializer:
 
     _CACHE_SIZE = 64  # plans of the most recent plain calls (shape, dtype) -> plan, per instance
     complex_values = False  # whether ``_plan`` makes complex64/complex128 values too
+    row: Row | None = None  # the catalogue row of the classes of arrayinit's catalogue
+
+    def __init_subclass__(cls, row: str | None = None, **kwargs) -> None:
+        """``class HeNormal(PresetVarianceScaling, row="HeNormal")``: the core class of a catalogue row."""
+        super().__init_subclass__(**kwargs)
+        if row is not None:
+            cls.row = CATALOGUE[row]
+            CORE[row] = cls
 
     def __call__(
         self, shape, dtype=None, *, xp=None, device=None, like=None, full_shape=None, offset=None, out=None, chunks=None
@@ -294,7 +308,7 @@ class _Constant(Initializer):
         return ConstantPlan(shape, full_shape, offset, dtype, self._value)
 
 
-class Zeros(_Constant):
+class Zeros(_Constant, row="Zeros"):
     """All zeros. ``Zeros()`` takes no arguments.
 
     Examples
@@ -307,7 +321,7 @@ class Zeros(_Constant):
     _value = 0.0
 
 
-class Ones(_Constant):
+class Ones(_Constant, row="Ones"):
     """All ones. ``Ones()`` takes no arguments.
 
     Examples
@@ -320,7 +334,7 @@ class Ones(_Constant):
     _value = 1.0
 
 
-class Constant(_Constant):
+class Constant(_Constant, row="Constant"):
     """Every value equal to ``value``, or an array broadcast to the shape.
 
     Parameters
@@ -427,7 +441,7 @@ class RandomInitializer(Initializer):
         return {"seed": self._init_seed}
 
 
-class RandomNormal(RandomInitializer):
+class RandomNormal(RandomInitializer, row="RandomNormal"):
     """Normal values with the given ``mean`` and ``stddev``.
 
     Parameters
@@ -462,7 +476,7 @@ class RandomNormal(RandomInitializer):
         return {"mean": self.mean, "stddev": self.stddev, **self._seed_config()}
 
 
-class RandomUniform(RandomInitializer):
+class RandomUniform(RandomInitializer, row="RandomUniform"):
     """Uniform values in ``[minval, maxval)``.
 
     Parameters
@@ -499,7 +513,7 @@ class RandomUniform(RandomInitializer):
         return {"minval": self.minval, "maxval": self.maxval, **self._seed_config()}
 
 
-class TruncatedNormal(RandomInitializer):
+class TruncatedNormal(RandomInitializer, row="TruncatedNormal"):
     """Normal values cut at two standard deviations from the mean (Keras).
 
     Parameters
@@ -539,7 +553,7 @@ class TruncatedNormal(RandomInitializer):
         return {"mean": self.mean, "stddev": self.stddev, **self._seed_config()}
 
 
-class VarianceScaling(RandomInitializer):
+class VarianceScaling(RandomInitializer, row="VarianceScaling"):
     """Scale adapted to the fans of the weight shape (Keras 3, plus JAX's modes and axes).
 
     With ``n`` = ``fan_in``, ``fan_out``, ``(fan_in + fan_out) / 2`` or
@@ -574,10 +588,10 @@ class VarianceScaling(RandomInitializer):
     Examples
     --------
     >>> import arrayinit as ai
-    >>> init = ai.VarianceScaling(scale=2.0, mode="fan_in", distribution="truncated_normal", seed=0)
+    >>> init = ai.VarianceScaling(scale=3.0, mode="fan_in", distribution="truncated_normal", seed=0)
     >>> w = init((256, 128))
-    >>> round(float(w.std()), 3), round((2 / 256) ** 0.5, 3)
-    (0.088, 0.088)
+    >>> round(float(w.std()), 3), round((3 / 256) ** 0.5, 3)
+    (0.108, 0.108)
     >>> torch_layout = ai.VarianceScaling(2.0, seed=0, in_axis=1, out_axis=0)  # (out, in, *k)
     """
 
@@ -596,13 +610,9 @@ class VarianceScaling(RandomInitializer):
         out_axis=None,
         batch_axis=None,
     ):
-        self.scale = _V.check_scale(scale)
-        self.mode = _V.check_mode(mode)
-        self._kind = _V.check_distribution(distribution, _V.KERAS_DISTRIBUTIONS)
+        self.scale, self.mode, kind = _V.KERAS.check(scale, mode, distribution)
         # the config keeps the Keras 3 name; Keras' legacy "normal" is its truncated normal
-        self.distribution = {"truncated_normal": "truncated_normal", "normal": "untruncated_normal"}.get(
-            self._kind, "uniform"
-        )
+        self.distribution = _V.KERAS_NAMES[kind]
         if (input_axes is not None or output_axes is not None) and (in_axis is not None or out_axis is not None):
             raise ValueError(
                 "Give the axes either as `in_axis`/`out_axis` or as `input_axes`/`output_axes`, not both. "
@@ -653,12 +663,7 @@ class VarianceScaling(RandomInitializer):
 
     def sampling(self, full_shape) -> _V.Sampling:
         """What this initializer draws for a tensor of ``full_shape`` (distribution and its scale)."""
-        fan_in, fan_out = self.fans(full_shape)
-        # read at call time: attributes set after construction count, and are checked as the constructor does
-        scale = _V.check_scale(self.scale)
-        mode = _V.check_mode(self.mode)
-        kind = _V.check_distribution(self.distribution, _V.KERAS_DISTRIBUTIONS)
-        return _V.variance_scaling(scale, mode, kind, fan_in, fan_out)
+        return _V.KERAS.sampling(self.scale, self.mode, self.distribution, *self.fans(full_shape))
 
     def _plan(self, shape, full_shape, offset, dtype):
         sampling = self.sampling(full_shape)
@@ -684,19 +689,23 @@ class VarianceScaling(RandomInitializer):
         }
 
 
-class _FixedVarianceScaling(VarianceScaling):
-    _scale = 1.0
-    _mode = "fan_in"
-    _distribution = "truncated_normal"
+class PresetVarianceScaling(VarianceScaling):
+    """A named variance scaling (He, Glorot, LeCun): scale, mode and distribution from its catalogue row.
+
+    The constructor and the config hold ``seed`` and the Keras 3.15 axes only, as in Keras.
+    """
+
+    row: Row  # a preset class names its catalogue row
 
     def __init__(self, seed=None, input_axes=None, output_axes=None):
-        super().__init__(self._scale, self._mode, self._distribution, seed, input_axes, output_axes)
+        scale, mode, distribution = preset(self.row.name)
+        super().__init__(scale, mode, distribution, seed, input_axes, output_axes)
 
     def get_config(self):
         return {**self._seed_config(), "input_axes": self.input_axes, "output_axes": self.output_axes}
 
 
-class GlorotNormal(_FixedVarianceScaling):
+class GlorotNormal(PresetVarianceScaling, row="GlorotNormal"):
     """Glorot (Xavier) normal: truncated normal, ``stddev = sqrt(2 / (fan_in + fan_out))`` after truncation.
 
     Parameters
@@ -716,10 +725,8 @@ class GlorotNormal(_FixedVarianceScaling):
     0.071
     """
 
-    _mode = "fan_avg"
 
-
-class GlorotUniform(_FixedVarianceScaling):
+class GlorotUniform(PresetVarianceScaling, row="GlorotUniform"):
     """Glorot (Xavier) uniform on ``[-limit, limit)``, ``limit = sqrt(6 / (fan_in + fan_out))``.
 
     Parameters
@@ -739,11 +746,8 @@ class GlorotUniform(_FixedVarianceScaling):
     True
     """
 
-    _mode = "fan_avg"
-    _distribution = "uniform"
 
-
-class HeNormal(_FixedVarianceScaling):
+class HeNormal(PresetVarianceScaling, row="HeNormal"):
     """He (Kaiming) normal: truncated normal, ``stddev = sqrt(2 / fan_in)`` after truncation.
 
     Parameters
@@ -763,10 +767,8 @@ class HeNormal(_FixedVarianceScaling):
     True
     """
 
-    _scale = 2.0
 
-
-class HeUniform(_FixedVarianceScaling):
+class HeUniform(PresetVarianceScaling, row="HeUniform"):
     """He (Kaiming) uniform on ``[-limit, limit)``, ``limit = sqrt(6 / fan_in)``.
 
     Parameters
@@ -786,11 +788,8 @@ class HeUniform(_FixedVarianceScaling):
     True
     """
 
-    _scale = 2.0
-    _distribution = "uniform"
 
-
-class LecunNormal(_FixedVarianceScaling):
+class LecunNormal(PresetVarianceScaling, row="LecunNormal"):
     """LeCun normal: truncated normal, ``stddev = sqrt(1 / fan_in)`` after truncation.
 
     Parameters
@@ -811,7 +810,7 @@ class LecunNormal(_FixedVarianceScaling):
     """
 
 
-class LecunUniform(_FixedVarianceScaling):
+class LecunUniform(PresetVarianceScaling, row="LecunUniform"):
     """LeCun uniform on ``[-limit, limit)``, ``limit = sqrt(3 / fan_in)``.
 
     Parameters
@@ -831,10 +830,8 @@ class LecunUniform(_FixedVarianceScaling):
     True
     """
 
-    _distribution = "uniform"
 
-
-class Orthogonal(RandomInitializer):
+class Orthogonal(RandomInitializer, row="Orthogonal"):
     """A (semi-)orthogonal matrix, by QR decomposition of a normal matrix (Saxe et al., 2014).
 
     The shape is flattened to ``(prod(shape[:-1]), shape[-1])``; the normal
@@ -883,7 +880,7 @@ class Orthogonal(RandomInitializer):
         return {"gain": self.gain, **self._seed_config()}
 
 
-class Identity(Initializer):
+class Identity(Initializer, row="Identity"):
     """``gain`` times the identity matrix (rank 2 only; rectangular allowed).
 
     Parameters

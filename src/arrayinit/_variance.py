@@ -1,9 +1,13 @@
-"""One source of initializer math: fan rules, variance-scaling parameters and their checks.
+"""One source of initializer math: fan rules, the dialects of variance scaling, their checks and parameters.
 
-Every surface computes its fans and scales here: the core classes
-(``arrayinit.VarianceScaling`` and its named variants), ``arrayinit.compat.v1``,
-``arrayinit.flax``, ``arrayinit.torch``, ``arrayinit.keras`` and the CLI. The
-surfaces differ only in which rule and which table of names they pass in.
+Every variance scaling is computed here: the core classes
+(``arrayinit.VarianceScaling`` and its named variants, which ``arrayinit.keras``
+and ``arrayinit.torch``'s module defaults use), ``arrayinit.compat.v1``,
+``arrayinit.flax`` and the CLI. A surface passes its fan rule's fans and its
+``Dialect`` (``KERAS``, ``TF1``, ``JAX``): which modes and distribution names it
+accepts, and whether the fan is clamped at 1. ``arrayinit.torch``'s
+``xavier_*``/``kaiming_*`` functions keep torch's own formulas (with a gain),
+which give torch's bounds bit for bit.
 
 Fan rules
 ---------
@@ -43,10 +47,14 @@ from arrayinit import _complex, _dtypes, _plans
 from arrayinit._errors import check_shape, received
 
 __all__ = [
+    "JAX",
     "JAX_DISTRIBUTIONS",
+    "KERAS",
     "KERAS_DISTRIBUTIONS",
     "MODES",
+    "TF1",
     "TRUNCATION_STD",
+    "Dialect",
     "Sampling",
     "check_axes",
     "check_distribution",
@@ -85,6 +93,19 @@ JAX_DISTRIBUTIONS: Mapping[str, Kind] = {
     "normal": "normal",
     "uniform": "uniform",
     "untruncated_normal": "normal",
+}
+#: tf.compat.v1 names: Keras' (``"normal"``, the truncated normal, is deprecated there), in TensorFlow's order
+TF1_DISTRIBUTIONS: Mapping[str, Kind] = {
+    "normal": "truncated_normal",
+    "uniform": "uniform",
+    "truncated_normal": "truncated_normal",
+    "untruncated_normal": "normal",
+}
+#: the Keras 3 name of each sampled distribution (what a Keras config says)
+KERAS_NAMES: Mapping[Kind, str] = {
+    "truncated_normal": "truncated_normal",
+    "normal": "untruncated_normal",
+    "uniform": "uniform",
 }
 
 
@@ -287,3 +308,40 @@ def variance_scaling(
     if kind == "normal":
         return Sampling(kind, stddev=math.sqrt(variance))
     return Sampling(kind, limit=math.sqrt(3.0 * variance))
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """How a framework names, checks and computes a variance scaling.
+
+    ``modes`` are the modes it accepts, ``distributions`` its names of the
+    sampled distributions (Keras and TF1 read ``"normal"`` as the truncated
+    normal, jax as the untruncated one), ``clamp`` whether the fan is clamped
+    at 1 (Keras and TF divide by ``max(1, n)``, jax by ``n``).
+    """
+
+    name: str
+    modes: tuple[str, ...]
+    distributions: Mapping[str, Kind]
+    clamp: bool = True
+
+    def check(self, scale: object, mode: object, distribution: object) -> tuple[float, str, Kind]:
+        """``(scale, mode, kind)`` checked (Keras-style errors naming the argument), the distribution as sampled."""
+        return check_scale(scale), check_mode(mode, self.modes), check_distribution(distribution, self.distributions)
+
+    def sampling(self, scale: object, mode: object, distribution: object, fan_in: float, fan_out: float) -> Sampling:
+        """The ``Sampling`` of the arguments as they are now.
+
+        Initializers pass their attributes at call time: an attribute assigned
+        after construction counts, and is checked as the constructor checks it.
+        """
+        scale, mode, kind = self.check(scale, mode, distribution)
+        return variance_scaling(scale, mode, kind, fan_in, fan_out, clamp=self.clamp)
+
+
+#: Keras 3 (the core classes, ``arrayinit.keras``, ``arrayinit.torch``'s module defaults)
+KERAS = Dialect("keras", MODES, KERAS_DISTRIBUTIONS)
+#: ``tf.compat.v1`` (no ``fan_geo_avg``)
+TF1 = Dialect("tf1", MODES[:3], TF1_DISTRIBUTIONS)
+#: ``jax.nn.initializers`` (``arrayinit.flax``)
+JAX = Dialect("jax", MODES, JAX_DISTRIBUTIONS, clamp=False)
