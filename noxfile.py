@@ -53,6 +53,7 @@ def tests_xp(session: nox.Session) -> None:
         "tests/test_keras.py",
         "tests/test_flax.py",
         "tests/test_backends.py",
+        "tests/test_catalogue.py",
         "tests/test_docs.py",
     ]
     # a documentation example that needs one of these libraries fails here instead of being skipped

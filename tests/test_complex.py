@@ -7,7 +7,7 @@ import pytest
 
 import arrayinit as ai
 import arrayinit.random as ar
-from arrayinit import _complex
+from arrayinit import _complex, _dtypes
 
 stats = pytest.importorskip("scipy.stats", reason="scipy is installed by the tests session")
 
@@ -162,11 +162,11 @@ def test_core_initializers_and_refusals():
 
 
 def test_complex_names():
-    assert _complex.complex_name(np.complex64) == "complex64"
-    assert _complex.complex_name("complex128") == "complex128"
-    assert _complex.complex_name(np.dtype("c8")) == "complex64"
-    assert _complex.complex_name("float32") is None
-    assert _complex.complex_name(np.float64) is None
+    assert _dtypes.complex_name(np.complex64) == "complex64"
+    assert _dtypes.complex_name("complex128") == "complex128"
+    assert _dtypes.complex_name(np.dtype("c8")) == "complex64"
+    assert _dtypes.complex_name("float32") is None
+    assert _dtypes.complex_name(np.float64) is None
 
 
 def test_fill_complex_arrays_of_any_library():

@@ -1,4 +1,4 @@
-"""Float dtype names and numpy storage (no array library beyond numpy is imported here)."""
+"""Dtype names (float and complex) and numpy storage (no array library beyond numpy is imported here)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,9 @@ from arrayinit import _locks
 from arrayinit._errors import received
 
 FLOAT_NAMES = ("float16", "bfloat16", "float32", "float64")
+
+#: complex dtype -> the dtype of its real and imaginary parts (complex element g: real stream elements 2g, 2g + 1)
+COMPLEX_PARTS = {"complex64": "float32", "complex128": "float64"}
 
 _ALIASES = {
     "float16": "float16",
@@ -111,6 +114,8 @@ _STORAGE: dict[str, np.dtype] = {
     "float32": np.dtype(np.float32),
     "float64": np.dtype(np.float64),
     "uint32": np.dtype(np.uint32),
+    "complex64": np.dtype(np.complex64),  # the engine writes the float32 parts through a view
+    "complex128": np.dtype(np.complex128),
 }
 
 
@@ -142,8 +147,52 @@ def overflows(magnitude: float, name: str) -> bool:
     return not magnitude < _OVERFLOW[name]
 
 
+_COMPLEX_ALIASES = {
+    "complex64": "complex64",
+    "c8": "complex64",
+    "cfloat": "complex64",
+    "complex128": "complex128",
+    "c16": "complex128",
+    "cdouble": "complex128",
+    "complex": "complex128",
+}
+
+
+def complex_name(dtype: object) -> str | None:
+    """``"complex64"``/``"complex128"`` when ``dtype`` names a complex dtype (any library), else None; never raises."""
+    if dtype is None:
+        return None
+    if isinstance(dtype, np.dtype):  # the common case, without the name lookups below
+        return _COMPLEX_ALIASES.get(dtype.name) if dtype.kind == "c" else None
+    inner = getattr(dtype, "_np_dtype", None)  # array_api_strict dtypes wrap a numpy dtype
+    if isinstance(inner, np.dtype):
+        dtype = inner
+    if isinstance(dtype, str):
+        key: object = dtype.lower().removeprefix("torch.").removeprefix("jnp.").removeprefix("np.")
+    else:
+        text = str(dtype)
+        if text.startswith("torch."):
+            key = text[len("torch.") :]
+        else:
+            try:
+                key = np.dtype(dtype).name  # type: ignore[call-overload]
+            except (TypeError, ValueError):
+                key = getattr(dtype, "name", None)
+    return _COMPLEX_ALIASES.get(key) if isinstance(key, str) else None
+
+
+def complex_requested(dtype: object, like: object = None, out: object = None) -> str | None:
+    """The complex dtype a call asks for (``dtype``, else ``out``'s, else ``like``'s), or None."""
+    if dtype is not None:
+        return complex_name(dtype)
+    for arr in (out, like):
+        if arr is not None:
+            return complex_name(getattr(arr, "dtype", None))
+    return None
+
+
 def storage_dtype(name: str) -> np.dtype:
-    """The numpy dtype the kernels write for ``name`` (16-bit formats as uint16 bit patterns)."""
+    """The numpy dtype of ``name``'s host storage (16-bit formats as uint16 bit patterns; complex as itself)."""
     return _STORAGE[name]
 
 

@@ -3,15 +3,17 @@
 ``resolve`` turns ``(shape, dtype, out, xp, device, like, chunks)`` into a
 ``Dest``: the backend adapter that owns the library (``arrayinit._backends``;
 nothing here knows a library by name), its namespace, the device, the dtype
-name, and for ``out=`` the array to write. ``realise(plan, dest)`` runs a plan
-there: a ``FillPlan`` through the engine (CPU storage, or the CUDA target
-straight into the library's device buffer when the adapter offers one), a
-host-value plan (``arrayinit._values``) through its ``write``; lazy libraries
-get one plan per block.
+name (a float or a complex dtype), and for ``out=`` the array to write.
+``realise(plan, dest)`` runs a plan there: a ``FillPlan`` through the engine
+(CPU storage, or the CUDA target straight into the library's device buffer
+when the adapter offers one); a ``ComplexPlan`` as its real plan written into
+the complex output's float parts (on the CPU, or on CUDA where the form needs
+no host transform), then its transform; a host-value plan
+(``arrayinit._values``) through its ``write``; lazy libraries get one plan per
+block.
 
-This is the adapters' boundary: every adapter method is called from here
-(``hand_over``, ``lazy``, ``write_out`` serve the complex path too), what an
-adapter hands back is checked before anything is written into it or returned
+This is the adapters' boundary: every adapter method is called from here,
+what an adapter hands back is checked before anything is written into it or returned
 (``_checked_view``, ``_checked_buffer``, ``_checked_array``), and an exception
 raised in a plug-in's or a foreign library's code is named after the backend
 and the method (``arrayinit._backends.adapter_error``).
@@ -26,10 +28,11 @@ import numpy as np
 
 from arrayinit import _backends, _dtypes, _engine
 from arrayinit._backends import Backend, CudaBuffer, raise_named
+from arrayinit._complex import ComplexPlan
 from arrayinit._errors import received
 from arrayinit._plan import FillPlan
 
-__all__ = ["Dest", "fill_dest", "from_values", "hand_over", "lazy", "out_backend", "realise", "resolve", "write_out"]
+__all__ = ["Dest", "fill_dest", "from_values", "realise", "realise_numpy", "resolve"]
 
 
 class Dest(NamedTuple):
@@ -70,9 +73,23 @@ def out_backend(out) -> Backend:
     return backend
 
 
+def _dtype_name(dtype) -> str:
+    """The canonical name of a float or complex dtype (an error naming `dtype` for any other)."""
+    return _dtypes.complex_name(dtype) or _dtypes.dtype_name(dtype)
+
+
 def fill_dest(out, shape: tuple[int, ...] | None = None, dtype=None) -> Dest:
     """The destination of ``out=`` / ``fill_(out)``: checks the array once (library, writability, dtype, shape)."""
     backend = out_backend(out)
+    name = _dtypes.complex_requested(dtype, out=out)
+    if name is not None:  # complex values: the array must be of that complex dtype and of the block's shape
+        out_shape = tuple(int(d) for d in out.shape)
+        if (shape is not None and out_shape != shape) or _dtypes.complex_name(out.dtype) != name:
+            raise ValueError(
+                f"Argument `out` must be a {name} array of shape {shape}. "
+                f"Received: out.shape={out_shape}, out.dtype={out.dtype}"
+            )
+        return Dest(backend, None, None, name, out=out)
     try:
         name = backend.dtype_name_of(out)
     except Exception as e:
@@ -113,7 +130,7 @@ def resolve(shape, dtype=None, *, out=None, xp=None, device=None, like=None, chu
             return Dest(_backends.NUMPY, np, None, "uint32")
         if dtype is None or dtype == "float32":
             return NUMPY_FLOAT32
-        return Dest(_backends.NUMPY, np, None, _dtypes.dtype_name(dtype))
+        return Dest(_backends.NUMPY, np, None, _dtype_name(dtype))
     if like is not None:
         backend = _backends.for_array(like)
         if backend is None:
@@ -150,17 +167,18 @@ def resolve(shape, dtype=None, *, out=None, xp=None, device=None, like=None, chu
             name = "uint32"
         elif dtype is None and like is not None:
             call = "dtype_name_of"
+            complex_like = _dtypes.complex_name(getattr(like, "dtype", None))
             try:
-                name = backend.dtype_name_of(like)
+                name = complex_like or backend.dtype_name_of(like)
             except (TypeError, ValueError) as e:  # the adapters name the array being filled: here it is `like`
                 raise_named(backend, call, e)
                 raise type(e)(str(e).replace("out.dtype", "like.dtype")) from None
-            if name not in _dtypes.FLOAT_NAMES:
+            if name not in _dtypes.FLOAT_NAMES and name != complex_like:
                 raise _bad_dtype_name(backend, name)
         elif dtype is None:
             name = "float32"
         else:
-            name = _dtypes.dtype_name(dtype)
+            name = _dtype_name(dtype)
         call = "check_dtype"
         backend.check_dtype(ns, name)
         if chunks is not None and not backend.lazy:
@@ -194,13 +212,26 @@ def _bits_out(out, shape) -> Dest:
 
 
 def _write_host(plan, flat: np.ndarray) -> None:
-    """Write ``plan``'s block into flat host storage."""
+    """Write ``plan``'s block into flat host storage (of a complex plan: its float parts, then its transform)."""
     if plan.size == 0:
         return
     if isinstance(plan, FillPlan):
         _engine.run_cpu(plan, flat)
+    elif isinstance(plan, ComplexPlan):
+        parts = flat.view(_dtypes.storage_dtype(plan.parts.dtype))
+        _engine.run_cpu(plan.parts, parts)
+        plan.transform(parts)
     else:
         plan.write(flat)
+
+
+def _device_plan(plan) -> FillPlan | None:
+    """The ``FillPlan`` the CUDA target runs for ``plan`` (a complex plan's parts), or None for host-only plans."""
+    if isinstance(plan, FillPlan):
+        return plan
+    if isinstance(plan, ComplexPlan) and plan.on_device:
+        return plan.parts
+    return None
 
 
 def _host_storage(plan) -> np.ndarray:
@@ -230,7 +261,7 @@ def realise_numpy(plan) -> np.ndarray:
     """``realise`` for the default destination (a new numpy array), with the least overhead."""
     storage = _dtypes.empty(plan.shape, _dtypes.storage_dtype(plan.dtype))
     _write_host(plan, storage.reshape(-1))
-    return storage if plan.dtype in ("float32", "float64", "uint32") else storage.view(_dtypes.numpy_dtype(plan.dtype))
+    return storage if plan.dtype not in ("bfloat16", "float16") else storage.view(_dtypes.numpy_dtype(plan.dtype))
 
 
 def realise(plan, dest: Dest):
@@ -246,13 +277,15 @@ def realise(plan, dest: Dest):
             return host_array(plan.block(bshape, boff))
 
         return lazy(dest, make_block, plan.shape, plan.offset, plan.dtype)
-    if dest.cuda is not None and isinstance(plan, FillPlan) and plan.size:
+    device_plan = _device_plan(plan) if dest.cuda is not None and plan.size else None
+    if device_plan is not None:
         try:
             result, buf = backend.cuda_empty(dest.xp, plan.shape, plan.dtype, dest.device)
         except Exception as e:
             raise_named(backend, "cuda_empty", e)
             raise
-        _run_cuda(plan, _checked_buffer(backend, "cuda_empty", buf, plan.size, plan.dtype), backend, "cuda_empty")
+        buf = _checked_buffer(backend, "cuda_empty", buf, device_plan.size, device_plan.dtype, plan.dtype)
+        _run_cuda(device_plan, buf, backend, "cuda_empty")
         try:
             arr = result()
         except Exception as e:
@@ -305,7 +338,8 @@ def _fill(plan, dest: Dest):
             return x
         call = "host_view"
         view = backend.host_view(x, name)
-        if view is None and isinstance(plan, FillPlan) and plan.size:
+        device_plan = _device_plan(plan) if view is None and plan.size else None
+        if device_plan is not None:
             call = "cuda_view"
             buf = backend.cuda_view(x, name)
         else:
@@ -315,8 +349,9 @@ def _fill(plan, dest: Dest):
         raise
     if view is not None:  # written in place
         _write_host(plan, _checked_view(backend, view, plan.size, name))
-    elif buf is not None:
-        _run_cuda(plan, _checked_buffer(backend, "cuda_view", buf, plan.size, name), backend, "cuda_view")
+    elif buf is not None and device_plan is not None:
+        buf = _checked_buffer(backend, "cuda_view", buf, device_plan.size, device_plan.dtype, name)
+        _run_cuda(device_plan, buf, backend, "cuda_view")
     else:
         return write_out(backend, x, _host_storage(plan), name)  # the plan was built for ``out``'s dtype
     try:
@@ -363,8 +398,12 @@ def _checked_view(backend: Backend, view, size: int, name: str) -> np.ndarray:
     )
 
 
-def _checked_buffer(backend: Backend, method: str, buf, size: int, name: str) -> CudaBuffer:
-    """A ``CudaBuffer`` whose ``__cuda_array_interface__`` describes exactly ``size`` writeable values of storage."""
+def _checked_buffer(backend: Backend, method: str, buf, size: int, name: str, of: str | None = None) -> CudaBuffer:
+    """A ``CudaBuffer`` whose ``__cuda_array_interface__`` describes exactly ``size`` writeable values of storage.
+
+    ``of``: the dtype of the array the buffer belongs to, where it differs from ``name`` (a complex array,
+    whose buffer holds its ``name`` parts).
+    """
     if not isinstance(buf, CudaBuffer):
         raise TypeError(
             f"Backend {backend.name!r}: {method} must return an arrayinit.CudaBuffer"
@@ -398,9 +437,10 @@ def _checked_buffer(backend: Backend, method: str, buf, size: int, name: str) ->
     except (KeyError, TypeError, ValueError, IndexError) as e:
         wrong.append(f"an unreadable interface ({type(e).__name__}: {e})")
     if wrong:
+        what = f"the storage of {name}" if of in (None, name) else f"the {name} parts of {of}"
         raise ValueError(
             f"Backend {backend.name!r}: the buffer of {method} must be a writeable, C-contiguous device array of "
-            f"exactly {size} {storage} values (the storage of {name}). Received: {', '.join(wrong)}"
+            f"exactly {size} {storage} values ({what}). Received: {', '.join(wrong)}"
         )
     return buf
 

@@ -1,9 +1,12 @@
 """The Keras 3 initializer catalogue on top of the arrayinit stream.
 
 Class names, argument names, defaults, configs and error messages follow
-``keras.initializers``; the values come from ``arrayinit.random``, so every
-initializer also takes ``full_shape``/``offset`` (one block of a larger tensor,
-with fans computed from the full shape) and ``out``.
+``keras.initializers``. A call checks its block and resolves its destination
+once (``arrayinit._frontend``), asks the initializer for the plan of the block
+(``_plan``: a ``FillPlan`` of the stream, a ``ComplexPlan`` or a host-value
+plan) and realises it there, so every initializer also takes
+``full_shape``/``offset`` (one block of a larger tensor, with fans computed
+from the full shape) and ``out``.
 """
 
 from __future__ import annotations
@@ -14,16 +17,16 @@ from typing import Any, Literal
 
 import numpy as np
 
-from arrayinit import _complex, _dtypes, _frontend
+from arrayinit import _complex, _dtypes, _frontend, _plans
 from arrayinit import _variance as _V
-from arrayinit import random as _random
+from arrayinit._catalogue import CATALOGUE, Row, preset
 from arrayinit._errors import check_float, check_seed, received
-from arrayinit._plan import resolve_block
 from arrayinit._seeds import fresh_seed
 from arrayinit._values import ConstantPlan, DiagonalPlan, OrthogonalPlan, ValuesPlan
 from arrayinit._values import orthonormal_columns as orthonormal_columns  # used by arrayinit.torch
 
 __all__ = [
+    "CORE",
     "Constant",
     "GlorotNormal",
     "GlorotUniform",
@@ -35,6 +38,7 @@ __all__ = [
     "LecunUniform",
     "Ones",
     "Orthogonal",
+    "PresetVarianceScaling",
     "RandomNormal",
     "RandomUniform",
     "TruncatedNormal",
@@ -44,6 +48,9 @@ __all__ = [
 ]
 
 TRUNCATION_STD = _V.TRUNCATION_STD
+
+#: the core class of each catalogue row, by the row's name (filled as the classes are defined)
+CORE: dict[str, type[Initializer]] = {}
 
 Mode = Literal["fan_in", "fan_out", "fan_avg", "fan_geo_avg"]
 Distribution = Literal["truncated_normal", "untruncated_normal", "uniform", "normal"]
@@ -98,7 +105,9 @@ class Initializer:
     """Base class: ``init(shape, dtype=None)`` returns a new array.
 
     Subclasses implement ``_plan`` (what to generate for a block, as a plan) and
-    ``get_config``; a subclass may instead implement ``__call__`` itself. Every
+    ``get_config``; a subclass may instead implement ``__call__`` itself. A
+    subclass whose ``_plan`` also makes complex values (a ``ComplexPlan`` or a
+    complex constant) sets ``complex_values = True``. Every
     call takes ``full_shape``/``offset`` (return the block ``[offset, offset +
     shape)`` of the tensor of shape ``full_shape``, bit for bit) and ``out``
     (fill an existing array and return it).
@@ -114,6 +123,15 @@ class Initializer:
     """
 
     _CACHE_SIZE = 64  # plans of the most recent plain calls (shape, dtype) -> plan, per instance
+    complex_values = False  # whether ``_plan`` makes complex64/complex128 values too
+    row: Row | None = None  # the catalogue row of the classes of arrayinit's catalogue
+
+    def __init_subclass__(cls, row: str | None = None, **kwargs) -> None:
+        """``class HeNormal(PresetVarianceScaling, row="HeNormal")``: the core class of a catalogue row."""
+        super().__init_subclass__(**kwargs)
+        if row is not None:
+            cls.row = CATALOGUE[row]
+            CORE[row] = cls
 
     def __call__(
         self, shape, dtype=None, *, xp=None, device=None, like=None, full_shape=None, offset=None, out=None, chunks=None
@@ -142,9 +160,9 @@ class Initializer:
         chunks : optional
             dask only: chunks of the lazy result.
         """
-        if _complex.requested(dtype, like, out):  # complex64/complex128: see arrayinit._complex
-            block = {"full_shape": full_shape, "offset": offset, "out": out, "chunks": chunks}
-            return _complex.initializer_call(self, shape, dtype, xp=xp, device=device, like=like, **block)
+        complex_values = _dtypes.complex_requested(dtype, like, out) is not None  # see arrayinit._complex
+        if complex_values and not self.complex_values:
+            _complex.refuse(type(self).__name__, dtype)
         plain = xp is None and device is None and like is None and out is None and full_shape is None
         if plain and offset is None and chunks is None and type(shape) is tuple and all(type(d) is int for d in shape):
             # a plain numpy call: its plan depends on (shape, dtype) only, and is kept under them
@@ -154,11 +172,11 @@ class Initializer:
             except TypeError:  # an unhashable dtype object
                 plan = None
             if plan is None:
-                shape, full, off = resolve_block(shape, None, None)
+                shape, full, off = _complex.call_block(shape, None, None, complex_values)
                 plan = self._plan(shape, full, off, _frontend.resolve(shape, dtype).dtype)
                 self._keep(cache, (shape, dtype), plan)
             return _frontend.realise_numpy(plan)
-        shape, full, off = resolve_block(shape, full_shape, offset)
+        shape, full, off = _complex.call_block(shape, full_shape, offset, complex_values)
         dest = _frontend.resolve(shape, dtype, out=out, xp=xp, device=device, like=like, chunks=chunks)
         return _frontend.realise(self._kept_plan(shape, full, off, dest.dtype), dest)
 
@@ -205,10 +223,11 @@ class Initializer:
         >>> ai.Ones().fill_(w) is w, float(w.sum())
         (True, 12.0)
         """
-        if _complex.requested(None, out=x):  # complex arrays: see arrayinit._complex
-            return self(tuple(x.shape), out=x, full_shape=full_shape, offset=offset)
+        complex_values = _dtypes.complex_requested(None, out=x) is not None  # see arrayinit._complex
+        if complex_values and not self.complex_values:
+            _complex.refuse(type(self).__name__, None)
         dest = _frontend.fill_dest(x)
-        shape, full, off = resolve_block(tuple(int(d) for d in x.shape), full_shape, offset)
+        shape, full, off = _complex.call_block(tuple(int(d) for d in x.shape), full_shape, offset, complex_values)
         return _frontend.realise(self._kept_plan(shape, full, off, dest.dtype), dest)
 
     def _plan(self, shape, full_shape, offset, dtype: str):  # pragma: no cover - abstract
@@ -272,8 +291,16 @@ def reseeded(init, seed: int | None):
 
 class _Constant(Initializer):
     _value = 0.0
+    complex_values = True
 
     def _plan(self, shape, full_shape, offset, dtype):
+        part = _dtypes.COMPLEX_PARTS.get(dtype)
+        if part is not None:  # value + 0j
+            if _dtypes.overflows(abs(self._value), part):
+                raise ValueError(
+                    f"Argument `value` overflows {dtype} (it would round to infinity). {received('value', self._value)}"
+                )
+            return ConstantPlan(shape, full_shape, offset, dtype, self._value)
         if _dtypes.overflows(abs(self._value), dtype):
             raise ValueError(
                 f"Argument `value` overflows {dtype} (it would round to infinity). Received: value={self._value!r}"
@@ -281,7 +308,7 @@ class _Constant(Initializer):
         return ConstantPlan(shape, full_shape, offset, dtype, self._value)
 
 
-class Zeros(_Constant):
+class Zeros(_Constant, row="Zeros"):
     """All zeros. ``Zeros()`` takes no arguments.
 
     Examples
@@ -294,7 +321,7 @@ class Zeros(_Constant):
     _value = 0.0
 
 
-class Ones(_Constant):
+class Ones(_Constant, row="Ones"):
     """All ones. ``Ones()`` takes no arguments.
 
     Examples
@@ -307,7 +334,7 @@ class Ones(_Constant):
     _value = 1.0
 
 
-class Constant(_Constant):
+class Constant(_Constant, row="Constant"):
     """Every value equal to ``value``, or an array broadcast to the shape.
 
     Parameters
@@ -371,6 +398,11 @@ class Constant(_Constant):
     def _plan(self, shape, full_shape, offset, dtype):
         if self._array is None:
             return super()._plan(shape, full_shape, offset, dtype)
+        if dtype in _dtypes.COMPLEX_PARTS:
+            raise ValueError(
+                "A Constant with an array value makes real values only; ask for a float dtype. "
+                f"Received: dtype={dtype!r}"
+            )
         if _dtypes.overflows(self._value, dtype):
             raise ValueError(
                 f"Argument `value` overflows {dtype} (it would round to infinity). Received: value of magnitude "
@@ -409,7 +441,7 @@ class RandomInitializer(Initializer):
         return {"seed": self._init_seed}
 
 
-class RandomNormal(RandomInitializer):
+class RandomNormal(RandomInitializer, row="RandomNormal"):
     """Normal values with the given ``mean`` and ``stddev``.
 
     Parameters
@@ -429,19 +461,22 @@ class RandomNormal(RandomInitializer):
     1.0
     """
 
+    complex_values = True
+
     def __init__(self, mean=0.0, stddev=0.05, seed=None):
         self.mean = check_float("mean", mean)
         self.stddev = check_float("stddev", stddev, nonnegative=True)
         super().__init__(seed)
 
     def _plan(self, shape, full_shape, offset, dtype):
-        return _random.normal_plan(shape, full_shape, offset, dtype, self.seed, 0, self.mean, self.stddev)
+        plan_of = _complex.normal_plan if dtype in _dtypes.COMPLEX_PARTS else _plans.normal_plan
+        return plan_of(shape, full_shape, offset, dtype, self.seed, 0, self.mean, self.stddev)
 
     def get_config(self):
         return {"mean": self.mean, "stddev": self.stddev, **self._seed_config()}
 
 
-class RandomUniform(RandomInitializer):
+class RandomUniform(RandomInitializer, row="RandomUniform"):
     """Uniform values in ``[minval, maxval)``.
 
     Parameters
@@ -461,6 +496,8 @@ class RandomUniform(RandomInitializer):
     True
     """
 
+    complex_values = True
+
     def __init__(self, minval=-0.05, maxval=0.05, seed=None):
         self.minval = check_float("minval", minval)
         self.maxval = check_float("maxval", maxval)
@@ -469,13 +506,14 @@ class RandomUniform(RandomInitializer):
         super().__init__(seed)
 
     def _plan(self, shape, full_shape, offset, dtype):
-        return _random.uniform_plan(shape, full_shape, offset, dtype, self.seed, 0, self.minval, self.maxval)
+        plan_of = _complex.uniform_plan if dtype in _dtypes.COMPLEX_PARTS else _plans.uniform_plan
+        return plan_of(shape, full_shape, offset, dtype, self.seed, 0, self.minval, self.maxval)
 
     def get_config(self):
         return {"minval": self.minval, "maxval": self.maxval, **self._seed_config()}
 
 
-class TruncatedNormal(RandomInitializer):
+class TruncatedNormal(RandomInitializer, row="TruncatedNormal"):
     """Normal values cut at two standard deviations from the mean (Keras).
 
     Parameters
@@ -507,7 +545,7 @@ class TruncatedNormal(RandomInitializer):
         super().__init__(seed)
 
     def _plan(self, shape, full_shape, offset, dtype):
-        return _random.truncnorm_plan(
+        return _plans.truncnorm_plan(
             shape, full_shape, offset, dtype, self.seed, 0, self.mean, self.stddev, -2.0, 2.0, None, None
         )
 
@@ -515,7 +553,7 @@ class TruncatedNormal(RandomInitializer):
         return {"mean": self.mean, "stddev": self.stddev, **self._seed_config()}
 
 
-class VarianceScaling(RandomInitializer):
+class VarianceScaling(RandomInitializer, row="VarianceScaling"):
     """Scale adapted to the fans of the weight shape (Keras 3, plus JAX's modes and axes).
 
     With ``n`` = ``fan_in``, ``fan_out``, ``(fan_in + fan_out) / 2`` or
@@ -550,12 +588,14 @@ class VarianceScaling(RandomInitializer):
     Examples
     --------
     >>> import arrayinit as ai
-    >>> init = ai.VarianceScaling(scale=2.0, mode="fan_in", distribution="truncated_normal", seed=0)
+    >>> init = ai.VarianceScaling(scale=3.0, mode="fan_in", distribution="truncated_normal", seed=0)
     >>> w = init((256, 128))
-    >>> round(float(w.std()), 3), round((2 / 256) ** 0.5, 3)
-    (0.088, 0.088)
+    >>> round(float(w.std()), 3), round((3 / 256) ** 0.5, 3)
+    (0.108, 0.108)
     >>> torch_layout = ai.VarianceScaling(2.0, seed=0, in_axis=1, out_axis=0)  # (out, in, *k)
     """
+
+    complex_values = True
 
     def __init__(
         self,
@@ -570,13 +610,9 @@ class VarianceScaling(RandomInitializer):
         out_axis=None,
         batch_axis=None,
     ):
-        self.scale = _V.check_scale(scale)
-        self.mode = _V.check_mode(mode)
-        self._kind = _V.check_distribution(distribution, _V.KERAS_DISTRIBUTIONS)
+        self.scale, self.mode, kind = _V.KERAS.check(scale, mode, distribution)
         # the config keeps the Keras 3 name; Keras' legacy "normal" is its truncated normal
-        self.distribution = {"truncated_normal": "truncated_normal", "normal": "untruncated_normal"}.get(
-            self._kind, "uniform"
-        )
+        self.distribution = _V.KERAS_NAMES[kind]
         if (input_axes is not None or output_axes is not None) and (in_axis is not None or out_axis is not None):
             raise ValueError(
                 "Give the axes either as `in_axis`/`out_axis` or as `input_axes`/`output_axes`, not both. "
@@ -627,15 +663,12 @@ class VarianceScaling(RandomInitializer):
 
     def sampling(self, full_shape) -> _V.Sampling:
         """What this initializer draws for a tensor of ``full_shape`` (distribution and its scale)."""
-        fan_in, fan_out = self.fans(full_shape)
-        # read at call time: attributes set after construction count, and are checked as the constructor does
-        scale = _V.check_scale(self.scale)
-        mode = _V.check_mode(self.mode)
-        kind = _V.check_distribution(self.distribution, _V.KERAS_DISTRIBUTIONS)
-        return _V.variance_scaling(scale, mode, kind, fan_in, fan_out)
+        return _V.KERAS.sampling(self.scale, self.mode, self.distribution, *self.fans(full_shape))
 
     def _plan(self, shape, full_shape, offset, dtype):
         sampling = self.sampling(full_shape)
+        if dtype in _dtypes.COMPLEX_PARTS:  # jax's complex forms check their own parameters
+            return sampling.plan(shape, full_shape, offset, dtype, self.seed)
         if _dtypes.overflows(sampling.reach(dtype), dtype):
             raise ValueError(
                 f"Argument `scale` is too large for {dtype}: the values would reach about "
@@ -656,19 +689,23 @@ class VarianceScaling(RandomInitializer):
         }
 
 
-class _FixedVarianceScaling(VarianceScaling):
-    _scale = 1.0
-    _mode = "fan_in"
-    _distribution = "truncated_normal"
+class PresetVarianceScaling(VarianceScaling):
+    """A named variance scaling (He, Glorot, LeCun): scale, mode and distribution from its catalogue row.
+
+    The constructor and the config hold ``seed`` and the Keras 3.15 axes only, as in Keras.
+    """
+
+    row: Row  # a preset class names its catalogue row
 
     def __init__(self, seed=None, input_axes=None, output_axes=None):
-        super().__init__(self._scale, self._mode, self._distribution, seed, input_axes, output_axes)
+        scale, mode, distribution = preset(self.row.name)
+        super().__init__(scale, mode, distribution, seed, input_axes, output_axes)
 
     def get_config(self):
         return {**self._seed_config(), "input_axes": self.input_axes, "output_axes": self.output_axes}
 
 
-class GlorotNormal(_FixedVarianceScaling):
+class GlorotNormal(PresetVarianceScaling, row="GlorotNormal"):
     """Glorot (Xavier) normal: truncated normal, ``stddev = sqrt(2 / (fan_in + fan_out))`` after truncation.
 
     Parameters
@@ -688,10 +725,8 @@ class GlorotNormal(_FixedVarianceScaling):
     0.071
     """
 
-    _mode = "fan_avg"
 
-
-class GlorotUniform(_FixedVarianceScaling):
+class GlorotUniform(PresetVarianceScaling, row="GlorotUniform"):
     """Glorot (Xavier) uniform on ``[-limit, limit)``, ``limit = sqrt(6 / (fan_in + fan_out))``.
 
     Parameters
@@ -711,11 +746,8 @@ class GlorotUniform(_FixedVarianceScaling):
     True
     """
 
-    _mode = "fan_avg"
-    _distribution = "uniform"
 
-
-class HeNormal(_FixedVarianceScaling):
+class HeNormal(PresetVarianceScaling, row="HeNormal"):
     """He (Kaiming) normal: truncated normal, ``stddev = sqrt(2 / fan_in)`` after truncation.
 
     Parameters
@@ -735,10 +767,8 @@ class HeNormal(_FixedVarianceScaling):
     True
     """
 
-    _scale = 2.0
 
-
-class HeUniform(_FixedVarianceScaling):
+class HeUniform(PresetVarianceScaling, row="HeUniform"):
     """He (Kaiming) uniform on ``[-limit, limit)``, ``limit = sqrt(6 / fan_in)``.
 
     Parameters
@@ -758,11 +788,8 @@ class HeUniform(_FixedVarianceScaling):
     True
     """
 
-    _scale = 2.0
-    _distribution = "uniform"
 
-
-class LecunNormal(_FixedVarianceScaling):
+class LecunNormal(PresetVarianceScaling, row="LecunNormal"):
     """LeCun normal: truncated normal, ``stddev = sqrt(1 / fan_in)`` after truncation.
 
     Parameters
@@ -783,7 +810,7 @@ class LecunNormal(_FixedVarianceScaling):
     """
 
 
-class LecunUniform(_FixedVarianceScaling):
+class LecunUniform(PresetVarianceScaling, row="LecunUniform"):
     """LeCun uniform on ``[-limit, limit)``, ``limit = sqrt(3 / fan_in)``.
 
     Parameters
@@ -803,10 +830,8 @@ class LecunUniform(_FixedVarianceScaling):
     True
     """
 
-    _distribution = "uniform"
 
-
-class Orthogonal(RandomInitializer):
+class Orthogonal(RandomInitializer, row="Orthogonal"):
     """A (semi-)orthogonal matrix, by QR decomposition of a normal matrix (Saxe et al., 2014).
 
     The shape is flattened to ``(prod(shape[:-1]), shape[-1])``; the normal
@@ -855,7 +880,7 @@ class Orthogonal(RandomInitializer):
         return {"gain": self.gain, **self._seed_config()}
 
 
-class Identity(Initializer):
+class Identity(Initializer, row="Identity"):
     """``gain`` times the identity matrix (rank 2 only; rectangular allowed).
 
     Parameters

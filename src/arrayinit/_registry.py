@@ -6,22 +6,16 @@ imports a module or evaluates anything, so untrusted configs are safe to read.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from arrayinit import _initializers as I
+from arrayinit import _stft  # noqa: F401  # defines the core class of the catalogue's STFT row
+from arrayinit._catalogue import rows, snake
 from arrayinit._errors import received
-from arrayinit._stft import STFT
 
 __all__ = ["deserialize", "get", "register", "registered_names", "serialize"]
 
 _REGISTRY: dict[str, type[I.Initializer]] = {}
-
-
-def _snake(name: str) -> str:
-    """Keras' snake_case of a class name: ``GlorotNormal`` -> ``glorot_normal``, ``STFT`` -> ``stft``."""
-    words = re.sub(r"(.)([A-Z][a-z0-9]+)", r"\1_\2", name)
-    return re.sub(r"([a-z])([A-Z])", r"\1_\2", words).lower()
 
 
 def register(cls=None, *, name: str | None = None, aliases: tuple[str, ...] = ()):
@@ -51,7 +45,7 @@ def register(cls=None, *, name: str | None = None, aliases: tuple[str, ...] = ()
         if not (isinstance(c, type) and issubclass(c, I.Initializer)):
             raise TypeError(f"Only subclasses of arrayinit.Initializer can be registered. Received: {c!r}")
         primary = name or c.__name__
-        keys = [primary, _snake(primary), *aliases]
+        keys = [primary, snake(primary), *aliases]
         for k in dict.fromkeys(keys):
             if k in _REGISTRY and _REGISTRY[k] is not c:
                 raise ValueError(f"An initializer is already registered as {k!r}: {_REGISTRY[k].__name__}")
@@ -63,37 +57,9 @@ def register(cls=None, *, name: str | None = None, aliases: tuple[str, ...] = ()
     return add if cls is None else add(cls)
 
 
-for _cls in (
-    I.Zeros,
-    I.Ones,
-    I.Constant,
-    I.RandomNormal,
-    I.RandomUniform,
-    I.TruncatedNormal,
-    I.VarianceScaling,
-    I.GlorotNormal,
-    I.GlorotUniform,
-    I.HeNormal,
-    I.HeUniform,
-    I.LecunNormal,
-    I.LecunUniform,
-    I.Orthogonal,
-    I.Identity,
-    STFT,
-):
-    register(_cls)
-# Keras aliases
-_REGISTRY.update(
-    {
-        "normal": I.RandomNormal,
-        "uniform": I.RandomUniform,
-        "zero": I.Zeros,
-        "one": I.Ones,
-        "OrthogonalInitializer": I.Orthogonal,
-        "IdentityInitializer": I.Identity,
-        "STFTInitializer": STFT,
-    }
-)
+# the Keras 3 catalogue: class names, their snake_case and Keras' aliases
+for _row in rows("keras"):
+    register(I.CORE[_row.name], aliases=_row.aliases)
 
 
 def registered_names() -> list[str]:

@@ -31,7 +31,7 @@ def _named_window(name: str, length: int, periodic: bool) -> np.ndarray:
     return np.asarray(signal.get_window(name, length, fftbins=periodic), dtype=np.float64)
 
 
-class STFT(Initializer):
+class STFT(Initializer, row="STFT"):
     """Kernel of a short-time Fourier transform as a convolution (Keras 3 ``STFT``).
 
     For a kernel of shape ``(frame_length, channels, bins)``, with ``n =

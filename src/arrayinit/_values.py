@@ -1,10 +1,10 @@
 """Host-value plans: initializers whose values are not a sampler of the stream element by element.
 
-Constants, the (scaled) identity, orthogonal matrices and values computed by
-an integration (torch's ``dirac_``, ``sparse_``, ...). Each plan names its
-block ``(shape, full_shape, offset)`` and dtype like a ``FillPlan`` and writes
-the block into flat host storage in the output format (``uint16`` bit
-patterns for 16-bit floats) with ``write``. Constants and the identity write
+Constants (complex ones too), the (scaled) identity, orthogonal matrices and
+values computed by an integration (torch's ``dirac_``, ``sparse_``, ...). Each
+plan names its block ``(shape, full_shape, offset)`` and dtype like a
+``FillPlan`` and writes the block into flat host storage in the output format
+(``uint16`` bit patterns for 16-bit floats) with ``write``. Constants and the identity write
 in place, with no intermediate of the output's size.
 """
 
@@ -23,7 +23,9 @@ __all__ = ["ConstantPlan", "DiagonalPlan", "OrthogonalPlan", "ValuesPlan", "orth
 
 
 def _pattern(value: float, name: str):
-    """``value`` in the storage format of ``name`` (a numpy scalar to ``fill`` with)."""
+    """``value`` in the storage format of ``name`` (a numpy scalar to ``fill`` with; ``value + 0j`` if complex)."""
+    if name in _dtypes.COMPLEX_PARTS:
+        return np.dtype(name).type(value)
     return _dtypes.float64_to_storage(np.array([value], np.float64), name)[0]
 
 

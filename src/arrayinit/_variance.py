@@ -1,9 +1,13 @@
-"""One source of initializer math: fan rules, variance-scaling parameters and their checks.
+"""One source of initializer math: fan rules, the dialects of variance scaling, their checks and parameters.
 
-Every surface computes its fans and scales here: the core classes
-(``arrayinit.VarianceScaling`` and its named variants), ``arrayinit.compat.v1``,
-``arrayinit.flax``, ``arrayinit.torch``, ``arrayinit.keras`` and the CLI. The
-surfaces differ only in which rule and which table of names they pass in.
+Every variance scaling is computed here: the core classes
+(``arrayinit.VarianceScaling`` and its named variants, which ``arrayinit.keras``
+and ``arrayinit.torch``'s module defaults use), ``arrayinit.compat.v1``,
+``arrayinit.flax`` and the CLI. A surface passes its fan rule's fans and its
+``Dialect`` (``KERAS``, ``TF1``, ``JAX``): which modes and distribution names it
+accepts, and whether the fan is clamped at 1. ``arrayinit.torch``'s
+``xavier_*``/``kaiming_*`` functions keep torch's own formulas (with a gain),
+which give torch's bounds bit for bit.
 
 Fan rules
 ---------
@@ -39,13 +43,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from arrayinit import _complex, _dtypes, _plans
 from arrayinit._errors import check_shape, received
 
 __all__ = [
+    "JAX",
     "JAX_DISTRIBUTIONS",
+    "KERAS",
     "KERAS_DISTRIBUTIONS",
     "MODES",
+    "TF1",
     "TRUNCATION_STD",
+    "Dialect",
     "Sampling",
     "check_axes",
     "check_distribution",
@@ -61,6 +70,10 @@ __all__ = [
 
 #: Standard deviation of a standard normal truncated to [-2, 2] (the constant Keras and TF use).
 TRUNCATION_STD = 0.87962566103423978
+# jax's divisor of the complex truncated normal's stddev (jax/_src/nn/initializers.py,
+# variance_scaling). Under it E|z|**2 is (1 - 5 e**-4) / (1 - e**-4) / 0.95311...**2 = 1.0187
+# times the variance, in jax and here alike.
+COMPLEX_TRUNCATION_STD = 0.95311164380491208
 
 Mode = Literal["fan_in", "fan_out", "fan_avg", "fan_geo_avg"]
 Kind = Literal["truncated_normal", "normal", "uniform"]
@@ -80,6 +93,19 @@ JAX_DISTRIBUTIONS: Mapping[str, Kind] = {
     "normal": "normal",
     "uniform": "uniform",
     "untruncated_normal": "normal",
+}
+#: tf.compat.v1 names: Keras' (``"normal"``, the truncated normal, is deprecated there), in TensorFlow's order
+TF1_DISTRIBUTIONS: Mapping[str, Kind] = {
+    "normal": "truncated_normal",
+    "uniform": "uniform",
+    "truncated_normal": "truncated_normal",
+    "untruncated_normal": "normal",
+}
+#: the Keras 3 name of each sampled distribution (what a Keras config says)
+KERAS_NAMES: Mapping[Kind, str] = {
+    "truncated_normal": "truncated_normal",
+    "normal": "untruncated_normal",
+    "uniform": "uniform",
 }
 
 
@@ -224,21 +250,17 @@ class Sampling:
     ``kind`` is ``"truncated_normal"`` (cut at ``[-2, 2]`` standard deviations;
     ``stddev`` is the standard deviation before the cut), ``"normal"``
     (untruncated, ``stddev``) or ``"uniform"`` (``[-limit, limit)``).
+
+    Complex dtypes follow jax's complex semantics (``E|z|^2`` is the
+    variance): the normal is the complex normal, ``"uniform"`` the disk of
+    radius ``sqrt(2 * variance)``, ``"truncated_normal"`` a circular normal
+    whose modulus is cut at two standard deviations (``stddev =
+    sqrt(variance) / 0.95311164380491208``); see ``arrayinit._complex``.
     """
 
     kind: Kind
     stddev: float = 0.0
     limit: float = 0.0
-
-    def draw(self, shape, *, seed: int, **kwargs):
-        """The values, through ``arrayinit.random`` (``kwargs``: dtype, full_shape, offset, out, xp, device, ...)."""
-        from arrayinit import random as _random
-
-        if self.kind == "truncated_normal":
-            return _random.truncated_normal(shape, seed=seed, stddev=self.stddev, lower=-2.0, upper=2.0, **kwargs)
-        if self.kind == "normal":
-            return _random.normal(shape, seed=seed, stddev=self.stddev, **kwargs)
-        return _random.uniform(shape, seed=seed, minval=-self.limit, maxval=self.limit, **kwargs)
 
     def reach(self, dtype: str) -> float:
         """The largest magnitude the values can take in ``dtype`` (for overflow checks)."""
@@ -249,16 +271,26 @@ class Sampling:
         return self.limit
 
     def plan(self, shape, full_shape, offset, dtype: str, seed: int, stream: int = 0):
-        """The ``FillPlan`` of a checked block in ``dtype`` (what ``draw`` realises)."""
-        from arrayinit import random as _random
-
+        """The plan of a checked block in ``dtype``: a ``FillPlan``, or a ``ComplexPlan`` for complex dtypes."""
+        if dtype in _dtypes.COMPLEX_PARTS:
+            return self._complex_plan(shape, full_shape, offset, dtype, seed, stream)
         if self.kind == "truncated_normal":
-            return _random.truncnorm_plan(
+            return _plans.truncnorm_plan(
                 shape, full_shape, offset, dtype, seed, stream, 0.0, self.stddev, -2.0, 2.0, None, None
             )
         if self.kind == "normal":
-            return _random.normal_plan(shape, full_shape, offset, dtype, seed, stream, 0.0, self.stddev)
-        return _random.uniform_plan(shape, full_shape, offset, dtype, seed, stream, -self.limit, self.limit)
+            return _plans.normal_plan(shape, full_shape, offset, dtype, seed, stream, 0.0, self.stddev)
+        return _plans.uniform_plan(shape, full_shape, offset, dtype, seed, stream, -self.limit, self.limit)
+
+    def _complex_plan(self, shape, full_shape, offset, dtype: str, seed: int, stream: int):
+        """jax's complex forms (class docstring): the same variance, spread over the two parts."""
+        block = (shape, full_shape, offset, dtype, seed, stream)
+        if self.kind == "normal":
+            return _complex.normal_plan(*block, 0.0, self.stddev)
+        if self.kind == "uniform":  # the variance is limit**2 / 3
+            return _complex.polar_plan(*block, "disk", self.limit / math.sqrt(3.0))
+        # the real form's stddev is sqrt(variance) / TRUNCATION_STD
+        return _complex.polar_plan(*block, "circular", self.stddev * TRUNCATION_STD / COMPLEX_TRUNCATION_STD)
 
 
 def variance_scaling(
@@ -276,3 +308,40 @@ def variance_scaling(
     if kind == "normal":
         return Sampling(kind, stddev=math.sqrt(variance))
     return Sampling(kind, limit=math.sqrt(3.0 * variance))
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """How a framework names, checks and computes a variance scaling.
+
+    ``modes`` are the modes it accepts, ``distributions`` its names of the
+    sampled distributions (Keras and TF1 read ``"normal"`` as the truncated
+    normal, jax as the untruncated one), ``clamp`` whether the fan is clamped
+    at 1 (Keras and TF divide by ``max(1, n)``, jax by ``n``).
+    """
+
+    name: str
+    modes: tuple[str, ...]
+    distributions: Mapping[str, Kind]
+    clamp: bool = True
+
+    def check(self, scale: object, mode: object, distribution: object) -> tuple[float, str, Kind]:
+        """``(scale, mode, kind)`` checked (Keras-style errors naming the argument), the distribution as sampled."""
+        return check_scale(scale), check_mode(mode, self.modes), check_distribution(distribution, self.distributions)
+
+    def sampling(self, scale: object, mode: object, distribution: object, fan_in: float, fan_out: float) -> Sampling:
+        """The ``Sampling`` of the arguments as they are now.
+
+        Initializers pass their attributes at call time: an attribute assigned
+        after construction counts, and is checked as the constructor checks it.
+        """
+        scale, mode, kind = self.check(scale, mode, distribution)
+        return variance_scaling(scale, mode, kind, fan_in, fan_out, clamp=self.clamp)
+
+
+#: Keras 3 (the core classes, ``arrayinit.keras``, ``arrayinit.torch``'s module defaults)
+KERAS = Dialect("keras", MODES, KERAS_DISTRIBUTIONS)
+#: ``tf.compat.v1`` (no ``fan_geo_avg``)
+TF1 = Dialect("tf1", MODES[:3], TF1_DISTRIBUTIONS)
+#: ``jax.nn.initializers`` (``arrayinit.flax``)
+JAX = Dialect("jax", MODES, JAX_DISTRIBUTIONS, clamp=False)

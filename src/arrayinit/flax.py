@@ -44,11 +44,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from arrayinit import _complex, _dtypes
+from arrayinit import _complex, _dtypes, _frontend
 from arrayinit import _initializers as _I
 from arrayinit import _variance as _V
 from arrayinit import random as _random
-from arrayinit._errors import check_float, check_int, check_shape, received
+from arrayinit._catalogue import preset
+from arrayinit._errors import check_float, check_int, check_seed, check_shape, received
 from arrayinit._registry import get
 
 __all__ = [
@@ -115,7 +116,7 @@ def _scalar(name: str, value: object) -> object:
 
 
 def _dtype_name(dtype: DTypeLike) -> str:
-    return _complex.complex_name(dtype) or _dtypes.dtype_name(dtype)
+    return _dtypes.complex_name(dtype) or _dtypes.dtype_name(dtype)
 
 
 def _check_dtype(dtype: DTypeLike) -> DTypeLike:
@@ -126,7 +127,7 @@ def _check_dtype(dtype: DTypeLike) -> DTypeLike:
 
 
 def _np_dtype(dname: str) -> np.dtype:
-    return np.dtype(dname) if dname in _complex.PART else _dtypes.numpy_dtype(dname)
+    return np.dtype(dname) if dname in _dtypes.COMPLEX_PARTS else _dtypes.numpy_dtype(dname)
 
 
 def _named_sharding(out_sharding, traced: bool):
@@ -211,7 +212,7 @@ def _make(
                 f"{dname} needs jax_enable_x64 (jax.config.update('jax_enable_x64', True)); arrayinit does not "
                 f"downcast silently. Received: dtype={dname}"
             )
-        if dname in _complex.PART and not complex_values:
+        if dname in _dtypes.COMPLEX_PARTS and not complex_values:
             _complex.refuse(name, dname)
         if check is not None:
             check(shape, dname)
@@ -272,7 +273,7 @@ def initializer(init, dtype: DTypeLike = None) -> Initializer:
 
     def check(shape: tuple[int, ...], dname: str) -> None:
         # the initializer's own checks (rank, fans, dtype range) before any callback
-        if dname in _complex.PART:  # the empty block at the origin (a scalar's one value) checks a complex call
+        if dname in _dtypes.COMPLEX_PARTS:  # the empty block at the origin (a scalar's one value) checks a complex call
             base(shape if not shape else (0,) * len(shape), dname, full_shape=shape)
         else:
             base._check(shape, dname)
@@ -324,13 +325,11 @@ def variance_scaling(
     Examples
     --------
     >>> import jax, arrayinit.flax as aif
-    >>> init = aif.variance_scaling(2.0, "fan_in", "normal", in_axis=1, out_axis=0)  # (out, in, *k)
+    >>> init = aif.variance_scaling(1.0, "fan_in", "normal", in_axis=1, out_axis=0)  # (out, in, *k)
     >>> init(jax.random.key(0), (8, 4, 3, 3)).shape
     (8, 4, 3, 3)
     """
-    scale = _V.check_scale(_scalar("scale", scale))
-    mode_name = _V.check_mode(mode)
-    kind = _V.check_distribution(distribution, _V.JAX_DISTRIBUTIONS)
+    scale, mode_name, kind = _V.JAX.check(_scalar("scale", scale), mode, distribution)
     ins = _V.check_axes("in_axis", in_axis)
     outs = _V.check_axes("out_axis", out_axis)
     batch = _V.check_axes("batch_axis", batch_axis)
@@ -341,21 +340,25 @@ def variance_scaling(
 
         def draw(seed: int, dname: str, bshape: tuple[int, ...], off: tuple[int, ...]) -> np.ndarray:
             # jax divides by n itself (no clamp at 1); draw runs for non-empty shapes only, where n > 0
-            sampling = _V.variance_scaling(scale, mode_name, kind, fan_in, fan_out, clamp=False)
-            block = {"dtype": dname, "full_shape": shape, "offset": off}
-            if dname in _complex.PART:  # jax's complex forms: the disk, the circular truncated normal
-                return _complex.draw_sampling(sampling, bshape, seed=seed, **block)
-            return sampling.draw(bshape, seed=seed, **block)
+            sampling = _V.JAX.sampling(scale, mode_name, kind, fan_in, fan_out)
+            bshape, full, off = _complex.call_block(bshape, shape, off, dname in _dtypes.COMPLEX_PARTS)
+            return _frontend.realise_numpy(sampling.plan(bshape, full, off, dname, check_seed(seed)))
 
         return draw
 
     return _make(prepare, dtype, "variance_scaling")
 
 
+def _preset(name: str, in_axis: Axes, out_axis: Axes, batch_axis: Axes, dtype: DTypeLike) -> Initializer:
+    """``variance_scaling`` with the preset of the catalogue row ``name`` (He, Glorot, LeCun)."""
+    scale, mode, distribution = preset(name)  # Keras' names: "truncated_normal" and "uniform" mean the same in jax
+    return variance_scaling(scale, mode, distribution, in_axis, out_axis, batch_axis, dtype)
+
+
 def glorot_uniform(
     in_axis: Axes = -2, out_axis: Axes = -1, batch_axis: Axes = (), dtype: DTypeLike = None
 ) -> Initializer:
-    """Glorot uniform: ``variance_scaling(1.0, "fan_avg", "uniform", ...)``.
+    """Glorot uniform: ``variance_scaling`` with the preset scale 1, ``fan_avg``, uniform.
 
     Examples
     --------
@@ -364,13 +367,13 @@ def glorot_uniform(
     >>> bool(abs(w).max() < (6 / 400) ** 0.5)
     True
     """
-    return variance_scaling(1.0, "fan_avg", "uniform", in_axis, out_axis, batch_axis, dtype)
+    return _preset("GlorotUniform", in_axis, out_axis, batch_axis, dtype)
 
 
 def glorot_normal(
     in_axis: Axes = -2, out_axis: Axes = -1, batch_axis: Axes = (), dtype: DTypeLike = None
 ) -> Initializer:
-    """Glorot normal: ``variance_scaling(1.0, "fan_avg", "truncated_normal", ...)``.
+    """Glorot normal: ``variance_scaling`` with the preset scale 1, ``fan_avg``, truncated normal.
 
     Examples
     --------
@@ -378,11 +381,11 @@ def glorot_normal(
     >>> aif.glorot_normal(dtype=jnp.bfloat16)(jax.random.key(0), (3, 2)).dtype
     dtype(bfloat16)
     """
-    return variance_scaling(1.0, "fan_avg", "truncated_normal", in_axis, out_axis, batch_axis, dtype)
+    return _preset("GlorotNormal", in_axis, out_axis, batch_axis, dtype)
 
 
 def he_uniform(in_axis: Axes = -2, out_axis: Axes = -1, batch_axis: Axes = (), dtype: DTypeLike = None) -> Initializer:
-    """He (Kaiming) uniform: ``variance_scaling(2.0, "fan_in", "uniform", ...)``.
+    """He (Kaiming) uniform: ``variance_scaling`` with the preset scale 2, ``fan_in``, uniform.
 
     Examples
     --------
@@ -391,11 +394,11 @@ def he_uniform(in_axis: Axes = -2, out_axis: Axes = -1, batch_axis: Axes = (), d
     >>> bool(abs(w).max() < 0.1)
     True
     """
-    return variance_scaling(2.0, "fan_in", "uniform", in_axis, out_axis, batch_axis, dtype)
+    return _preset("HeUniform", in_axis, out_axis, batch_axis, dtype)
 
 
 def he_normal(in_axis: Axes = -2, out_axis: Axes = -1, batch_axis: Axes = (), dtype: DTypeLike = None) -> Initializer:
-    """He (Kaiming) normal: ``variance_scaling(2.0, "fan_in", "truncated_normal", ...)``.
+    """He (Kaiming) normal: ``variance_scaling`` with the preset scale 2, ``fan_in``, truncated normal.
 
     Examples
     --------
@@ -403,13 +406,13 @@ def he_normal(in_axis: Axes = -2, out_axis: Axes = -1, batch_axis: Axes = (), dt
     >>> aif.he_normal(dtype=jnp.bfloat16)(jax.random.key(0), (3, 3, 16, 32)).dtype
     dtype(bfloat16)
     """
-    return variance_scaling(2.0, "fan_in", "truncated_normal", in_axis, out_axis, batch_axis, dtype)
+    return _preset("HeNormal", in_axis, out_axis, batch_axis, dtype)
 
 
 def lecun_uniform(
     in_axis: Axes = -2, out_axis: Axes = -1, batch_axis: Axes = (), dtype: DTypeLike = None
 ) -> Initializer:
-    """LeCun uniform: ``variance_scaling(1.0, "fan_in", "uniform", ...)``.
+    """LeCun uniform: ``variance_scaling`` with the preset scale 1, ``fan_in``, uniform.
 
     Examples
     --------
@@ -418,13 +421,13 @@ def lecun_uniform(
     >>> bool(abs(w).max() < 0.1)
     True
     """
-    return variance_scaling(1.0, "fan_in", "uniform", in_axis, out_axis, batch_axis, dtype)
+    return _preset("LecunUniform", in_axis, out_axis, batch_axis, dtype)
 
 
 def lecun_normal(
     in_axis: Axes = -2, out_axis: Axes = -1, batch_axis: Axes = (), dtype: DTypeLike = None
 ) -> Initializer:
-    """LeCun normal: ``variance_scaling(1.0, "fan_in", "truncated_normal", ...)``.
+    """LeCun normal: ``variance_scaling`` with the preset scale 1, ``fan_in``, truncated normal.
 
     Examples
     --------
@@ -433,7 +436,7 @@ def lecun_normal(
     >>> round(float(w.std()), 3)
     0.05
     """
-    return variance_scaling(1.0, "fan_in", "truncated_normal", in_axis, out_axis, batch_axis, dtype)
+    return _preset("LecunNormal", in_axis, out_axis, batch_axis, dtype)
 
 
 def normal(stddev: float = 1e-2, dtype: DTypeLike = None) -> Initializer:

@@ -39,6 +39,7 @@ True
 
 from __future__ import annotations
 
+import inspect
 import random as _pyrandom
 from typing import Any
 
@@ -47,13 +48,11 @@ import numpy as np
 from keras import initializers as _K
 
 from arrayinit import _initializers as _I
-from arrayinit import _variance as _V
+from arrayinit._catalogue import preset, rows
 from arrayinit._errors import check_seed, received
-from arrayinit._registry import _snake
 from arrayinit._registry import deserialize as _ai_deserialize
 from arrayinit._registry import get as _ai_get
 from arrayinit._registry import serialize as _ai_serialize
-from arrayinit._stft import STFT as _CoreSTFT
 
 __all__ = [
     "STFT",
@@ -106,19 +105,101 @@ def compute_fans(shape, input_axes=None, output_axes=None) -> tuple[int, int]:
     >>> compute_fans((3, 3, 16, 32))
     (144, 288)
     """
-    if input_axes is not None and output_axes is not None:
-        return _V.keras_axes_fans(_shape(shape), input_axes, output_axes)
-    return _V.keras_fans(_shape(shape))
+    return _I.compute_fans(_shape(shape), input_axes=input_axes, output_axes=output_axes)  # type: ignore[return-value]
 
 
-# --- seeds -----------------------------------------------------------------------------------
+# --- the Keras-native classes: one per row of the catalogue -----------------------------------
 
 
-class _Seeded:
+#: the Keras-native class of each row of the Keras 3 catalogue (filled as the classes are defined)
+_CLASSES: dict[str, type] = {}
+
+
+class _Native:
+    """A Keras-native class that draws from the core arrayinit class of its catalogue row.
+
+    ``class RandomNormal(_Seeded, keras.initializers.RandomNormal, row="RandomNormal")``
+    takes the arguments of the core class (Keras 3's, checked by it), keeps
+    them as Keras' attributes (so Keras' own ``get_config`` writes Keras'
+    config), and draws through one core initializer of those arguments. That
+    core initializer, and the plans it keeps, lives until an attribute is
+    assigned: attributes set after construction count, and are checked as the
+    constructor checks them.
+    """
+
+    _core_class: type[_I.Initializer]
+    _signature: inspect.Signature
+
+    def __init_subclass__(cls, row: str | None = None, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        if row is None:
+            return
+        _CLASSES[row] = cls
+        cls._core_class = _I.CORE[row]
+        params = [
+            p
+            for name, p in inspect.signature(cls._core_class.__init__).parameters.items()
+            if name != "self" and p.kind is p.POSITIONAL_OR_KEYWORD  # Keras 3's arguments (not JAX's axes)
+        ]
+        cls._signature = inspect.Signature(params)
+
+        def __init__(self, *args, **kwargs):
+            self._configure(cls._signature.bind(*args, **kwargs))
+
+        __init__.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+            [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD), *params]
+        )
+        __init__.__qualname__ = f"{cls.__qualname__}.__init__"
+        __init__.__doc__ = f"The arguments of ``arrayinit.{row}`` (Keras 3's), checked as it checks them."
+        cls.__init__ = __init__  # type: ignore[method-assign]
+
+    def _configure(self, bound: inspect.BoundArguments) -> None:
+        bound.apply_defaults()
+        args = dict(bound.arguments)
+        seed = args.pop("seed", None)
+        core = self._core_class(**args, **self._checking_seed())  # the core checks the arguments
+        for name, value in args.items():
+            setattr(self, name, self._attribute(core, name, value))
+        self._set_seed(seed)
+
+    def _checking_seed(self) -> dict:
+        return {}
+
+    def _attribute(self, core: _I.Initializer, name: str, value):
+        """The Keras attribute of an argument: the value as given."""
+        return value
+
+    def _set_seed(self, seed) -> None:
+        pass
+
+    def __setattr__(self, name: str, value) -> None:
+        self.__dict__.pop("_arrayinit_core", None)  # a changed attribute: a new core initializer on the next call
+        object.__setattr__(self, name, value)
+
+    def _core(self) -> _I.Initializer:
+        """The core initializer of the attributes as they are (kept between calls)."""
+        core = self.__dict__.get("_arrayinit_core")
+        if core is None:
+            args = {name: getattr(self, name) for name in self._signature.parameters if name != "seed"}
+            core = self._core_class(**args, **self._core_seed())
+            self.__dict__["_arrayinit_core"] = core
+        return core
+
+    def _core_seed(self) -> dict:
+        return {}
+
+    def __call__(self, shape, dtype=None):
+        return self._core()(_shape(shape), _dtype(dtype))
+
+
+class _Seeded(_Native):
     """The Keras seed protocol on top of arrayinit seeds (module docstring, "Seeds")."""
 
     _init_seed: Any
     seed: Any
+
+    def _checking_seed(self) -> dict:
+        return {"seed": 0}
 
     def _set_seed(self, seed) -> None:
         self._init_seed = seed  # the config keeps what was given (None, an int or a SeedGenerator)
@@ -135,16 +216,16 @@ class _Seeded:
             seed = check_seed(seed)
         self.seed = seed
 
-    def _draw_seed(self) -> int:
-        """The arrayinit seed of this call (the generator advances for a SeedGenerator)."""
+    def _core_seed(self) -> dict:
+        return {"seed": 0 if isinstance(self.seed, keras.random.SeedGenerator) else self.seed}
+
+    def __call__(self, shape, dtype=None):
+        core = self._core()
         if isinstance(self.seed, keras.random.SeedGenerator):
+            # each call takes the generator's next state (s0, s1): the arrayinit seed s0 + 2**32 s1
             state = np.asarray(keras.ops.convert_to_numpy(self.seed.next())).astype(np.int64).reshape(-1)
-            return int(state[0]) % 2**32 + (int(state[1]) % 2**32) * 2**32
-        return self.seed
-
-
-def _random_values(core: _I.Initializer, shape, dtype):
-    return core(_shape(shape), _dtype(dtype))
+            core = _I.reseeded(core, int(state[0]) % 2**32 + (int(state[1]) % 2**32) * 2**32)
+        return core(_shape(shape), _dtype(dtype))
 
 
 # --- constants -------------------------------------------------------------------------------
@@ -159,8 +240,17 @@ def _constant_values(core: _I.Initializer, value, shape, dtype):
     return keras.ops.cast(np.broadcast_to(np.asarray(value), shape), dtype)
 
 
+class _ConstantValues(_Native):
+    """Constants: integer and bool dtypes too."""
+
+    _value: Any = 0
+
+    def __call__(self, shape, dtype=None):
+        return _constant_values(self._core(), getattr(self, "value", self._value), shape, dtype)
+
+
 @_register
-class Zeros(_K.Zeros):
+class Zeros(_ConstantValues, _K.Zeros, row="Zeros"):
     """All zeros (``keras.initializers.Zeros``); integer and bool dtypes too.
 
     Examples
@@ -170,12 +260,11 @@ class Zeros(_K.Zeros):
     [0.0, 0.0]
     """
 
-    def __call__(self, shape, dtype=None):
-        return _constant_values(_I.Zeros(), 0, shape, dtype)
+    _value = 0
 
 
 @_register
-class Ones(_K.Ones):
+class Ones(_ConstantValues, _K.Ones, row="Ones"):
     """All ones (``keras.initializers.Ones``); integer and bool dtypes too.
 
     Examples
@@ -185,12 +274,11 @@ class Ones(_K.Ones):
     [1.0, 1.0]
     """
 
-    def __call__(self, shape, dtype=None):
-        return _constant_values(_I.Ones(), 1, shape, dtype)
+    _value = 1
 
 
 @_register
-class Constant(_K.Constant):
+class Constant(_ConstantValues, _K.Constant, row="Constant"):
     """Every value equal to ``value`` (``keras.initializers.Constant``).
 
     Parameters
@@ -206,15 +294,6 @@ class Constant(_K.Constant):
     [0.5, 0.5]
     """
 
-    def __init__(self, value=0.0):
-        self._core = _I.Constant(value)  # checks the value now
-        self.value = self._core_source = value
-
-    def __call__(self, shape, dtype=None):
-        if self._core_source is not self.value:  # `value` was assigned after construction
-            self._core, self._core_source = _I.Constant(self.value), self.value
-        return _constant_values(self._core, self.value, shape, dtype)
-
     @classmethod
     def from_config(cls, config):
         """As Keras' (a serialized array value is read back), with ``value`` optional (``get("constant")``)."""
@@ -224,7 +303,7 @@ class Constant(_K.Constant):
 
 
 @_register
-class Identity(_K.Identity):
+class Identity(_Native, _K.Identity, row="Identity"):
     """``gain`` times the identity matrix (``keras.initializers.Identity``; 2-D only).
 
     Examples
@@ -234,19 +313,15 @@ class Identity(_K.Identity):
     [[2.0, 0.0], [0.0, 2.0]]
     """
 
-    def __init__(self, gain=1.0):
-        self._core = _I.Identity(gain)
-        self.gain = gain
-
     def __call__(self, shape, dtype=None):
         dtype = _dtype(dtype)
         if keras.backend.is_float_dtype(dtype):
-            return self._core(_shape(shape), dtype)
-        return keras.ops.cast(self._core(_shape(shape), "float64"), dtype)
+            return self._core()(_shape(shape), dtype)
+        return keras.ops.cast(self._core()(_shape(shape), "float64"), dtype)
 
 
 @_register
-class STFT(_K.STFT):
+class STFT(_Native, _K.STFT, row="STFT"):
     """Kernel of a short-time Fourier transform as a convolution (``keras.initializers.STFT``).
 
     Arguments and values as ``arrayinit.STFT`` (side, window, scaling,
@@ -259,22 +334,12 @@ class STFT(_K.STFT):
     (4, 1, 3)
     """
 
-    def __init__(self, side="real", window="hann", scaling="density", periodic=False):
-        self._core = _CoreSTFT(side, window, scaling, periodic)
-        self.side = side
-        self.window = window
-        self.scaling = scaling
-        self.periodic = periodic
-
-    def __call__(self, shape, dtype=None):
-        return self._core(_shape(shape), _dtype(dtype))
-
 
 # --- random ----------------------------------------------------------------------------------
 
 
 @_register
-class RandomNormal(_Seeded, _K.RandomNormal):
+class RandomNormal(_Seeded, _K.RandomNormal, row="RandomNormal"):
     """Normal values (``keras.initializers.RandomNormal``): ``mean`` 0.0, ``stddev`` 0.05 by default.
 
     Examples
@@ -284,18 +349,9 @@ class RandomNormal(_Seeded, _K.RandomNormal):
     1.0
     """
 
-    def __init__(self, mean=0.0, stddev=0.05, seed=None):
-        _I.RandomNormal(mean, stddev, seed=0)  # argument checks
-        self.mean = mean
-        self.stddev = stddev
-        self._set_seed(seed)
-
-    def __call__(self, shape, dtype=None):
-        return _random_values(_I.RandomNormal(self.mean, self.stddev, seed=self._draw_seed()), shape, dtype)
-
 
 @_register
-class TruncatedNormal(_Seeded, _K.TruncatedNormal):
+class TruncatedNormal(_Seeded, _K.TruncatedNormal, row="TruncatedNormal"):
     """Normal values cut at two standard deviations (``keras.initializers.TruncatedNormal``).
 
     Examples
@@ -305,18 +361,9 @@ class TruncatedNormal(_Seeded, _K.TruncatedNormal):
     True
     """
 
-    def __init__(self, mean=0.0, stddev=0.05, seed=None):
-        _I.TruncatedNormal(mean, stddev, seed=0)
-        self.mean = mean
-        self.stddev = stddev
-        self._set_seed(seed)
-
-    def __call__(self, shape, dtype=None):
-        return _random_values(_I.TruncatedNormal(self.mean, self.stddev, seed=self._draw_seed()), shape, dtype)
-
 
 @_register
-class RandomUniform(_Seeded, _K.RandomUniform):
+class RandomUniform(_Seeded, _K.RandomUniform, row="RandomUniform"):
     """Uniform values in ``[minval, maxval)`` (``keras.initializers.RandomUniform``).
 
     Examples
@@ -327,26 +374,9 @@ class RandomUniform(_Seeded, _K.RandomUniform):
     True
     """
 
-    def __init__(self, minval=-0.05, maxval=0.05, seed=None):
-        _I.RandomUniform(minval, maxval, seed=0)
-        self.minval = minval
-        self.maxval = maxval
-        self._set_seed(seed)
-
-    def __call__(self, shape, dtype=None):
-        return _random_values(_I.RandomUniform(self.minval, self.maxval, seed=self._draw_seed()), shape, dtype)
-
-
-def _keras_axes(name: str, value):
-    """Keras 3.15 axes: None or a list of ints (an int is one axis)."""
-    if value is None:
-        return None
-    axes = _V.check_axes(name, value)
-    return [axes] if isinstance(axes, int) else list(axes)
-
 
 @_register
-class VarianceScaling(_Seeded, _K.VarianceScaling):
+class VarianceScaling(_Seeded, _K.VarianceScaling, row="VarianceScaling"):
     """Scale adapted to the fans of the weight shape (``keras.initializers.VarianceScaling``).
 
     The fans, the mode table and the distribution parameters are arrayinit's
@@ -361,115 +391,39 @@ class VarianceScaling(_Seeded, _K.VarianceScaling):
     Examples
     --------
     >>> from arrayinit.keras import VarianceScaling
-    >>> w = VarianceScaling(2.0, "fan_in", "untruncated_normal", seed=0)((400, 100))
-    >>> round(float(w.std()), 3), round((2 / 400) ** 0.5, 3)
-    (0.071, 0.071)
+    >>> w = VarianceScaling(3.0, "fan_in", "untruncated_normal", seed=0)((400, 100))
+    >>> round(float(w.std()), 3), round((3 / 400) ** 0.5, 3)
+    (0.087, 0.087)
     """
 
-    def __init__(
-        self,
-        scale=1.0,
-        mode="fan_in",
-        distribution="truncated_normal",
-        seed=None,
-        input_axes=None,
-        output_axes=None,
-    ):
-        self.scale = _V.check_scale(scale)
-        self.mode = _V.check_mode(mode)
-        self._kind = _V.check_distribution(distribution, _V.KERAS_DISTRIBUTIONS)
-        # the Keras name of what is sampled ("normal" is Keras' legacy name of the truncated normal)
-        self.distribution = {"truncated_normal": "truncated_normal", "normal": "untruncated_normal"}.get(
-            self._kind, "uniform"
-        )
-        self.input_axes = _keras_axes("input_axes", input_axes)
-        self.output_axes = _keras_axes("output_axes", output_axes)
-        self._set_seed(seed)
-
-    def sampling(self, shape) -> _V.Sampling:
-        """What a call for ``shape`` draws (distribution and scale, from ``arrayinit._variance``)."""
-        fan_in, fan_out = compute_fans(shape, self.input_axes, self.output_axes)
-        # read at call time: attributes set after construction count, and are checked as the constructor does
-        kind = _V.check_distribution(self.distribution, _V.KERAS_DISTRIBUTIONS)
-        return _V.variance_scaling(_V.check_scale(self.scale), _V.check_mode(self.mode), kind, fan_in, fan_out)
-
-    def __call__(self, shape, dtype=None):
-        shape = _shape(shape)
-        return self.sampling(shape).draw(shape, seed=self._draw_seed(), dtype=_dtype(dtype))
+    def _attribute(self, core, name, value):
+        # as the core class keeps them: scale a float, the distribution by its Keras 3 name, axes as lists
+        return getattr(core, name)
 
 
-def _fixed(name: str, keras_cls, scale: float, mode: str, distribution: str, doc: str):
-    """A named variant of ``VarianceScaling``: a subclass of Keras' own class of the same name."""
-
-    def __init__(self, seed=None, input_axes=None, output_axes=None):
-        VarianceScaling.__init__(self, scale, mode, distribution, seed, input_axes, output_axes)
-
-    cls = type(
-        name,
-        (VarianceScaling, keras_cls),
-        {
-            "__init__": __init__,
-            "get_config": keras_cls.get_config,  # Keras' config: seed and the axes
-            "__doc__": doc,
-            "__module__": __name__,
-            "__qualname__": name,
-        },
+def _preset(name: str) -> type:
+    """The Keras-native class of a named variance scaling: a subclass of Keras' class of that name."""
+    keras_cls = getattr(_K, name)
+    scale, mode, distribution = preset(name)
+    doc = (
+        f"{name} (``keras.initializers.{name}``): ``arrayinit.{name}``'s values, the variance scaling of scale "
+        f"{scale:g}, mode ``{mode}`` and the {distribution.replace('_', ' ')} distribution."
     )
+    namespace = {"get_config": keras_cls.get_config, "__doc__": doc, "__module__": __name__, "__qualname__": name}
+    cls = type(name, (VarianceScaling, keras_cls), namespace, row=name)  # Keras' config: seed and the axes
     return _register(cls)
 
 
-GlorotNormal = _fixed(
-    "GlorotNormal",
-    _K.GlorotNormal,
-    1.0,
-    "fan_avg",
-    "truncated_normal",
-    "Glorot normal (``keras.initializers.GlorotNormal``): truncated normal, ``sqrt(2 / (fan_in + fan_out))``.",
-)
-GlorotUniform = _fixed(
-    "GlorotUniform",
-    _K.GlorotUniform,
-    1.0,
-    "fan_avg",
-    "uniform",
-    "Glorot uniform (``keras.initializers.GlorotUniform``): ``limit = sqrt(6 / (fan_in + fan_out))``.",
-)
-HeNormal = _fixed(
-    "HeNormal",
-    _K.HeNormal,
-    2.0,
-    "fan_in",
-    "truncated_normal",
-    "He normal (``keras.initializers.HeNormal``): truncated normal, ``sqrt(2 / fan_in)``.",
-)
-HeUniform = _fixed(
-    "HeUniform",
-    _K.HeUniform,
-    2.0,
-    "fan_in",
-    "uniform",
-    "He uniform (``keras.initializers.HeUniform``): ``limit = sqrt(6 / fan_in)``.",
-)
-LecunNormal = _fixed(
-    "LecunNormal",
-    _K.LecunNormal,
-    1.0,
-    "fan_in",
-    "truncated_normal",
-    "LeCun normal (``keras.initializers.LecunNormal``): truncated normal, ``sqrt(1 / fan_in)``.",
-)
-LecunUniform = _fixed(
-    "LecunUniform",
-    _K.LecunUniform,
-    1.0,
-    "fan_in",
-    "uniform",
-    "LeCun uniform (``keras.initializers.LecunUniform``): ``limit = sqrt(3 / fan_in)``.",
-)
+GlorotNormal = _preset("GlorotNormal")
+GlorotUniform = _preset("GlorotUniform")
+HeNormal = _preset("HeNormal")
+HeUniform = _preset("HeUniform")
+LecunNormal = _preset("LecunNormal")
+LecunUniform = _preset("LecunUniform")
 
 
 @_register
-class Orthogonal(_Seeded, _K.Orthogonal):
+class Orthogonal(_Seeded, _K.Orthogonal, row="Orthogonal"):
     """A (semi-)orthogonal matrix (``keras.initializers.Orthogonal``), as ``arrayinit.Orthogonal``.
 
     Examples
@@ -481,36 +435,11 @@ class Orthogonal(_Seeded, _K.Orthogonal):
     True
     """
 
-    def __init__(self, gain=1.0, seed=None):
-        _I.Orthogonal(gain, seed=0)
-        self.gain = gain
-        self._set_seed(seed)
-
-    def __call__(self, shape, dtype=None):
-        return _random_values(_I.Orthogonal(self.gain, seed=self._draw_seed()), shape, dtype)
-
 
 # --- the wrapper, registry -------------------------------------------------------------------
 
-#: arrayinit class -> its Keras-native class here (a config-for-config match)
-_NATIVE: dict[type, type] = {
-    _I.Zeros: Zeros,
-    _I.Ones: Ones,
-    _I.Constant: Constant,
-    _I.Identity: Identity,
-    _CoreSTFT: STFT,
-    _I.RandomNormal: RandomNormal,
-    _I.TruncatedNormal: TruncatedNormal,
-    _I.RandomUniform: RandomUniform,
-    _I.VarianceScaling: VarianceScaling,
-    _I.GlorotNormal: GlorotNormal,
-    _I.GlorotUniform: GlorotUniform,
-    _I.HeNormal: HeNormal,
-    _I.HeUniform: HeUniform,
-    _I.LecunNormal: LecunNormal,
-    _I.LecunUniform: LecunUniform,
-    _I.Orthogonal: Orthogonal,
-}
+#: core class -> its Keras-native class here (a config-for-config match)
+_NATIVE: dict[type, type] = {_I.CORE[name]: cls for name, cls in _CLASSES.items()}
 
 
 def _native(init):
@@ -519,14 +448,7 @@ def _native(init):
     if cls is None:
         return None
     config = init.get_config()
-    if isinstance(init, _I.VarianceScaling) and set(config) - {
-        "scale",
-        "mode",
-        "distribution",
-        "seed",
-        "input_axes",
-        "output_axes",
-    }:
+    if set(config) - set(cls._signature.parameters):
         return None  # in_axis/out_axis/batch_axis: no Keras counterpart
     return cls.from_config(config)
 
@@ -574,12 +496,10 @@ class KerasInitializer(_K.Initializer):
         self.initializer = _ai_get(initializer)
 
     def __call__(self, shape, dtype=None):
-        dtype = _dtype(dtype)
-        shape = _shape(shape)
-        if not keras.backend.is_float_dtype(dtype) and isinstance(self.initializer, (_I.Zeros, _I.Ones, _I.Constant)):
-            value = getattr(self.initializer, "value", getattr(self.initializer, "_value", None))
-            return keras.ops.cast(np.broadcast_to(np.asarray(value), shape), dtype)
-        return self.initializer(shape, dtype)
+        init = self.initializer
+        if isinstance(init, (_I.Zeros, _I.Ones, _I.Constant)):  # integer and bool dtypes too
+            return _constant_values(init, getattr(init, "value", init._value), shape, dtype)
+        return init(_shape(shape), _dtype(dtype))
 
     def get_config(self):
         return {"initializer": _ai_serialize(self.initializer)}
@@ -593,39 +513,9 @@ def wrap(initializer):
     return KerasInitializer(initializer)
 
 
-_ALL = [
-    Constant,
-    Identity,
-    Ones,
-    STFT,
-    Zeros,
-    GlorotNormal,
-    GlorotUniform,
-    HeNormal,
-    HeUniform,
-    LecunNormal,
-    LecunUniform,
-    Orthogonal,
-    RandomNormal,
-    RandomUniform,
-    TruncatedNormal,
-    VarianceScaling,
-]
-#: Keras' names: class names, their snake_case, and Keras' aliases
-_OBJECTS: dict[str, type] = {c.__name__: c for c in _ALL}
-_OBJECTS.update({_snake(c.__name__): c for c in _ALL})
-_OBJECTS.update(
-    {
-        "IdentityInitializer": Identity,
-        "OrthogonalInitializer": Orthogonal,
-        "STFTInitializer": STFT,
-        "normal": RandomNormal,
-        "uniform": RandomUniform,
-        "one": Ones,
-        "zero": Zeros,
-        "KerasInitializer": KerasInitializer,
-    }
-)
+#: Keras' names: class names, their snake_case and Keras' aliases (the catalogue's), and the wrapper
+_OBJECTS: dict[str, type] = {name: _CLASSES[row.name] for row in rows("keras") for name in row.names}
+_OBJECTS["KerasInitializer"] = KerasInitializer
 
 
 def serialize(initializer) -> dict[str, Any]:

@@ -28,6 +28,7 @@ from arrayinit import _dtypes
 from arrayinit import _initializers as _I
 from arrayinit import _variance as _V
 from arrayinit import random as _random
+from arrayinit._catalogue import CATALOGUE, preset
 from arrayinit._errors import check_float, check_int, received
 from arrayinit._seeds import derive_seed
 
@@ -260,6 +261,11 @@ def _fill_values(tensor, values):
     return _frontend.from_values(values, _dtypes.dtype_name(tensor.dtype), None, out=tensor)
 
 
+# The xavier_* and kaiming_* functions compute their bound or standard deviation with torch's own formula
+# (a gain times a square root), not through arrayinit's variance scaling: the two are equal in exact
+# arithmetic but may round differently, and these functions give the values they always gave.
+
+
 def xavier_uniform_(tensor, gain: float = 1.0, generator=None, *, seed=None):
     """Glorot uniform with torch's fans: ``U(-a, a)``, ``a = gain * sqrt(6 / (fan_in + fan_out))``."""
     fan_in, fan_out = _fans(tensor)
@@ -454,9 +460,19 @@ def _torch_vs(scale: float, mode: str, distribution: str) -> _I.VarianceScaling:
     return _I.VarianceScaling(scale, mode, distribution, seed=0, in_axis=1, out_axis=0)  # type: ignore[arg-type]
 
 
+def _torch_preset(name: str, scale: float | None = None) -> _I.VarianceScaling:
+    """The torch function of catalogue row ``name`` as a variance scaling (its distribution, torch's fans).
+
+    ``scale``: the squared gain where the function has one (kaiming_*), else the preset's.
+    """
+    row = CATALOGUE[name]
+    preset_scale, mode, distribution = preset(name)
+    return _torch_vs(preset_scale if scale is None else scale, mode, row.torch_distribution or distribution)
+
+
 def _kaiming_uniform_sqrt5() -> _I.VarianceScaling:
     # kaiming_uniform_(a=sqrt(5)): gain**2 = 2 / (1 + 5) = 1/3, so U(-sqrt(1 / fan_in), sqrt(1 / fan_in))
-    return _torch_vs(1.0 / 3.0, "fan_in", "uniform")
+    return _torch_preset("HeUniform", 1.0 / 3.0)
 
 
 def _symmetric_uniform(bound: float) -> _I.RandomUniform:
@@ -522,11 +538,11 @@ def _own_default(module, name: str, param):
         return _hidden_bound(module.hidden_size), None
     elif isinstance(module, nn.MultiheadAttention):
         if name in ("in_proj_weight", "q_proj_weight", "k_proj_weight", "v_proj_weight"):
-            return _torch_vs(1.0, "fan_avg", "uniform"), None  # xavier_uniform_
+            return _torch_preset("GlorotUniform"), None  # xavier_uniform_
         if name == "in_proj_bias":
             return _I.Zeros(), None
         if name in ("bias_k", "bias_v"):
-            return _torch_vs(1.0, "fan_avg", "untruncated_normal"), None  # xavier_normal_
+            return _torch_preset("GlorotNormal"), None  # xavier_normal_
     elif isinstance(module, nn.PReLU) and name == "weight":
         return _I.Constant(float(module.init)), None
     return None
@@ -565,7 +581,7 @@ def torch_defaults(module) -> dict[str, tuple[object, Callable | None]]:
         elif isinstance(sub, torch.nn.Transformer):
             for name, param in sub.named_parameters(prefix=prefix):
                 if param.dim() > 1:
-                    rules[name] = (_torch_vs(1.0, "fan_avg", "uniform"), None)  # xavier_uniform_
+                    rules[name] = (_torch_preset("GlorotUniform"), None)  # xavier_uniform_
     return rules
 
 

@@ -7,9 +7,9 @@ that knows a library's quirks, and they look at objects (``sys.modules``,
 ``array_api_compat``'s checks), never import a library to detect it.
 
 The values always come from the arrayinit engine as host storage: a
-C-contiguous numpy array in the *storage* dtype of the requested float dtype
-(``float32``/``float64`` as such, ``float16``/``bfloat16`` as ``uint16`` bit
-patterns). An adapter's job is to hand such storage over (``from_host``), to
+C-contiguous numpy array in the *storage* dtype of the requested dtype
+(``float32``/``float64``/``complex64``/``complex128`` as such,
+``float16``/``bfloat16`` as ``uint16`` bit patterns). An adapter's job is to hand such storage over (``from_host``), to
 write it into an existing array (``host_view``/``write``), and optionally to
 give the CUDA target a device buffer to fill in place (``cuda_empty``,
 ``cuda_view``).
@@ -30,16 +30,17 @@ from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 
-from arrayinit._dtypes import dtype_name
+from arrayinit._dtypes import COMPLEX_PARTS, dtype_name
 from arrayinit._errors import DeviceUnavailableError
 
-__all__ = ["Backend", "CudaBuffer"]
+__all__ = ["Backend", "CudaBuffer", "device_storage"]
 
 
 class CudaBuffer(NamedTuple):
     """A device buffer the CUDA target fills in place.
 
-    ``buffer`` is a flat, C-contiguous array in the storage dtype exposing
+    ``buffer`` is a flat, C-contiguous array in the storage dtype (the float
+    parts of complex values: ``device_storage``) exposing
     ``__cuda_array_interface__``; ``ordinal`` the CUDA device number; ``stream``
     the library's current ``cudaStream_t`` as an int (0: the default stream);
     ``finish`` is called after the kernel (e.g. to copy a temporary into a
@@ -50,6 +51,18 @@ class CudaBuffer(NamedTuple):
     ordinal: int
     stream: int
     finish: Any = None
+
+
+def device_storage(buf: Any, name: str) -> Any:
+    """A C-contiguous device array as the flat buffer the CUDA target writes for ``name``.
+
+    Complex values are written as their float parts (``complex64``: two
+    float32 values per element, real then imaginary); other dtypes as they are
+    stored. ``buf`` is an array with numpy's ``reshape``/``view`` (cupy).
+    """
+    flat = buf.reshape(-1)
+    part = COMPLEX_PARTS.get(name)
+    return flat if part is None else flat.view(part)
 
 
 class Backend:
@@ -111,7 +124,10 @@ class Backend:
     # --- dtypes ---------------------------------------------------------------------------------
 
     def check_dtype(self, xp: Any, name: str) -> None:
-        """Raise ValueError when the library has no ``name`` dtype (never downcast silently)."""
+        """Raise ValueError when the library has no ``name`` dtype (never downcast silently).
+
+        ``name`` is a float dtype, ``uint32`` (the raw stream words) or a complex dtype.
+        """
 
     def dtype_name_of(self, x: Any) -> str:
         """The canonical float dtype name of an array (``float32``, ...), by ``arrayinit._dtypes.dtype_name``.
@@ -136,7 +152,9 @@ class Backend:
         """``(result, buffer)``: a callable returning the new array on ``device``, and the buffer the CUDA target fills.
 
         Called only when ``cuda_ordinal`` gives a device number. ``result()`` is
-        called after the kernel and must return an array of ``shape``.
+        called after the kernel and must return an array of ``shape``. For a
+        complex ``name`` the buffer holds the result's float parts (two values
+        per element, ``device_storage``).
         """
         raise NotImplementedError(f"Backend {self.name!r} gives a cuda_ordinal but does not implement cuda_empty")
 
@@ -169,7 +187,9 @@ class Backend:
 
         ``buffer`` must expose ``__cuda_array_interface__`` describing exactly
         ``x``'s number of elements, writeable and C-contiguous, in the storage
-        dtype of ``name``; the frontend refuses anything else before the launch.
+        dtype of ``name`` (for a complex ``name``, twice as many values of its
+        parts' dtype: ``device_storage``); the frontend refuses anything else
+        before the launch.
         """
         return None
 

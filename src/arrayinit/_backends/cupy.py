@@ -70,20 +70,21 @@ class CupyBackend(Backend):
             buf = cp.empty(shape, dtype=_dtypes.storage_dtype(name))
             stream = cp.cuda.get_current_stream().ptr
         result = buf.view(cp.float16) if name == "float16" else buf
-        return (lambda: result), CudaBuffer(buf.reshape(-1), ordinal, stream)
+        return (lambda: result), CudaBuffer(_base.device_storage(buf, name), ordinal, stream)
 
     def cuda_view(self, x: Any, name: str) -> CudaBuffer | None:
         cp = _cupy()
         with x.device:
             stream = cp.cuda.get_current_stream().ptr
             if x.flags.c_contiguous:  # written in place
-                return CudaBuffer((x.view(cp.uint16) if name == "float16" else x).reshape(-1), x.device.id, stream)
+                flat = _base.device_storage(x.view(cp.uint16) if name == "float16" else x, name)
+                return CudaBuffer(flat, x.device.id, stream)
             tmp = cp.empty(x.shape, dtype=_dtypes.storage_dtype(name))
 
         def finish():
             x[...] = tmp.view(x.dtype) if name == "float16" else tmp
 
-        return CudaBuffer(tmp.reshape(-1), x.device.id, stream, finish)
+        return CudaBuffer(_base.device_storage(tmp, name), x.device.id, stream, finish)
 
     def write(self, x: Any, storage: np.ndarray, name: str) -> None:
         cp = _cupy()

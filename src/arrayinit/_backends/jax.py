@@ -75,10 +75,11 @@ class JaxBackend(Backend):
         return device.id if ordinal is None else ordinal
 
     def check_dtype(self, xp: Any, name: str) -> None:
-        if name == "float64" and not sys.modules["jax"].config.read("jax_enable_x64"):
+        narrow = {"float64": "float32", "complex128": "complex64"}.get(name)
+        if narrow is not None and not sys.modules["jax"].config.read("jax_enable_x64"):
             raise ValueError(
                 "jax is running without 64-bit types: enable them with jax.config.update('jax_enable_x64', True) "
-                "or the JAX_ENABLE_X64=1 environment variable, or ask for float32. Received: dtype='float64'"
+                f"or the JAX_ENABLE_X64=1 environment variable, or ask for {narrow}. Received: dtype={name!r}"
             )
 
     def from_host(self, xp: Any, storage: np.ndarray, name: str, device: Any) -> Any:
@@ -100,7 +101,7 @@ class JaxBackend(Backend):
                 arr = jax.lax.bitcast_convert_type(arr, jnp.bfloat16)
             return jax.device_put(arr, device)
 
-        return result, CudaBuffer(buf.reshape(-1), ordinal, stream)
+        return result, CudaBuffer(_base.device_storage(buf, name), ordinal, stream)
 
     def check_writable(self, x: Any) -> None:
         raise TypeError(

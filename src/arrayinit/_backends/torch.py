@@ -15,6 +15,7 @@ from typing import Any
 import array_api_compat as aac
 import numpy as np
 
+from arrayinit import _dtypes
 from arrayinit._backends import _base
 from arrayinit._backends._base import Backend, CudaBuffer
 from arrayinit._errors import DeviceUnavailableError
@@ -31,6 +32,8 @@ def _dtype(torch, name: str):
         "float32": torch.float32,
         "float64": torch.float64,
         "uint32": torch.uint32,
+        "complex64": torch.complex64,
+        "complex128": torch.complex128,
     }[name]
 
 
@@ -38,8 +41,15 @@ _NAMES: dict[Any, str] = {}  # torch dtype -> its name, filled as dtypes are met
 
 
 def _bits_view(t, name: str):
-    """``t`` as the storage dtype the kernels write (uint16 for 16-bit floats)."""
+    """``t`` as the storage dtype of host memory (uint16 for 16-bit floats)."""
     return t.view(_torch().uint16) if name in ("bfloat16", "float16") else t
+
+
+def _device_storage(t, name: str):
+    """The flat buffer of ``t`` the CUDA target writes: uint16 for 16-bit floats, the float parts of complex values."""
+    if name in _dtypes.COMPLEX_PARTS:
+        return _torch().view_as_real(t.reshape(-1)).reshape(-1)
+    return _bits_view(t, name).reshape(-1)
 
 
 class TorchBackend(Backend):
@@ -109,7 +119,7 @@ class TorchBackend(Backend):
         torch = _torch()
         out = torch.empty(shape, dtype=_dtype(torch, name), device=device)
         stream = torch.cuda.current_stream(device).cuda_stream
-        return (lambda: out), CudaBuffer(_bits_view(out, name).reshape(-1), device.index, stream)
+        return (lambda: out), CudaBuffer(_device_storage(out, name), device.index, stream)
 
     def check_writable(self, x: Any) -> None:
         torch = _torch()
@@ -149,14 +159,14 @@ class TorchBackend(Backend):
             return None
         stream = torch.cuda.current_stream(t.device).cuda_stream
         if t.is_contiguous():  # written in place
-            return CudaBuffer(_bits_view(t, name).reshape(-1), t.device.index, stream)
+            return CudaBuffer(_device_storage(t, name), t.device.index, stream)
         tmp = torch.empty(tuple(t.shape), dtype=t.dtype, device=t.device)
 
         def finish():
             with torch.no_grad():
                 t.copy_(tmp)  # same device: no host transfer
 
-        return CudaBuffer(_bits_view(tmp, name).reshape(-1), t.device.index, stream, finish)
+        return CudaBuffer(_device_storage(tmp, name), t.device.index, stream, finish)
 
     def write(self, x: Any, storage: np.ndarray, name: str) -> None:
         torch = _torch()

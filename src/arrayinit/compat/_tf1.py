@@ -18,8 +18,10 @@ defaults and configs:
 Every class here follows the TF1 call protocol ``init(shape, dtype=None,
 partition_info=None)``; shapes, dtypes and partition infos are duck-typed, so
 TensorFlow's own ``TensorShape``, ``DType`` and ``PartitionInfo`` work without
-arrayinit importing TensorFlow. Fans and scales come from
-``arrayinit._variance``; values from ``arrayinit.random`` and the core classes.
+arrayinit importing TensorFlow. Names, aliases and presets come from the
+catalogue (``arrayinit._catalogue``); fans and variance scaling from
+``arrayinit._variance`` (its ``TF1`` dialect); values from
+``arrayinit.random`` and the core classes.
 """
 
 from __future__ import annotations
@@ -30,21 +32,19 @@ from typing import Any
 
 import numpy as np
 
-from arrayinit import _dtypes
+from arrayinit import _dtypes, _frontend
 from arrayinit import _initializers as _core
 from arrayinit import _variance as _V
 from arrayinit import random as _random
+from arrayinit._catalogue import CATALOGUE, Row, preset, rows
 from arrayinit._errors import check_float, check_seed, check_shape, received
 from arrayinit._plan import resolve_block
 from arrayinit._seeds import fresh_seed
 
-_MODES = ("fan_in", "fan_out", "fan_avg")  # TF1 has no fan_geo_avg
-_DISTRIBUTIONS: dict[str, _V.Kind] = {
-    "normal": "truncated_normal",  # deprecated alias (TF1)
-    "uniform": "uniform",
-    "truncated_normal": "truncated_normal",
-    "untruncated_normal": "normal",
-}
+#: the class of each catalogue row in ``tf.compat.v1.initializers`` (TensorFlow's ``init_ops``)
+_INIT_OPS: dict[str, type[Initializer]] = {}
+#: the class of a row in ``tf.compat.v1.keras.initializers`` where it is not the ``init_ops`` one
+_KERAS_ONLY: dict[str, type[Initializer]] = {}
 
 
 # --- duck-typed TensorFlow arguments ------------------------------------------------------
@@ -161,10 +161,22 @@ class Initializer:
     """Base of the TF1 initializers: ``init(shape, dtype=None, partition_info=None)`` returns a numpy array.
 
     Subclasses implement ``_generate(shape, full_shape, offset, dtype)`` and
-    ``get_config``; ``from_config(config)`` is ``cls(**config)``.
+    ``get_config``; ``from_config(config)`` is ``cls(**config)``. A class of
+    the catalogue names its row: ``class Zeros(Initializer, row="Zeros")``,
+    and with ``keras_namespace=True`` it is the row's class in
+    ``tf.compat.v1.keras.initializers`` only (whose constructor has that
+    namespace's defaults, the row's ``defaults["tf1_keras"]``).
     """
 
     dtype = "float32"
+    row: Row | None = None
+
+    def __init_subclass__(cls, row: str | None = None, keras_namespace: bool = False, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        if row is None:
+            return
+        cls.row = CATALOGUE[row]
+        (_KERAS_ONLY if keras_namespace else _INIT_OPS)[row] = cls
 
     def __call__(self, shape, dtype=None, partition_info=None):
         """The values of a tensor of ``shape``, or of one partition of a larger tensor.
@@ -256,7 +268,7 @@ def _fill(values: np.ndarray, dtype: str) -> np.ndarray:
     return values.astype(_dtypes.numpy_dtype(dtype) if dtype in _dtypes.FLOAT_NAMES else np.dtype(dtype))
 
 
-class Zeros(Initializer):
+class Zeros(Initializer, row="Zeros"):
     """``tf.compat.v1.zeros_initializer``: all zeros.
 
     Parameters
@@ -291,7 +303,7 @@ class Zeros(Initializer):
         return {"dtype": self.dtype}
 
 
-class Ones(Zeros):
+class Ones(Zeros, row="Ones"):
     """``tf.compat.v1.ones_initializer``: all ones.
 
     Examples
@@ -305,7 +317,7 @@ class Ones(Zeros):
     _core_class = _core.Ones
 
 
-class Constant(Initializer):
+class Constant(Initializer, row="Constant"):
     """``tf.compat.v1.constant_initializer``: a scalar, or a list/array of values.
 
     Parameters
@@ -398,7 +410,7 @@ class Constant(Initializer):
 # --- random values -------------------------------------------------------------------
 
 
-class RandomNormal(_Random):
+class RandomNormal(_Random, row="RandomNormal"):
     """``tf.compat.v1.random_normal_initializer``: normal values (``stddev=1.0`` by default).
 
     Parameters
@@ -441,7 +453,7 @@ class RandomNormal(_Random):
         return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed, "dtype": self.dtype}
 
 
-class TruncatedNormal(RandomNormal):
+class TruncatedNormal(RandomNormal, row="TruncatedNormal"):
     """``tf.compat.v1.truncated_normal_initializer``: normal values cut at two standard deviations.
 
     Examples
@@ -466,7 +478,7 @@ class TruncatedNormal(RandomNormal):
         )
 
 
-class RandomUniform(_Random):
+class RandomUniform(_Random, row="RandomUniform"):
     """``tf.compat.v1.random_uniform_initializer``: uniform values in ``[minval, maxval)``.
 
     Parameters
@@ -533,7 +545,7 @@ def unit_scaling_fans(full_shape: tuple[int, ...]) -> tuple[int, int]:
     return n, n
 
 
-class UniformUnitScaling(_Random):
+class UniformUnitScaling(_Random, row="UniformUnitScaling"):
     """``tf.compat.v1.uniform_unit_scaling_initializer`` (deprecated in TensorFlow).
 
     Uniform on ``[-limit, limit)`` with ``limit = factor * sqrt(3 / n)``,
@@ -567,13 +579,13 @@ class UniformUnitScaling(_Random):
         else:
             fan_in, fan_out = unit_scaling_fans(full_shape)
             sampling = _V.variance_scaling(factor * factor, "fan_in", "uniform", fan_in, fan_out)
-        return sampling.draw(shape, seed=self._call_seed(), dtype=dtype, full_shape=full_shape, offset=offset)
+        return _frontend.realise_numpy(sampling.plan(shape, full_shape, offset, dtype, self._call_seed()))
 
     def get_config(self):
         return {"factor": self.factor, "seed": self.seed, "dtype": self.dtype}
 
 
-class VarianceScaling(_Random):
+class VarianceScaling(_Random, row="VarianceScaling"):
     """``tf.compat.v1.variance_scaling_initializer``.
 
     Parameters
@@ -599,15 +611,13 @@ class VarianceScaling(_Random):
     Examples
     --------
     >>> from arrayinit.compat import v1
-    >>> init = v1.VarianceScaling(scale=2.0, seed=0)
+    >>> init = v1.VarianceScaling(scale=3.0, seed=0)
     >>> init.get_config()
-    {'scale': 2.0, 'mode': 'fan_in', 'distribution': 'truncated_normal', 'seed': 0, 'dtype': 'float32'}
+    {'scale': 3.0, 'mode': 'fan_in', 'distribution': 'truncated_normal', 'seed': 0, 'dtype': 'float32'}
     """
 
     def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=None, dtype="float32"):
-        self.scale = _V.check_scale(scale)
-        self.mode = _V.check_mode(mode, _MODES)
-        self._kind = _V.check_distribution(distribution, _DISTRIBUTIONS)
+        self.scale, self.mode, _kind = _V.TF1.check(scale, mode, distribution)
         if distribution.lower() == "normal":
             warnings.warn("`normal` is a deprecated alias for `truncated_normal`", DeprecationWarning, stacklevel=2)
         self.distribution = distribution.lower()
@@ -615,12 +625,8 @@ class VarianceScaling(_Random):
         self.dtype = _float_dtype(dtype)
 
     def _generate(self, shape, full_shape, offset, dtype):
-        fan_in, fan_out = _V.keras_fans(full_shape)
-        # read at call time: attributes set after construction count, and are checked as the constructor does
-        scale, mode = _V.check_scale(self.scale), _V.check_mode(self.mode, _MODES)
-        kind = _V.check_distribution(self.distribution, _DISTRIBUTIONS)
-        sampling = _V.variance_scaling(scale, mode, kind, fan_in, fan_out)
-        return sampling.draw(shape, seed=self._call_seed(), dtype=dtype, full_shape=full_shape, offset=offset)
+        sampling = _V.TF1.sampling(self.scale, self.mode, self.distribution, *_V.keras_fans(full_shape))
+        return _frontend.realise_numpy(sampling.plan(shape, full_shape, offset, dtype, self._call_seed()))
 
     @classmethod
     def from_config(cls, config: dict[str, Any]):
@@ -651,8 +657,10 @@ class VarianceScaling(_Random):
         }
 
 
-class GlorotUniform(VarianceScaling):
-    """``tf.compat.v1.glorot_uniform_initializer``: ``VarianceScaling(1.0, "fan_avg", "uniform")``.
+class GlorotUniform(VarianceScaling, row="GlorotUniform"):
+    """``tf.compat.v1.glorot_uniform_initializer``: the Glorot uniform preset of ``VarianceScaling``.
+
+    Scale 1, mode ``fan_avg``, uniform (``arrayinit._catalogue``).
 
     The config is ``{'seed', 'dtype'}``, as TensorFlow writes it.
 
@@ -668,18 +676,18 @@ class GlorotUniform(VarianceScaling):
     {'seed': 1, 'dtype': 'float32'}
     """
 
-    _args: tuple[float, str, str] = (1.0, "fan_avg", "uniform")
+    row: Row  # GlorotUniform and GlorotNormal name their catalogue rows
 
     def __init__(self, seed=None, dtype="float32"):
-        scale, mode, distribution = self._args
+        scale, mode, distribution = preset(self.row.name)
         super().__init__(scale, mode, distribution, seed, dtype)
 
     def get_config(self):
         return {"seed": self.seed, "dtype": self.dtype}
 
 
-class GlorotNormal(GlorotUniform):
-    """``tf.compat.v1.glorot_normal_initializer``: ``VarianceScaling(1.0, "fan_avg", "truncated_normal")``.
+class GlorotNormal(GlorotUniform, row="GlorotNormal"):
+    """``tf.compat.v1.glorot_normal_initializer``: the Glorot normal preset (scale 1, ``fan_avg``, truncated normal).
 
     Examples
     --------
@@ -688,10 +696,8 @@ class GlorotNormal(GlorotUniform):
     {'seed': 2, 'dtype': 'float32'}
     """
 
-    _args = (1.0, "fan_avg", "truncated_normal")
 
-
-class Orthogonal(_Random):
+class Orthogonal(_Random, row="Orthogonal"):
     """``tf.compat.v1.orthogonal_initializer``: a (semi-)orthogonal matrix times ``gain``.
 
     Values from ``arrayinit.Orthogonal``; with ``partition_info``, the block
@@ -732,7 +738,7 @@ class Orthogonal(_Random):
         return {"gain": self.gain, "seed": self.seed, "dtype": self.dtype}
 
 
-class Identity(Initializer):
+class Identity(Initializer, row="Identity"):
     """``tf.compat.v1.initializers.identity``: ``gain`` times the identity matrix (2-D only).
 
     Examples
@@ -761,8 +767,16 @@ class Identity(Initializer):
 # --- tf.compat.v1.initializers' He and LeCun functions ---------------------------------
 
 
+def _preset_variance_scaling(name: str, seed) -> VarianceScaling:
+    """``VarianceScaling`` with the preset of the catalogue row ``name``."""
+    scale, mode, distribution = preset(name)
+    return VarianceScaling(scale, mode, distribution, seed)
+
+
 def he_normal(seed=None) -> VarianceScaling:
-    """``tf.compat.v1.initializers.he_normal``: ``VarianceScaling(2.0, "fan_in", "truncated_normal", seed)``.
+    """``tf.compat.v1.initializers.he_normal``: a ``VarianceScaling`` of the He normal preset.
+
+    Scale 2, ``fan_in``, truncated normal (``arrayinit._catalogue``).
 
     Examples
     --------
@@ -770,11 +784,13 @@ def he_normal(seed=None) -> VarianceScaling:
     >>> v1.initializers.he_normal(seed=0).get_config()["scale"]
     2.0
     """
-    return VarianceScaling(2.0, "fan_in", "truncated_normal", seed)
+    return _preset_variance_scaling("HeNormal", seed)
 
 
 def he_uniform(seed=None) -> VarianceScaling:
-    """``tf.compat.v1.initializers.he_uniform``: ``VarianceScaling(2.0, "fan_in", "uniform", seed)``.
+    """``tf.compat.v1.initializers.he_uniform``: a ``VarianceScaling`` of the He uniform preset.
+
+    Scale 2, ``fan_in``, uniform (``arrayinit._catalogue``).
 
     Examples
     --------
@@ -783,11 +799,13 @@ def he_uniform(seed=None) -> VarianceScaling:
     >>> bool(abs(x).max() < (6 / 200) ** 0.5)
     True
     """
-    return VarianceScaling(2.0, "fan_in", "uniform", seed)
+    return _preset_variance_scaling("HeUniform", seed)
 
 
 def lecun_normal(seed=None) -> VarianceScaling:
-    """``tf.compat.v1.initializers.lecun_normal``: ``VarianceScaling(1.0, "fan_in", "truncated_normal", seed)``.
+    """``tf.compat.v1.initializers.lecun_normal``: a ``VarianceScaling`` of the LeCun normal preset.
+
+    Scale 1, ``fan_in``, truncated normal (``arrayinit._catalogue``).
 
     Examples
     --------
@@ -795,11 +813,13 @@ def lecun_normal(seed=None) -> VarianceScaling:
     >>> v1.initializers.lecun_normal(seed=0).get_config()["mode"]
     'fan_in'
     """
-    return VarianceScaling(1.0, "fan_in", "truncated_normal", seed)
+    return _preset_variance_scaling("LecunNormal", seed)
 
 
 def lecun_uniform(seed=None) -> VarianceScaling:
-    """``tf.compat.v1.initializers.lecun_uniform``: ``VarianceScaling(1.0, "fan_in", "uniform", seed)``.
+    """``tf.compat.v1.initializers.lecun_uniform``: a ``VarianceScaling`` of the LeCun uniform preset.
+
+    Scale 1, ``fan_in``, uniform (``arrayinit._catalogue``).
 
     Examples
     --------
@@ -807,13 +827,13 @@ def lecun_uniform(seed=None) -> VarianceScaling:
     >>> v1.initializers.lecun_uniform(seed=0).get_config()["distribution"]
     'uniform'
     """
-    return VarianceScaling(1.0, "fan_in", "uniform", seed)
+    return _preset_variance_scaling("LecunUniform", seed)
 
 
 # --- tf.compat.v1.keras.initializers' own classes ---------------------------------------
 
 
-class KerasRandomNormal(RandomNormal):
+class KerasRandomNormal(RandomNormal, row="RandomNormal", keras_namespace=True):
     """``tf.compat.v1.keras.initializers.RandomNormal``: as ``random_normal`` with ``stddev=0.05``.
 
     Examples
@@ -827,7 +847,7 @@ class KerasRandomNormal(RandomNormal):
         super().__init__(mean, stddev, seed, dtype)
 
 
-class KerasTruncatedNormal(TruncatedNormal):
+class KerasTruncatedNormal(TruncatedNormal, row="TruncatedNormal", keras_namespace=True):
     """``tf.compat.v1.keras.initializers.TruncatedNormal``: as ``truncated_normal`` with ``stddev=0.05``.
 
     Examples
@@ -842,7 +862,7 @@ class KerasTruncatedNormal(TruncatedNormal):
         super().__init__(mean, stddev, seed, dtype)
 
 
-class KerasRandomUniform(RandomUniform):
+class KerasRandomUniform(RandomUniform, row="RandomUniform", keras_namespace=True):
     """``tf.compat.v1.keras.initializers.RandomUniform``: uniform on ``[-0.05, 0.05)`` by default.
 
     Examples
@@ -857,20 +877,20 @@ class KerasRandomUniform(RandomUniform):
 
 
 class _SeedOnly(VarianceScaling):
-    """A fixed variance scaling whose constructor and config hold the seed only (tf.keras TF1 He/LeCun)."""
+    """A preset variance scaling whose constructor and config hold the seed only (tf.keras TF1 He/LeCun)."""
 
-    _args: tuple[float, str, str] = (1.0, "fan_in", "truncated_normal")
+    row: Row  # each class names its catalogue row
 
     def __init__(self, seed=None):
-        scale, mode, distribution = self._args
+        scale, mode, distribution = preset(self.row.name)
         super().__init__(scale, mode, distribution, seed)
 
     def get_config(self):
         return {"seed": self.seed}
 
 
-class LecunNormal(_SeedOnly):
-    """``tf.compat.v1.keras.initializers.lecun_normal``: ``VarianceScaling(1.0, "fan_in", "truncated_normal")``.
+class LecunNormal(_SeedOnly, row="LecunNormal", keras_namespace=True):
+    """``tf.compat.v1.keras.initializers.lecun_normal``: ``VarianceScaling`` with the LeCun normal preset.
 
     Examples
     --------
@@ -879,11 +899,9 @@ class LecunNormal(_SeedOnly):
     {'seed': 3}
     """
 
-    _args = (1.0, "fan_in", "truncated_normal")
 
-
-class LecunUniform(_SeedOnly):
-    """``tf.compat.v1.keras.initializers.lecun_uniform``: ``VarianceScaling(1.0, "fan_in", "uniform")``.
+class LecunUniform(_SeedOnly, row="LecunUniform", keras_namespace=True):
+    """``tf.compat.v1.keras.initializers.lecun_uniform``: ``VarianceScaling`` with the LeCun uniform preset.
 
     Examples
     --------
@@ -893,11 +911,9 @@ class LecunUniform(_SeedOnly):
     True
     """
 
-    _args = (1.0, "fan_in", "uniform")
 
-
-class HeNormal(_SeedOnly):
-    """``tf.compat.v1.keras.initializers.he_normal``: ``VarianceScaling(2.0, "fan_in", "truncated_normal")``.
+class HeNormal(_SeedOnly, row="HeNormal", keras_namespace=True):
+    """``tf.compat.v1.keras.initializers.he_normal``: ``VarianceScaling`` with the He normal preset.
 
     Examples
     --------
@@ -906,11 +922,9 @@ class HeNormal(_SeedOnly):
     {'seed': 3}
     """
 
-    _args = (2.0, "fan_in", "truncated_normal")
 
-
-class HeUniform(_SeedOnly):
-    """``tf.compat.v1.keras.initializers.he_uniform``: ``VarianceScaling(2.0, "fan_in", "uniform")``.
+class HeUniform(_SeedOnly, row="HeUniform", keras_namespace=True):
+    """``tf.compat.v1.keras.initializers.he_uniform``: ``VarianceScaling`` with the He uniform preset.
 
     Examples
     --------
@@ -919,67 +933,23 @@ class HeUniform(_SeedOnly):
     {'seed': 0}
     """
 
-    _args = (2.0, "fan_in", "uniform")
+
+def _keras_namespace(row: Row) -> type[Initializer]:
+    """The class of ``row`` in ``tf.compat.v1.keras.initializers``."""
+    return _KERAS_ONLY.get(row.name) or _INIT_OPS[row.name]
 
 
-# names as tf.compat.v1.keras.initializers.serialize writes them, by class
+# names as tf.compat.v1.keras.initializers.serialize writes them, by class (of either namespace)
 _KERAS_SERIAL_NAMES: dict[type, str] = {
-    Zeros: "Zeros",
-    Ones: "Ones",
-    Constant: "Constant",
-    VarianceScaling: "VarianceScaling",
-    Orthogonal: "Orthogonal",
-    Identity: "Identity",
-    GlorotUniform: "glorot_uniform",
-    GlorotNormal: "glorot_normal",
-    KerasRandomNormal: "RandomNormal",
-    KerasRandomUniform: "RandomUniform",
-    KerasTruncatedNormal: "TruncatedNormal",
-    LecunNormal: "lecun_normal",
-    LecunUniform: "lecun_uniform",
-    HeNormal: "he_normal",
-    HeUniform: "he_uniform",
-    # tf.compat.v1.initializers classes outside the Keras namespace
-    RandomNormal: "RandomNormal",
-    RandomUniform: "RandomUniform",
-    TruncatedNormal: "TruncatedNormal",
-    UniformUnitScaling: "UniformUnitScaling",
+    cls: row.tf1_keras
+    for row in rows("tf1_keras")
+    for cls in (_INIT_OPS.get(row.name), _KERAS_ONLY.get(row.name))
+    if cls is not None and row.tf1_keras is not None
 }
 
 #: class names accepted by ``deserialize``/``get`` (snake_case and CamelCase, as TF writes either)
 KERAS_OBJECTS: dict[str, type[Initializer]] = {
-    "Zeros": Zeros,
-    "zeros": Zeros,
-    "Ones": Ones,
-    "ones": Ones,
-    "Constant": Constant,
-    "constant": Constant,
-    "VarianceScaling": VarianceScaling,
-    "Orthogonal": Orthogonal,
-    "orthogonal": Orthogonal,
-    "Identity": Identity,
-    "identity": Identity,
-    "GlorotUniform": GlorotUniform,
-    "glorot_uniform": GlorotUniform,
-    "GlorotNormal": GlorotNormal,
-    "glorot_normal": GlorotNormal,
-    "RandomNormal": KerasRandomNormal,
-    "random_normal": KerasRandomNormal,
-    "normal": KerasRandomNormal,
-    "RandomUniform": KerasRandomUniform,
-    "random_uniform": KerasRandomUniform,
-    "uniform": KerasRandomUniform,
-    "TruncatedNormal": KerasTruncatedNormal,
-    "truncated_normal": KerasTruncatedNormal,
-    "LecunNormal": LecunNormal,
-    "lecun_normal": LecunNormal,
-    "LecunUniform": LecunUniform,
-    "lecun_uniform": LecunUniform,
-    "HeNormal": HeNormal,
-    "he_normal": HeNormal,
-    "HeUniform": HeUniform,
-    "he_uniform": HeUniform,
-    "UniformUnitScaling": UniformUnitScaling,
+    name: _keras_namespace(row) for row in rows("tf1_keras") for name in row.tf1_keras_names
 }
 
 
