@@ -646,3 +646,97 @@ print(interrupted, len(pieces), ok)
 def test_ctrl_c_is_handled_between_the_pieces_of_a_big_call():
     # a call is one kernel run per piece: Ctrl-C raises KeyboardInterrupt once the running piece is done
     assert _run_py(_INTERRUPT_SCRIPT).split() == ["True", "1", "True"]
+
+
+_HOOKS_SCRIPT = """
+import gc, sys, threading
+import numpy as np
+import arrayinit.random as ar
+from arrayinit import _engine
+
+seen = []
+
+
+class Cycle:  # garbage whose finalizer calls arrayinit, collected wherever the collector runs
+    def __init__(self):
+        self.me = self
+
+    def __del__(self):
+        seen.append(ar.normal((10,), seed=1))
+
+
+gc.collect()
+for _ in range(200):
+    Cycle()
+gc.set_threshold(1, 1, 1)  # collections everywhere: in the loader thread as it starts, and between its loads
+b = ar.truncated_normal((100,), seed=2, dtype="float16")
+gc.set_threshold(700, 10, 10)
+gc.collect()
+
+# the values of a call that the helpers share, made in pieces that they do not
+n = 1 << 18
+expected = np.concatenate([ar.normal((n // 4,), seed=1, full_shape=(n,), offset=(i,)) for i in range(0, n, n // 4)])
+calls = threading.local()
+
+
+def hook(frame, event, arg):
+    # a trace hook of every new thread (the engine's helpers, started below) that calls arrayinit at a size
+    # that would use the helpers, on the first events of the thread: some while it holds the pool's lock
+    if threading.current_thread().name.startswith("arrayinit-"):
+        calls.n = getattr(calls, "n", 0) + 1
+        if calls.n <= 30:
+            assert np.array_equal(ar.normal((n,), seed=1), expected)
+    return None
+
+
+threading.settrace(hook)
+a = [ar.normal((1 << 20,), seed=0) for _ in range(3)]
+threading.settrace(None)
+ok = all(np.array_equal(x, a[0]) for x in a) and all(np.array_equal(x, expected[:10]) for x in seen)
+print(ok, len(seen) > 0, b.dtype)
+"""
+
+
+@pytest.mark.slow
+def test_calls_from_hooks_in_the_helpers_and_finalizers_in_the_loader_thread_do_not_deadlock(tmp_path):
+    # a helper's trace hook that calls arrayinit ran while the helper held the pool's lock (offer waited for it
+    # forever); a finalizer run by the collector in the loader thread as it started waited for a load that only
+    # that thread could do
+    pkg = copy_package(tmp_path / "pkg")
+    assert run_in(pkg, _HOOKS_SCRIPT, XDG_CACHE_HOME=str(tmp_path / "xdg")).split() == ["True", "True", "float16"]
+
+
+_LATE_WRITES_SCRIPT = """
+import sys, time
+import numpy as np
+import arrayinit.random as ar
+from arrayinit import _engine
+
+buf = np.zeros(1 << 21, np.float64)
+ar.normal(buf.shape, seed=1, dtype="float64", out=buf)  # helpers started, kernel loaded
+
+
+def interrupt(frame, event, arg):  # Ctrl-C handled as the calling thread starts its share of the work
+    if event == "call" and frame.f_code is _engine._call.__code__:
+        time.sleep(0.01)  # meanwhile the helper takes the job
+        raise KeyboardInterrupt
+    return None
+
+
+late = 0
+for _ in range(5):
+    sys.settrace(interrupt)
+    try:
+        ar.normal(buf.shape, seed=2, dtype="float64", out=buf)
+    except KeyboardInterrupt:
+        pass
+    sys.settrace(None)
+    buf[:] = 0  # the caller reuses its buffer once the call has raised
+    time.sleep(0.2)
+    late += int(np.count_nonzero(buf))
+print(late, np.array_equal(ar.normal((1000,), seed=2, dtype="float64"), ar.normal((1000,), seed=2, dtype="float64")))
+"""
+
+
+def test_no_helper_writes_into_out_after_an_interrupted_call_has_raised():
+    assert _run_py(_LATE_WRITES_SCRIPT).split() == ["0", "True"]

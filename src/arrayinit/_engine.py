@@ -58,13 +58,14 @@ PARALLEL_FROM = 1 << 17
 
 
 class _Job:
-    __slots__ = ("args", "keep", "kernel", "wanted")
+    __slots__ = ("args", "keep", "kernel", "running", "wanted")
 
     def __init__(self, kernel, args, wanted: int, keep: tuple) -> None:
         self.kernel = kernel
         self.args = args  # addresses of ``keep``'s arrays among them
         self.keep = keep  # alive until the last helper that took the job is done with it
         self.wanted = wanted
+        self.running = 0  # helpers inside the kernel for this job
 
 
 class _Pool:
@@ -93,6 +94,9 @@ class _Pool:
                 self._jobs.remove(job)
 
     def _serve(self) -> None:
+        # a helper's own runs are never offered to the pool: a call made on this thread by a hook or a
+        # finalizer (which may run while this thread holds the pool's lock) runs alone, with a state of its own
+        _thread.busy = True
         while True:
             with self._cv:
                 while not self._jobs:
@@ -101,9 +105,12 @@ class _Pool:
                 job.wanted -= 1
                 if job.wanted == 0:
                     self._jobs.pop()
+                job.running += 1
             # a failed helper loses nothing: the calling thread computes every task not stored
             with contextlib.suppress(Exception):
-                _help(job.kernel, list(job.args))
+                _call(job.kernel, list(job.args), 0, _thread.state)
+            with self._cv:
+                job.running -= 1
             del job
 
 
@@ -371,6 +378,7 @@ class _ThreadState(threading.local):
     """
 
     def __init__(self) -> None:
+        self.busy = True  # a call made by a hook while this thread's state is made runs with a state of its own
         self.state = _CallState()
         self.busy = False
 
@@ -384,18 +392,6 @@ def _call(kernel, vals: list, finish: int, s: _CallState) -> int:
     vals[A_FINISH] = finish
     _ARGS.pack_into(s.args, 0, *vals)
     return kernel(s.args_addr)
-
-
-def _help(kernel, vals: list) -> None:
-    """A helper's share of a job (``finish=False``)."""
-    t = _thread
-    nested = t.busy
-    s = _CallState() if nested else t.state
-    t.busy = True
-    try:
-        _call(kernel, vals, 0, s)
-    finally:
-        t.busy = nested
 
 
 @functools.lru_cache(maxsize=1)
@@ -496,12 +492,20 @@ def _run(k, head: list, out_at: int, stream: int, keep: tuple) -> None:
             pool = _get_pool()
             job = pool.offer(k.run, vals, helpers, (*keep, work))
             try:
-                status = _call(k.run, list(vals), 1, s)
-            finally:
-                pool.withdraw(job)
-            # a helper may still be storing a task it won
-            while k.pending(work):
-                os.sched_yield()
+                try:
+                    status = _call(k.run, list(vals), 1, s)
+                finally:
+                    pool.withdraw(job)
+                # a helper may still be storing a task it won
+                while k.pending(work):
+                    os.sched_yield()
+            except BaseException:
+                # interrupted (Ctrl-C): no task is handed out any more, and the helpers are done with the
+                # output before the exception leaves the call (each holds at most one task)
+                work[0] = 1 << 62
+                while job.running:
+                    os.sched_yield()
+                raise
     finally:
         t.busy = nested
     if status != 0:

@@ -63,11 +63,13 @@ class _Request:
 # thread: both serve the same queue, one load at a time.
 _queue: queue.SimpleQueue[_Request] = queue.SimpleQueue()
 _loaders: list[int] = []  # the loader threads started in this process
-_local = threading.local()  # ``loader``: this thread is a loader thread; ``waits``: its waits for a load
+_loader_idents: set[int] = set()  # the loader threads' identifiers, each added by the thread itself
+_local = threading.local()  # ``waits``: how many waits for a load this thread is in
 
 
 def _serve(requests: queue.SimpleQueue[_Request]) -> None:
-    _local.loader = True
+    # first, before anything allocates: a finalizer run here by the garbage collector loads inline
+    _loader_idents.add(_thread.get_ident())
     while True:
         req = requests.get()
         with load_lock:
@@ -85,9 +87,10 @@ def _serve(requests: queue.SimpleQueue[_Request]) -> None:
 
 
 def load(fn: Callable[[], T]) -> T:
-    """``fn()``, run by the loader thread under ``load_lock`` (inline when called by a load)."""
-    if getattr(_local, "loader", False):
-        return fn()
+    """``fn()``, run by the loader thread under ``load_lock`` (inline when called on the loader thread)."""
+    if _thread.get_ident() in _loader_idents:
+        with load_lock:
+            return fn()
     req = _Request(fn)
     waits = getattr(_local, "waits", 0)
     _local.waits = waits + 1
@@ -183,7 +186,7 @@ def _after_fork(child: bool) -> None:
     if child:
         _queue = queue.SimpleQueue()  # the loader threads do not exist in the child
         _loaders.clear()
-        _local.__dict__.pop("loader", None)  # a child forked by a load is no loader
+        _loader_idents.clear()  # a child forked by a load is no loader
         for hook in _child_hooks:
             hook()
 
