@@ -6,7 +6,7 @@
    same monotonic clock). Printed: median and worst latency over the trials.
 2. The cost of pieces: a ``2**24`` float32 truncated normal (into written
    memory, and into a new array) timed with the engine's pieces and as one
-   kernel run (``_engine.PIECE`` raised above the size), in alternating
+   kernel run (``_engine.cpu.PIECE`` raised above the size), in alternating
    rounds; printed as medians and the ratio pieces / one run.
 
 Run: ``PYTHONPATH=src python benchmarks/bench_interrupt.py [--trials N] [--no-busy]``.
@@ -65,12 +65,12 @@ def piece_cost(rounds: int) -> dict[str, tuple[float, float]]:
     """Median seconds (pieces, one run) of a 2**24 float32 truncated normal, into written and into new memory."""
     n = 1 << 24
     written = ar.truncated_normal(n, seed=0)
-    pieces = dict(_engine.PIECE)
+    pieces = dict(_engine.cpu.PIECE)
     one = dict.fromkeys(pieces, 1 << 62)
     times: dict[str, dict[str, list[float]]] = {k: {"pieces": [], "one run": []} for k in ("written", "new")}
     for _ in range(rounds):
         for mode, table in (("pieces", pieces), ("one run", one)):
-            _engine.PIECE.update(table)
+            _engine.cpu.PIECE.update(table)
             for case in ("written", "new"):
                 t0 = time.perf_counter()
                 if case == "written":
@@ -78,7 +78,7 @@ def piece_cost(rounds: int) -> dict[str, tuple[float, float]]:
                 else:
                     ar.truncated_normal(n, seed=1)
                 times[case][mode].append(time.perf_counter() - t0)
-    _engine.PIECE.update(pieces)
+    _engine.cpu.PIECE.update(pieces)
     return {case: (statistics.median(t["pieces"]), statistics.median(t["one run"])) for case, t in times.items()}
 
 
@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     if not hasattr(signal, "SIGINT") or os.name != "posix":
         print("needs POSIX signals", file=sys.stderr)
         return 2
-    print(f"threads: {_engine.num_threads()}, pieces: {_engine.PIECE}")
+    print(f"threads: {_engine.num_threads()}, pieces: {_engine.cpu.PIECE}")
     conditions = ["quiet"] if args.no_busy else ["quiet", "one core busy"]
     with BusyCore() as spinner:
         for cond in conditions:

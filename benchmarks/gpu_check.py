@@ -29,7 +29,8 @@ import time
 import numpy as np
 
 from arrayinit import _engine, _plan
-from arrayinit._plan import BITS, FillPlan
+from arrayinit._kernels.abi import BITS
+from arrayinit._plan import FillPlan
 
 CASES = {
     "uniform": lambda d: _plan.uniform_params(-0.5, 0.5, d),

@@ -19,7 +19,8 @@ if os.environ.get("NUMBA_ENABLE_CUDASIM") != "1":
     )
 
 from arrayinit import _engine, _plan
-from arrayinit._plan import BITS, FillPlan
+from arrayinit._kernels.abi import BITS
+from arrayinit._plan import FillPlan
 from arrayinit._targets import cuda as cuda_target
 
 

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import arrayinit.random as ar
+from arrayinit._kernels import abi
 from tests.conftest import copy_package, run_in
 
 _THREADS_SCRIPT = """
@@ -29,7 +30,7 @@ for k in (1, 2, 3, 4):
     arrays += [ar.bits((3, 70_001), seed=5), ar.uniform(2**20 + 3, seed=6), ar.normal((1000, 37), seed=7)]
     arrays.append(ar.normal((5, 9, 3000), seed=8, full_shape=(9, 9, 4096), offset=(2, 0, 1000)))
     out[k] = [hashlib.sha256(a.tobytes()).hexdigest() for a in arrays]
-    out[f"helpers{k}"] = len(_engine._get_pool()._threads)
+    out[f"helpers{k}"] = len(_engine.pool.get_pool()._threads)
 print(json.dumps(out))
 """
 
@@ -66,42 +67,42 @@ def _run_kernel(n, work, finish, out=None, stream=0):
 
     d, c64, p = _plan.truncnorm_params(0.0, 1.0, -2.0, 2.0, -2.0, 2.0, "float32")
     plan = _plan.FillPlan((n,), (n,), (0,), d, "float32", 11, 0, c64, p)
-    starts, row_len, starts_addr = _engine._layout(plan.shape, plan.full_shape, plan.offset)
-    k0, k1 = _engine._words64(plan.seed)
-    s0, s1 = _engine._words64(plan.stream)
-    _, params_addr = _engine._typed_params(p, False)
+    starts, row_len, starts_addr = _engine.args.layout(plan.shape, plan.full_shape, plan.offset)
+    k0, k1 = _engine.args.words64(plan.seed)
+    s0, s1 = _engine.args.words64(plan.stream)
+    _, params_addr = _engine.args.typed_params(p, False)
     out = np.zeros(n, np.float32) if out is None else out
     kernel = _engine.kernel(*_engine.variant(plan))
     vals = [out.ctypes.data, n, starts_addr, starts.shape[0], row_len, k0, k1, s0, s1, d, params_addr]
     vals += [work.ctypes.data, work.shape[0], 0, 0, 0, stream]
-    assert _engine._call(kernel.run, vals, int(finish), _engine._CallState()) == 0
+    assert _engine.pool.call(kernel.run, vals, int(finish), _engine.pool.CallState()) == 0
     return out
 
 
 @pytest.mark.parametrize("stream", [0, 1])
 def test_calling_thread_finishes_tasks_a_helper_took_and_never_stored(stream):
-    from arrayinit import _engine, _plan
+    from arrayinit import _engine
 
-    n = 10 * _plan.CHUNK + 17
+    n = 10 * abi.CHUNK + 17
     expected = ar.truncated_normal(n, seed=11)
-    tasks = _engine.task_count(1, n)
+    tasks = _engine.cpu.task_count(1, n)
     work = np.zeros(1 + tasks, np.int64)
     work[0] = 7  # tasks 0..6 were handed to a helper that was descheduled before storing them
     out = _run_kernel(n, work, True, stream=stream)
     np.testing.assert_array_equal(out, expected)
     assert _engine.kernel("fill32", "float32").pending(work) == 0
-    assert (work[1:] == _plan.DONE).all()
+    assert (work[1:] == abi.DONE).all()
 
 
 @pytest.mark.parametrize("stream", [0, 1])
 def test_a_task_is_stored_once_and_only_by_its_winner(stream):
-    from arrayinit import _engine, _plan
+    from arrayinit import _engine
 
-    chunk = _plan.CHUNK
+    chunk = abi.CHUNK
     n = 6 * chunk
-    work = np.zeros(1 + _engine.task_count(1, n), np.int64)
-    work[1 + 2] = _plan.DONE  # task 2 was stored by another thread: never written again
-    work[1 + 4] = _plan.STORING  # task 4 is being stored by another thread
+    work = np.zeros(1 + _engine.cpu.task_count(1, n), np.int64)
+    work[1 + 2] = abi.DONE  # task 2 was stored by another thread: never written again
+    work[1 + 4] = abi.STORING  # task 4 is being stored by another thread
     out = _run_kernel(n, work, True, stream=stream)
     assert (out[2 * chunk : 3 * chunk] == 0).all()
     assert (out[4 * chunk : 5 * chunk] == 0).all()
@@ -114,10 +115,10 @@ def test_a_task_is_stored_once_and_only_by_its_winner(stream):
 
 @pytest.mark.parametrize("stream", [0, 1])
 def test_helpers_alone_compute_everything(stream):
-    from arrayinit import _engine, _plan
+    from arrayinit import _engine
 
-    n = 5 * _plan.CHUNK + 1
-    work = np.zeros(1 + _engine.task_count(1, n), np.int64)
+    n = 5 * abi.CHUNK + 1
+    work = np.zeros(1 + _engine.cpu.task_count(1, n), np.int64)
     out = _run_kernel(n, work, False, stream=stream)
     np.testing.assert_array_equal(out, ar.truncated_normal(n, seed=11))
     assert _engine.kernel("fill32", "float32").pending(work) == 0
@@ -127,16 +128,16 @@ def test_helpers_alone_compute_everything(stream):
     ("n_rows", "row_len"), [(1, 1), (1, 4096), (1, 4097), (3, 5), (5000, 3), (7, 4096), (2, 12289), (1000, 1365)]
 )
 def test_task_count_matches_the_kernels(n_rows, row_len):
-    from arrayinit import _engine, _plan
+    from arrayinit import _engine
 
     expected = ar.bits((n_rows, row_len), seed=2, full_shape=(n_rows + 1, row_len + 1), offset=(1, 1))
     starts = np.ascontiguousarray((np.arange(n_rows, dtype=np.int64) + 1) * (row_len + 1) + 1)
     out = np.zeros(n_rows * row_len, np.uint32)
-    work = np.zeros(1 + _engine.task_count(n_rows, row_len), np.int64)
+    work = np.zeros(1 + _engine.cpu.task_count(n_rows, row_len), np.int64)
     kernel = _engine.kernel("bits", "uint32")
-    vals = [out.ctypes.data, out.size, starts.ctypes.data, n_rows, row_len, 2, 0, 0, 0, _plan.BITS, 0]
+    vals = [out.ctypes.data, out.size, starts.ctypes.data, n_rows, row_len, 2, 0, 0, 0, abi.BITS, 0]
     vals += [work.ctypes.data, work.shape[0], 0, 0, 0, 0]
-    assert _engine._call(kernel.run, vals, 1, _engine._CallState()) == 0
+    assert _engine.pool.call(kernel.run, vals, 1, _engine.pool.CallState()) == 0
     np.testing.assert_array_equal(out, expected.reshape(-1))
     assert work[0] >= work.shape[0] - 1  # every task was handed out
     assert kernel.pending(work) == 0
@@ -181,14 +182,14 @@ _STREAMED = [
 @pytest.mark.parametrize(("name", "dtype", "kw"), _STREAMED)
 @pytest.mark.parametrize(("shift", "extra"), [(0, 3), (0, 1001), (1, 3), (7, 1001), ("bytes", 3)])
 def test_outputs_written_by_streaming_stores_hold_the_same_values(name, dtype, kw, shift, extra):
-    from arrayinit import _engine, _plan
+    from arrayinit import _engine
 
     fn = getattr(ar, name)
     args = dict(kw, dtype=dtype) if dtype else dict(kw)
     itemsize = fn(1, seed=0, **args).itemsize
     # above the threshold; the last task holds ``extra`` values (``extra < CHUNK``)
-    n = _plan.STREAM_FROM // itemsize + extra
-    piece = _plan.STREAM_FROM // itemsize // 3  # computed below the threshold, by plain stores
+    n = abi.STREAM_FROM // itemsize + extra
+    piece = abi.STREAM_FROM // itemsize // 3  # computed below the threshold, by plain stores
     expected = np.concatenate(
         [fn(min(piece, n - i), seed=4, full_shape=(n,), offset=(i,), **args) for i in range(0, n, piece)]
     )
@@ -199,7 +200,7 @@ def test_outputs_written_by_streaming_stores_hold_the_same_values(name, dtype, k
     else:  # ``shift`` values before the output on its first line
         start += shift * itemsize
     out = raw[start : start + n * itemsize].view(expected.dtype)
-    assert _engine._streamed(out.view(np.uint8)) == 1
+    assert _engine.cpu.streamed(out.view(np.uint8)) == 1
     fn(n, seed=4, out=out, **args)
     np.testing.assert_array_equal(out.view(np.uint8), expected.view(np.uint8))
     assert not raw[:start].any()
@@ -209,20 +210,20 @@ def test_outputs_written_by_streaming_stores_hold_the_same_values(name, dtype, k
 def test_streaming_stores_for_large_outputs_in_memory_only(monkeypatch):
     import mmap
 
-    from arrayinit import _engine, _plan
+    from arrayinit import _engine
 
-    packed = _engine._ARGS
+    packed = _engine.pool.ARGS_BLOCK
     seen = []
 
     class Spy:
         size = packed.size
 
         def pack_into(self, buf, offset, *vals):
-            seen.append(vals[_plan.A_STREAM])
+            seen.append(vals[abi.A_STREAM])
             packed.pack_into(buf, offset, *vals)
 
-    monkeypatch.setattr(_engine, "_ARGS", Spy())
-    n = _plan.STREAM_FROM // 4 + 5
+    monkeypatch.setattr(_engine.pool, "ARGS_BLOCK", Spy())
+    n = abi.STREAM_FROM // 4 + 5
     expected = ar.truncated_normal(n, seed=3)
     seen.clear()
     written = np.full(n, np.nan, np.float32)  # written: its pages are in memory (np.zeros would not write them)
@@ -599,10 +600,10 @@ def test_a_call_run_in_pieces_has_the_values_of_one_run(monkeypatch, shape, full
 
     whole = call()
     runs = []
-    real_run = _engine._run
-    monkeypatch.setattr(_engine, "_run", lambda *a: runs.append(a[1][1]) or real_run(*a))
-    monkeypatch.setattr(_engine, "PIECE", dict.fromkeys(_engine.PIECE, 5_003))
-    monkeypatch.setattr(_engine, "PARALLEL_FROM", 4_096)  # pieces run with the helpers too
+    real_run = _engine.cpu._run
+    monkeypatch.setattr(_engine.cpu, "_run", lambda *a: runs.append(a[1][1]) or real_run(*a))
+    monkeypatch.setattr(_engine.cpu, "PIECE", dict.fromkeys(_engine.cpu.PIECE, 5_003))
+    monkeypatch.setattr(_engine.cpu, "PARALLEL_FROM", 4_096)  # pieces run with the helpers too
     np.testing.assert_array_equal(call(), whole)
     assert len(runs) > 1
     assert sum(runs) == int(np.prod(shape))
@@ -615,10 +616,10 @@ import numpy as np
 import arrayinit.random as ar
 from arrayinit import _engine
 
-n = 3 * _engine.PIECE["fill32"] + 5
+n = 3 * _engine.cpu.PIECE["fill32"] + 5
 expected = ar.truncated_normal(1000, seed=3)
 pieces = []
-real_run = _engine._run
+real_run = _engine.cpu._run
 
 
 def run_then_ctrl_c(*args):
@@ -627,14 +628,14 @@ def run_then_ctrl_c(*args):
     signal.raise_signal(signal.SIGINT)  # Ctrl-C while the first piece runs
 
 
-_engine._run = run_then_ctrl_c
+_engine.cpu._run = run_then_ctrl_c
 try:
     ar.truncated_normal(n, seed=3)
 except KeyboardInterrupt:
     interrupted = True
 else:
     interrupted = False
-_engine._run = real_run
+_engine.cpu._run = real_run
 # the engine stays usable and right afterwards, on this thread and with helpers
 ok = np.array_equal(ar.truncated_normal(1000, seed=3), expected)
 ok = ok and np.array_equal(ar.truncated_normal(n, seed=3)[:1000], expected)
@@ -717,7 +718,7 @@ ar.normal(buf.shape, seed=1, dtype="float64", out=buf)  # helpers started, kerne
 
 
 def interrupt(frame, event, arg):  # Ctrl-C handled as the calling thread starts its share of the work
-    if event == "call" and frame.f_code is _engine._call.__code__:
+    if event == "call" and frame.f_code is _engine.pool.call.__code__:
         time.sleep(0.01)  # meanwhile the helper takes the job
         raise KeyboardInterrupt
     return None

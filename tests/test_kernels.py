@@ -8,7 +8,7 @@ import pytest
 import scipy.special as sc
 from numba import njit
 
-from arrayinit._kernels import floats, philox, samplers, special
+from arrayinit._kernels import abi, floats, philox, samplers, special
 from tests.conftest import DATA
 from tests.reference import philox4x32
 
@@ -258,7 +258,8 @@ def _local_all(w, p, out):
 @pytest.mark.parametrize(("a", "b"), [(35.0, 36.0), (1e3, np.inf), (0.5, 0.5005), (-2.0005, -2.0)])
 def test_truncnorm_local_inverts_the_tail_cdf(a, b):
     """The local sampler's value for u equals the exact quantile (mpmath) to a few ulps."""
-    from arrayinit._plan import TRUNCNORM_LOCAL, truncnorm_params
+    from arrayinit._kernels.abi import TRUNCNORM_LOCAL
+    from arrayinit._plan import truncnorm_params
 
     dist, _, p = truncnorm_params(0.0, 1.0, a, b, a, b, "float64")
     assert dist == TRUNCNORM_LOCAL
@@ -461,7 +462,8 @@ def test_normal64_values_within_six_ulps_of_mpmath():
 
 def _plan_bits(shape, full, off, seed, stream):
     from arrayinit import _engine
-    from arrayinit._plan import BITS, FillPlan
+    from arrayinit._kernels.abi import BITS
+    from arrayinit._plan import FillPlan
 
     out = np.empty(math.prod(shape), np.uint32)
     _engine.run_cpu(FillPlan(shape, full, off, BITS, "uint32", seed, stream), out)
@@ -511,7 +513,7 @@ def test_float64_passes_equal_the_per_element_sampler(kind, kw):
             lo_b, hi_b = kw.get("lower", -2.0), kw.get("upper", 2.0)
             sd = kw.get("stddev", 1.0)
             dist, c64, p = _plan.truncnorm_params(0.0, sd, lo_b, hi_b, lo_b * sd, hi_b * sd, "float64")
-            which = {_plan.TRUNCNORM_WINDOW: 1, _plan.TRUNCNORM_CENTRAL: 2, _plan.TRUNCNORM: 3}[dist]
+            which = {abi.TRUNCNORM_WINDOW: 1, abi.TRUNCNORM_CENTRAL: 2, abi.TRUNCNORM: 3}[dist]
         assert c64
         ref = np.empty(w.size)
         _sample64_all(w, which, tuple(np.float64(v) for v in p), ref)
@@ -554,7 +556,8 @@ def test_truncnorm64_window_against_mpmath(a, b):
     ``(Phi(b) - Phi(a)) 2**-52`` (about 2e-16 in q), scaled by the slope of the inverse CDF."""
     import mpmath
 
-    from arrayinit._plan import TRUNCNORM_WINDOW, truncnorm_params
+    from arrayinit._kernels.abi import TRUNCNORM_WINDOW
+    from arrayinit._plan import truncnorm_params
 
     dist, c64, p = truncnorm_params(0.0, 1.0, a, b, a, b, "float64")
     assert (dist, c64) == (TRUNCNORM_WINDOW, True)

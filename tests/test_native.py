@@ -11,7 +11,7 @@ import zipfile
 import pytest
 
 import arrayinit
-from arrayinit._plan import CPU_FAMILIES
+from arrayinit._kernels.abi import CPU_FAMILIES
 from arrayinit._targets import native
 from tests.conftest import copy_package, run_in
 
@@ -22,14 +22,14 @@ _EVERY_VARIANT = """
 import hashlib, json, sys
 import arrayinit.random as ar
 from arrayinit import _engine
-from arrayinit._plan import STREAM_FROM
+from arrayinit._kernels.abi import STREAM_FROM
 BIG = STREAM_FROM + 20  # bytes: written by streaming stores when given as ``out=``
 
 
 def big(fn, n, **kw):  # the values of fn(n, **kw), written into an existing (zeroed) array
     a = fn(n, **kw)
     a.view("uint8")[:] = 0
-    assert a.nbytes < STREAM_FROM or _engine._streamed(a.view("uint8")) == 1
+    assert a.nbytes < STREAM_FROM or _engine.cpu.streamed(a.view("uint8")) == 1
     return fn(n, out=a, **kw)
 
 

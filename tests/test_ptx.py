@@ -66,7 +66,7 @@ def _sig(out, params, starts):
     return (types.Array(out, 1, "C"), starts, i64, i64, i64, u64, u64, u64, u64, types.boolean, i64, params)
 
 
-P32, P64 = types.UniTuple(f32, 12), types.UniTuple(f64, 12)  # _plan.N_PARAMS
+P32, P64 = types.UniTuple(f32, 12), types.UniTuple(f64, 12)  # arrayinit._kernels.abi.N_PARAMS
 NATIVE, BF16, F16 = 0, 1, 2
 FORMATS = [  # (family, store kind, output storage, parameter tuple)
     ("fill32", NATIVE, f32, P32),

@@ -29,6 +29,8 @@ import types as pytypes
 import numba
 import numpy as np
 
+from arrayinit._kernels import abi
+
 CC = (9, 0)
 H200_ISSUE_PER_S = 132 * 4 * 32 * 1.98e9
 
@@ -92,7 +94,6 @@ def main() -> int:
     dispatcher.get_current_device = lambda: pytypes.SimpleNamespace(compute_capability=CC)
     from numba import cuda, types
 
-    from arrayinit import _plan
     from arrayinit._targets import cuda as target
 
     ptxas = _tool("ptxas", "nvidia.cuda_nvcc", "bin")
@@ -107,16 +108,16 @@ def main() -> int:
 
     i64, u64 = types.int64, types.uint64
     cases = [
-        ("truncated normal (+-2 sd)", "float32", target._values32, _plan.TRUNCNORM_WINDOW, np.float32, "native"),
-        ("truncated normal (+-2 sd)", "bfloat16", target._values32, _plan.TRUNCNORM_WINDOW, np.uint16, "bf16"),
-        ("truncated normal (central)", "float32", target._values32, _plan.TRUNCNORM_CENTRAL, np.float32, "native"),
-        ("truncated normal (central)", "bfloat16", target._values32, _plan.TRUNCNORM_CENTRAL, np.uint16, "bf16"),
-        ("normal", "float32", target._values32, _plan.NORMAL, np.float32, "native"),
-        ("uniform", "float32", target._values32, _plan.UNIFORM, np.float32, "native"),
+        ("truncated normal (+-2 sd)", "float32", target._values32, abi.TRUNCNORM_WINDOW, np.float32, "native"),
+        ("truncated normal (+-2 sd)", "bfloat16", target._values32, abi.TRUNCNORM_WINDOW, np.uint16, "bf16"),
+        ("truncated normal (central)", "float32", target._values32, abi.TRUNCNORM_CENTRAL, np.float32, "native"),
+        ("truncated normal (central)", "bfloat16", target._values32, abi.TRUNCNORM_CENTRAL, np.uint16, "bf16"),
+        ("normal", "float32", target._values32, abi.NORMAL, np.float32, "native"),
+        ("uniform", "float32", target._values32, abi.UNIFORM, np.float32, "native"),
         ("bits", "uint32", target._values_bits, 0, np.uint32, "native"),
-        ("truncated normal (+-2 sd)", "float64", target._values64, _plan.TRUNCNORM_WINDOW, np.float64, "native"),
-        ("normal", "float64", target._values64, _plan.NORMAL, np.float64, "native"),
-        ("uniform", "float64", target._values64, _plan.UNIFORM, np.float64, "native"),
+        ("truncated normal (+-2 sd)", "float64", target._values64, abi.TRUNCNORM_WINDOW, np.float64, "native"),
+        ("normal", "float64", target._values64, abi.NORMAL, np.float64, "native"),
+        ("uniform", "float64", target._values64, abi.UNIFORM, np.float64, "native"),
     ]
     stores = {"native": target._store_native, "bf16": target._store_bf16}
     print(f"{'distribution':<28}{'output':<10}{'kernel':<7}{'regs':>5}{'instr/elem':>12}{'issue bound G/s':>17}")
@@ -125,7 +126,7 @@ def main() -> int:
             wide = values is target._values64
             tile_dtype = np.uint32 if values is target._values_bits else np.float64 if wide else np.float32
             kernels = target._kernels(fixed(values, dist), tile_dtype, stores[store])
-            params = types.UniTuple(types.float64 if wide else types.float32, 12)  # _plan.N_PARAMS
+            params = types.UniTuple(types.float64 if wide else types.float32, 12)  # abi.N_PARAMS
             sig = (types.Array(numba.from_dtype(out_dtype), 1, "C"), types.UniTuple(i64, 1))
             sig += (i64, i64, i64, u64, u64, u64, u64, types.boolean, i64, params)
             for style, kernel in zip(["tiled", "flat"], kernels, strict=True):

@@ -1,7 +1,7 @@
 """Write the portable LLVM bitcode of every CPU kernel variant, shipped with the package.
 
 Run from the repository root after changing any kernel source (``_kernels/``,
-``_targets/cpu.py``, ``_targets/native.py``, ``_plan.py``):
+``_targets/cpu.py``, ``_targets/linkage.py``, ``_targets/native.py``):
 ``PYTHONPATH=src python tools/gen_cpu_ir.py``. It starts a fresh interpreter
 with ``NUMBA_OPT=0`` (numba's code before any optimisation, so that nothing
 is tuned for this machine's CPU) and writes
@@ -35,8 +35,8 @@ def build() -> bytes:
     import llvmlite
     import numba
 
-    from arrayinit._engine import numba_target
     from arrayinit._targets import native
+    from arrayinit._targets.numba_loader import numba_target
 
     cpu = numba_target()
     files: dict[str, bytes] = {}

@@ -17,12 +17,8 @@ from fractions import Fraction
 
 from arrayinit import _dtypes
 from arrayinit._errors import check_float
+from arrayinit._kernels.abi import BITS, TRUNCNORM, TRUNCNORM_CENTRAL, TRUNCNORM_LOCAL, TRUNCNORM_WINDOW
 from arrayinit._plan import (
-    BITS,
-    TRUNCNORM,
-    TRUNCNORM_CENTRAL,
-    TRUNCNORM_LOCAL,
-    TRUNCNORM_WINDOW,
     FillPlan,
     _no_value,
     grid_above,

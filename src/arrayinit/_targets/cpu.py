@@ -36,30 +36,7 @@ from numba import carray, njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from arrayinit._kernels.floats import bf16_bits, f16_bits, wide_word
-from arrayinit._kernels.ops import fma
-from arrayinit._kernels.philox import philox_block
-from arrayinit._kernels.samplers import (
-    R_CENTRAL,
-    is_normal_deep64,
-    is_normal_tail32,
-    std_normal32_central,
-    std_normal32_tail,
-    std_normal64_central,
-    std_normal64_near,
-    std_normal64_tail,
-    truncnorm32,
-    truncnorm32_central,
-    truncnorm32_window,
-    truncnorm64,
-    truncnorm64_central,
-    truncnorm64_window,
-    truncnorm_local64,
-    uniform32,
-    uniform64,
-    uniform_rel64,
-)
-from arrayinit._plan import (
+from arrayinit._kernels.abi import (
     A_DIST,
     A_FINISH,
     A_K0,
@@ -97,7 +74,30 @@ from arrayinit._plan import (
     UNIFORM,
     UNIFORM_REL,
 )
-from arrayinit._targets.native import entries, internalize, symbol
+from arrayinit._kernels.floats import bf16_bits, f16_bits, wide_word
+from arrayinit._kernels.ops import fma
+from arrayinit._kernels.philox import philox_block
+from arrayinit._kernels.samplers import (
+    R_CENTRAL,
+    is_normal_deep64,
+    is_normal_tail32,
+    std_normal32_central,
+    std_normal32_tail,
+    std_normal64_central,
+    std_normal64_near,
+    std_normal64_tail,
+    truncnorm32,
+    truncnorm32_central,
+    truncnorm32_window,
+    truncnorm64,
+    truncnorm64_central,
+    truncnorm64_window,
+    truncnorm_local64,
+    uniform32,
+    uniform64,
+    uniform_rel64,
+)
+from arrayinit._targets.linkage import entries, internalize, symbol
 
 _X86 = platform.machine().lower() in ("x86_64", "amd64", "i386", "i686")
 

@@ -26,6 +26,17 @@ from __future__ import annotations
 import numpy as np
 from numba import cuda
 
+from arrayinit._kernels.abi import (
+    NORMAL,
+    STORE_BF16,
+    STORE_F16,
+    STORE_NATIVE,
+    TRUNCNORM_CENTRAL,
+    TRUNCNORM_LOCAL,
+    TRUNCNORM_WINDOW,
+    UNIFORM,
+    UNIFORM_REL,
+)
 from arrayinit._kernels.floats import bf16_bits, f16_bits, wide_word
 from arrayinit._kernels.philox import philox_block, select_lane
 from arrayinit._kernels.samplers import (
@@ -41,17 +52,6 @@ from arrayinit._kernels.samplers import (
     uniform32,
     uniform64,
     uniform_rel64,
-)
-from arrayinit._plan import (
-    NORMAL,
-    STORE_BF16,
-    STORE_F16,
-    STORE_NATIVE,
-    TRUNCNORM_CENTRAL,
-    TRUNCNORM_LOCAL,
-    TRUNCNORM_WINDOW,
-    UNIFORM,
-    UNIFORM_REL,
 )
 
 _STREAM_HI_FLIP = np.uint64(0x80000000)  # stream s ^ 2**63, on the high counter word

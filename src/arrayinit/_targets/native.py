@@ -33,8 +33,13 @@ import stat
 import sys
 import zipfile
 
+# kernels are built and loaded by ``_locks.load``: a fork waits for a kernel being built
+from arrayinit import _locks
+from arrayinit._targets import numba_loader
+from arrayinit._targets.linkage import entries, internalize
+
 _PACKAGE = pathlib.Path(__file__).resolve().parent.parent
-_KERNEL_SOURCES = ("_kernels/*.py", "_targets/cpu.py", "_plan.py")
+_KERNEL_SOURCES = ("_kernels/*.py", "_targets/cpu.py", "_targets/linkage.py")
 IR_ARCHIVE = pathlib.Path(__file__).resolve().parent / "cpu_ir" / "kernels.zip"
 _MAGIC = b"arrayinit-kernel-1\n"
 # functions the kernels may reference that are not defined in their object: libm, resolved in the process
@@ -46,16 +51,6 @@ P = ctypes.c_void_p
 I64 = ctypes.c_int64
 RUN = ctypes.CFUNCTYPE(I64, P)
 PENDING = ctypes.CFUNCTYPE(I64, P, I64)
-
-
-def symbol(family: str, dtype: str, name: str) -> str:
-    """The symbol of an entry point (``name``: "run" or "pending") of a variant."""
-    return f"arrayinit_{family}_{dtype}_{name}"
-
-
-def entries(family: str, dtype: str) -> tuple[str, str]:
-    """The symbols of a variant's two entry points."""
-    return symbol(family, dtype, "run"), symbol(family, dtype, "pending")
 
 
 class KernelError(RuntimeError):
@@ -89,9 +84,6 @@ def cache_key() -> str:
 
 
 # --- LLVM ----------------------------------------------------------------------
-
-# kernels are built and loaded by ``_locks.load``: a fork waits for a kernel being built
-from arrayinit import _locks  # noqa: E402
 
 
 @functools.lru_cache(maxsize=1)
@@ -199,16 +191,6 @@ _STUBS = {
 }
 
 
-def internalize(module, keep: tuple[str, ...]) -> None:
-    """Every function and global defined in ``module`` internal, but the functions in ``keep``."""
-    for fn in module.functions:
-        if not fn.is_declaration and fn.name not in keep:
-            fn.linkage = "internal"
-    for gv in module.global_variables:
-        if not gv.is_declaration:
-            gv.linkage = "internal"
-
-
 def _seal(module, keep: tuple[str, ...]) -> None:
     """Define the never-called runtime functions and make all but the entry points ``keep`` internal."""
     llvm = _llvm()
@@ -260,9 +242,7 @@ def _from_numba(family: str, dtype: str, mach) -> tuple[bytes, bool]:
     numba's choice of CPU can differ from ``machine()`` (a ``.numba_config.yaml``):
     such code runs here but is not cached under ``mach``'s name.
     """
-    from arrayinit import _engine
-
-    cpu = _engine.numba_target()
+    cpu = numba_loader.numba_target()
     llvm = _llvm()
     library = cpu._library(family, dtype)
     numba_mach = tuple(library.codegen.magic_tuple())
