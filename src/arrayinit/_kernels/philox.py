@@ -69,14 +69,6 @@ def philox_block(block, k0, k1, s0, s1):
 
 
 @njit
-def philox_word(g, k0, k1, s0, s1):
-    """Word ``g % 4`` of block ``g // 4``: the 32-bit word of element ``g``."""
-    g = np.uint64(g)
-    x0, x1, x2, x3 = philox_block(g >> np.uint64(2), k0, k1, s0, s1)
-    return select_lane(x0, x1, x2, x3, g & np.uint64(3))
-
-
-@njit
 def select_lane(x0, x1, x2, x3, lane):
     """Word ``lane`` (0..3) of a Philox block."""
     if lane == 0:

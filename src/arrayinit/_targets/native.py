@@ -453,8 +453,3 @@ def _build(family: str, dtype: str) -> Kernel:
     if cacheable:
         _write_cached(family, dtype, mach, obj)
     return Kernel(family, dtype, obj, source)
-
-
-def forget() -> None:
-    """Drop the loaded variants of this process (the next call loads them again)."""
-    _locks.load(_loaded.clear)
