@@ -1,5 +1,6 @@
 """CPU machine code: the shipped bitcode, the kernel cache on disk, and the numba fallback."""
 
+import ast
 import hashlib
 import json
 import os
@@ -75,8 +76,22 @@ def test_shipped_bitcode_matches_the_kernel_sources():
 
 def test_cache_key_covers_every_kernel_source_and_the_version():
     names = {f.relative_to(PKG).as_posix() for f in native.kernel_sources()}
-    assert {"_targets/cpu.py", "_plan.py", "_kernels/philox.py", "_kernels/samplers.py"} <= names
-    assert {"_kernels/special.py", "_kernels/ops.py", "_kernels/floats.py", "_kernels/_ndtri_tails.py"} <= names
+    # every module of the package that the CPU kernels' source imports, directly or not, is hashed
+    imported, todo = set(), ["_targets/cpu.py"]
+    while todo:
+        path = todo.pop()
+        imported.add(path)
+        for node in ast.walk(ast.parse((PKG / path).read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("arrayinit."):
+                base = node.module.removeprefix("arrayinit.").replace(".", "/")
+                for alias in node.names:
+                    for cand in (f"{base}/{alias.name}.py", f"{base}.py", f"{base}/__init__.py"):
+                        if (PKG / cand).is_file() and cand not in imported:
+                            todo.append(cand)
+                            break
+    assert {"_targets/cpu.py", "_targets/linkage.py", "_kernels/abi.py", "_kernels/philox.py"} <= imported
+    assert imported <= names
+    assert "_plan.py" not in names  # the planner is no kernel source: editing it keeps the cache
     # the cache is also stamped with the pipeline that turns bitcode into machine code
     loader = hashlib.sha256((PKG / "_targets/native.py").read_bytes()).hexdigest()
     assert native.cache_key() == f"{arrayinit.__version__}-{native.source_hash()}-{loader}"

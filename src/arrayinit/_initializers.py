@@ -17,8 +17,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from arrayinit import _complex, _dtypes, _frontend, _plans
-from arrayinit import _variance as _V
+from arrayinit import _complex, _dtypes, _frontend, _plans, _variance
 from arrayinit._catalogue import CATALOGUE, Row, preset
 from arrayinit._errors import check_float, check_seed, received
 from arrayinit._seeds import fresh_seed
@@ -47,7 +46,7 @@ __all__ = [
     "compute_fans",
 ]
 
-TRUNCATION_STD = _V.TRUNCATION_STD
+TRUNCATION_STD = _variance.TRUNCATION_STD
 
 #: the core class of each catalogue row, by the row's name (filled as the classes are defined)
 CORE: dict[str, type[Initializer]] = {}
@@ -59,7 +58,7 @@ Distribution = Literal["truncated_normal", "untruncated_normal", "uniform", "nor
 def _axes(name: str, value) -> tuple[int, ...] | None:
     if value is None:
         return None
-    axes = _V.check_axes(name, value)
+    axes = _variance.check_axes(name, value)
     return (axes,) if isinstance(axes, int) else axes
 
 
@@ -90,10 +89,10 @@ def compute_fans(
     (6, 6)
     """
     if input_axes is not None and output_axes is not None:
-        return _V.keras_axes_fans(shape, input_axes, output_axes)
+        return _variance.keras_axes_fans(shape, input_axes, output_axes)
     if in_axis is None and out_axis is None and batch_axis is None:
-        return _V.keras_fans(shape)
-    return _V.jax_fans(
+        return _variance.keras_fans(shape)
+    return _variance.jax_fans(
         shape,
         -2 if in_axis is None else in_axis,
         -1 if out_axis is None else out_axis,
@@ -610,9 +609,9 @@ class VarianceScaling(RandomInitializer, row="VarianceScaling"):
         out_axis=None,
         batch_axis=None,
     ):
-        self.scale, self.mode, kind = _V.KERAS.check(scale, mode, distribution)
+        self.scale, self.mode, kind = _variance.KERAS.check(scale, mode, distribution)
         # the config keeps the Keras 3 name; Keras' legacy "normal" is its truncated normal
-        self.distribution = _V.KERAS_NAMES[kind]
+        self.distribution = _variance.KERAS_NAMES[kind]
         if (input_axes is not None or output_axes is not None) and (in_axis is not None or out_axis is not None):
             raise ValueError(
                 "Give the axes either as `in_axis`/`out_axis` or as `input_axes`/`output_axes`, not both. "
@@ -661,9 +660,9 @@ class VarianceScaling(RandomInitializer, row="VarianceScaling"):
         """Whether an explicit axis rule (JAX or Keras 3.15 names) replaces the default fan rule."""
         return bool(self._jax_axes_config) or (self.input_axes is not None and self.output_axes is not None)
 
-    def sampling(self, full_shape) -> _V.Sampling:
+    def sampling(self, full_shape) -> _variance.Sampling:
         """What this initializer draws for a tensor of ``full_shape`` (distribution and its scale)."""
-        return _V.KERAS.sampling(self.scale, self.mode, self.distribution, *self.fans(full_shape))
+        return _variance.KERAS.sampling(self.scale, self.mode, self.distribution, *self.fans(full_shape))
 
     def _plan(self, shape, full_shape, offset, dtype):
         sampling = self.sampling(full_shape)

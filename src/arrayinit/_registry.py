@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from arrayinit import _initializers as I
+from arrayinit import _initializers as _core
 from arrayinit import _stft  # noqa: F401  # defines the core class of the catalogue's STFT row
 from arrayinit._catalogue import rows, snake
 from arrayinit._errors import received
 
 __all__ = ["deserialize", "get", "register", "registered_names", "serialize"]
 
-_REGISTRY: dict[str, type[I.Initializer]] = {}
+_REGISTRY: dict[str, type[_core.Initializer]] = {}
 
 
 def register(cls=None, *, name: str | None = None, aliases: tuple[str, ...] = ()):
@@ -42,7 +42,7 @@ def register(cls=None, *, name: str | None = None, aliases: tuple[str, ...] = ()
     """
 
     def add(c):
-        if not (isinstance(c, type) and issubclass(c, I.Initializer)):
+        if not (isinstance(c, type) and issubclass(c, _core.Initializer)):
             raise TypeError(f"Only subclasses of arrayinit.Initializer can be registered. Received: {c!r}")
         primary = name or c.__name__
         keys = [primary, snake(primary), *aliases]
@@ -59,7 +59,7 @@ def register(cls=None, *, name: str | None = None, aliases: tuple[str, ...] = ()
 
 # the Keras 3 catalogue: class names, their snake_case and Keras' aliases
 for _row in rows("keras"):
-    register(I.CORE[_row.name], aliases=_row.aliases)
+    register(_core.CORE[_row.name], aliases=_row.aliases)
 
 
 def registered_names() -> list[str]:
@@ -76,7 +76,7 @@ def serialize(initializer) -> dict[str, Any]:
     >>> ai.serialize(ai.HeNormal(seed=1))
     {'class_name': 'HeNormal', 'config': {'seed': 1, 'input_axes': None, 'output_axes': None}}
     """
-    if not isinstance(initializer, I.Initializer):
+    if not isinstance(initializer, _core.Initializer):
         raise TypeError(
             f"Argument `initializer` must be an arrayinit.Initializer. {received('initializer', initializer)}"
         )
@@ -141,7 +141,7 @@ def get(identifier):
     """
     if identifier is None:
         return None
-    if isinstance(identifier, I.Initializer):
+    if isinstance(identifier, _core.Initializer):
         return identifier
     if isinstance(identifier, dict):
         return deserialize(identifier)
@@ -153,11 +153,11 @@ def get(identifier):
                 f"{received('identifier', identifier)}"
             )
         return cls()
-    if isinstance(identifier, type) and issubclass(identifier, I.Initializer):
+    if isinstance(identifier, type) and issubclass(identifier, _core.Initializer):
         return identifier()
     if hasattr(identifier, "shape") and hasattr(identifier, "dtype") and not callable(identifier):
         # an array gives its own values back (Keras' get(tensor)): a Constant of it
-        return I.Constant(identifier)
+        return _core.Constant(identifier)
     if callable(identifier):
         return identifier
     raise ValueError(

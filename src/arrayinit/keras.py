@@ -45,9 +45,9 @@ from typing import Any
 
 import keras
 import numpy as np
-from keras import initializers as _K
+from keras import initializers as _keras_initializers
 
-from arrayinit import _initializers as _I
+from arrayinit import _initializers as _core
 from arrayinit._catalogue import preset, rows
 from arrayinit._errors import check_seed, received
 from arrayinit._registry import deserialize as _ai_deserialize
@@ -105,7 +105,7 @@ def compute_fans(shape, input_axes=None, output_axes=None) -> tuple[int, int]:
     >>> compute_fans((3, 3, 16, 32))
     (144, 288)
     """
-    return _I.compute_fans(_shape(shape), input_axes=input_axes, output_axes=output_axes)  # type: ignore[return-value]
+    return _core.compute_fans(_shape(shape), input_axes=input_axes, output_axes=output_axes)  # type: ignore[return-value]
 
 
 # --- the Keras-native classes: one per row of the catalogue -----------------------------------
@@ -127,7 +127,7 @@ class _Native:
     constructor checks them.
     """
 
-    _core_class: type[_I.Initializer]
+    _core_class: type[_core.Initializer]
     _signature: inspect.Signature
 
     def __init_subclass__(cls, row: str | None = None, **kwargs) -> None:
@@ -135,7 +135,7 @@ class _Native:
         if row is None:
             return
         _CLASSES[row] = cls
-        cls._core_class = _I.CORE[row]
+        cls._core_class = _core.CORE[row]
         params = [
             p
             for name, p in inspect.signature(cls._core_class.__init__).parameters.items()
@@ -165,7 +165,7 @@ class _Native:
     def _checking_seed(self) -> dict:
         return {}
 
-    def _attribute(self, core: _I.Initializer, name: str, value):
+    def _attribute(self, core: _core.Initializer, name: str, value):
         """The Keras attribute of an argument: the value as given."""
         return value
 
@@ -176,7 +176,7 @@ class _Native:
         self.__dict__.pop("_arrayinit_core", None)  # a changed attribute: a new core initializer on the next call
         object.__setattr__(self, name, value)
 
-    def _core(self) -> _I.Initializer:
+    def _core(self) -> _core.Initializer:
         """The core initializer of the attributes as they are (kept between calls)."""
         core = self.__dict__.get("_arrayinit_core")
         if core is None:
@@ -224,14 +224,14 @@ class _Seeded(_Native):
         if isinstance(self.seed, keras.random.SeedGenerator):
             # each call takes the generator's next state (s0, s1): the arrayinit seed s0 + 2**32 s1
             state = np.asarray(keras.ops.convert_to_numpy(self.seed.next())).astype(np.int64).reshape(-1)
-            core = _I.reseeded(core, int(state[0]) % 2**32 + (int(state[1]) % 2**32) * 2**32)
+            core = _core.reseeded(core, int(state[0]) % 2**32 + (int(state[1]) % 2**32) * 2**32)
         return core(_shape(shape), _dtype(dtype))
 
 
 # --- constants -------------------------------------------------------------------------------
 
 
-def _constant_values(core: _I.Initializer, value, shape, dtype):
+def _constant_values(core: _core.Initializer, value, shape, dtype):
     """``core``'s values, or for integer and bool variables (counters, masks) the value cast as Keras' own do."""
     dtype = _dtype(dtype)
     shape = _shape(shape)
@@ -250,7 +250,7 @@ class _ConstantValues(_Native):
 
 
 @_register
-class Zeros(_ConstantValues, _K.Zeros, row="Zeros"):
+class Zeros(_ConstantValues, _keras_initializers.Zeros, row="Zeros"):
     """All zeros (``keras.initializers.Zeros``); integer and bool dtypes too.
 
     Examples
@@ -264,7 +264,7 @@ class Zeros(_ConstantValues, _K.Zeros, row="Zeros"):
 
 
 @_register
-class Ones(_ConstantValues, _K.Ones, row="Ones"):
+class Ones(_ConstantValues, _keras_initializers.Ones, row="Ones"):
     """All ones (``keras.initializers.Ones``); integer and bool dtypes too.
 
     Examples
@@ -278,7 +278,7 @@ class Ones(_ConstantValues, _K.Ones, row="Ones"):
 
 
 @_register
-class Constant(_ConstantValues, _K.Constant, row="Constant"):
+class Constant(_ConstantValues, _keras_initializers.Constant, row="Constant"):
     """Every value equal to ``value`` (``keras.initializers.Constant``).
 
     Parameters
@@ -303,7 +303,7 @@ class Constant(_ConstantValues, _K.Constant, row="Constant"):
 
 
 @_register
-class Identity(_Native, _K.Identity, row="Identity"):
+class Identity(_Native, _keras_initializers.Identity, row="Identity"):
     """``gain`` times the identity matrix (``keras.initializers.Identity``; 2-D only).
 
     Examples
@@ -321,7 +321,7 @@ class Identity(_Native, _K.Identity, row="Identity"):
 
 
 @_register
-class STFT(_Native, _K.STFT, row="STFT"):
+class STFT(_Native, _keras_initializers.STFT, row="STFT"):
     """Kernel of a short-time Fourier transform as a convolution (``keras.initializers.STFT``).
 
     Arguments and values as ``arrayinit.STFT`` (side, window, scaling,
@@ -339,7 +339,7 @@ class STFT(_Native, _K.STFT, row="STFT"):
 
 
 @_register
-class RandomNormal(_Seeded, _K.RandomNormal, row="RandomNormal"):
+class RandomNormal(_Seeded, _keras_initializers.RandomNormal, row="RandomNormal"):
     """Normal values (``keras.initializers.RandomNormal``): ``mean`` 0.0, ``stddev`` 0.05 by default.
 
     Examples
@@ -351,7 +351,7 @@ class RandomNormal(_Seeded, _K.RandomNormal, row="RandomNormal"):
 
 
 @_register
-class TruncatedNormal(_Seeded, _K.TruncatedNormal, row="TruncatedNormal"):
+class TruncatedNormal(_Seeded, _keras_initializers.TruncatedNormal, row="TruncatedNormal"):
     """Normal values cut at two standard deviations (``keras.initializers.TruncatedNormal``).
 
     Examples
@@ -363,7 +363,7 @@ class TruncatedNormal(_Seeded, _K.TruncatedNormal, row="TruncatedNormal"):
 
 
 @_register
-class RandomUniform(_Seeded, _K.RandomUniform, row="RandomUniform"):
+class RandomUniform(_Seeded, _keras_initializers.RandomUniform, row="RandomUniform"):
     """Uniform values in ``[minval, maxval)`` (``keras.initializers.RandomUniform``).
 
     Examples
@@ -376,7 +376,7 @@ class RandomUniform(_Seeded, _K.RandomUniform, row="RandomUniform"):
 
 
 @_register
-class VarianceScaling(_Seeded, _K.VarianceScaling, row="VarianceScaling"):
+class VarianceScaling(_Seeded, _keras_initializers.VarianceScaling, row="VarianceScaling"):
     """Scale adapted to the fans of the weight shape (``keras.initializers.VarianceScaling``).
 
     The fans, the mode table and the distribution parameters are arrayinit's
@@ -403,7 +403,7 @@ class VarianceScaling(_Seeded, _K.VarianceScaling, row="VarianceScaling"):
 
 def _preset(name: str) -> type:
     """The Keras-native class of a named variance scaling: a subclass of Keras' class of that name."""
-    keras_cls = getattr(_K, name)
+    keras_cls = getattr(_keras_initializers, name)
     scale, mode, distribution = preset(name)
     doc = (
         f"{name} (``keras.initializers.{name}``): ``arrayinit.{name}``'s values, the variance scaling of scale "
@@ -423,7 +423,7 @@ LecunUniform = _preset("LecunUniform")
 
 
 @_register
-class Orthogonal(_Seeded, _K.Orthogonal, row="Orthogonal"):
+class Orthogonal(_Seeded, _keras_initializers.Orthogonal, row="Orthogonal"):
     """A (semi-)orthogonal matrix (``keras.initializers.Orthogonal``), as ``arrayinit.Orthogonal``.
 
     Examples
@@ -439,7 +439,7 @@ class Orthogonal(_Seeded, _K.Orthogonal, row="Orthogonal"):
 # --- the wrapper, registry -------------------------------------------------------------------
 
 #: core class -> its Keras-native class here (a config-for-config match)
-_NATIVE: dict[type, type] = {_I.CORE[name]: cls for name, cls in _CLASSES.items()}
+_NATIVE: dict[type, type] = {_core.CORE[name]: cls for name, cls in _CLASSES.items()}
 
 
 def _native(init):
@@ -454,7 +454,7 @@ def _native(init):
 
 
 @_register
-class KerasInitializer(_K.Initializer):
+class KerasInitializer(_keras_initializers.Initializer):
     """A Keras initializer that draws from any arrayinit initializer.
 
     Parameters
@@ -497,7 +497,7 @@ class KerasInitializer(_K.Initializer):
 
     def __call__(self, shape, dtype=None):
         init = self.initializer
-        if isinstance(init, (_I.Zeros, _I.Ones, _I.Constant)):  # integer and bool dtypes too
+        if isinstance(init, (_core.Zeros, _core.Ones, _core.Constant)):  # integer and bool dtypes too
             return _constant_values(init, getattr(init, "value", init._value), shape, dtype)
         return init(_shape(shape), _dtype(dtype))
 
@@ -544,7 +544,7 @@ def get(identifier):
     """
     if identifier is None:
         return None
-    if isinstance(identifier, _I.Initializer):
+    if isinstance(identifier, _core.Initializer):
         return KerasInitializer(identifier)
     if isinstance(identifier, dict):
         obj = deserialize(identifier)

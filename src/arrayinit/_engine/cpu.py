@@ -21,7 +21,7 @@ import numpy as np
 from arrayinit import _locks
 from arrayinit._engine.args import addr, layout, typed_params, words64
 from arrayinit._engine.pool import PARALLEL_FROM, CallState, call, get_pool, num_threads, thread
-from arrayinit._kernels.abi import A_N_OUT, A_N_ROWS, A_ROW_LEN, BITS, CHUNK, STREAM_FROM
+from arrayinit._kernels.abi import A_N_OUT, BITS, CHUNK, STREAM_FROM
 from arrayinit._plan import FillPlan
 
 
@@ -120,49 +120,55 @@ def _pieces(starts: np.ndarray, row_len: int, piece: int):
             yield r * row_len + j, np.array([starts[r] + j], np.int64), min(piece, row_len - j)
 
 
-def run_cpu(plan: FillPlan, out: np.ndarray) -> None:
-    """Fill ``out`` (flat, C-contiguous numpy storage: uint16 for 16-bit floats) per ``plan``."""
-    n = plan.size
-    if n == 0:
-        return
+# the prepared runs of recent plans (kernel, layout, key words, parameters), by the plan's identity: the
+# plans of repeated calls (an initializer's plan cache) skip their preparation. An entry holds its plan, so
+# an id is not reused while its entry is here.
+_PREPARED: dict[int, tuple] = {}
+_PREPARED_MAX = 256
+
+
+def _prepare(plan: FillPlan) -> tuple:
     k = kernel(*variant(plan))
     starts, row_len, starts_addr = layout(plan.shape, plan.full_shape, plan.offset)
     k0, k1 = words64(plan.seed)
     s0, s1 = words64(plan.stream)
     params, params_addr = typed_params(plan.params, plan.compute64)
+    head = (plan.size, starts_addr, starts.shape[0], row_len, k0, k1, s0, s1, plan.dist, params_addr)
+    return plan, k, starts, params, head, task_count(starts.shape[0], row_len)
+
+
+def run_cpu(plan: FillPlan, out: np.ndarray) -> None:
+    """Fill ``out`` (flat, C-contiguous numpy storage: uint16 for 16-bit floats) per ``plan``."""
+    entry = _PREPARED.get(id(plan))
+    if entry is None or entry[0] is not plan:
+        if plan.size == 0:
+            return
+        entry = _prepare(plan)
+        if len(_PREPARED) >= _PREPARED_MAX:
+            _PREPARED.clear()
+        _PREPARED[id(plan)] = entry
+    _, k, starts, params, head, tasks = entry
+    n = head[0]
     stream = streamed(out)
     piece = PIECE[k.family]
     if n <= piece:
         off = _data_offset()
         # the kernel reads the data address of a numpy array from the array object
         out_ref, out_at = (id(out) + off, 1) if off is not None and type(out) is np.ndarray else (addr(out), 0)
-        head = [out_ref, n, starts_addr, starts.shape[0], row_len, k0, k1, s0, s1, plan.dist, params_addr]
-        _run(k, head, out_at, stream, (out, starts, params))
+        _run(k, [out_ref, *head], out_at, stream, (out, starts, params), tasks)
         return
     base, itemsize = addr(out), out.itemsize
+    row_len = head[3]
     for first, sub, length in _pieces(starts, row_len, piece):
         rows = sub.shape[0]
-        head = [
-            base + first * itemsize,
-            rows * length,
-            addr(sub),
-            rows,
-            length,
-            k0,
-            k1,
-            s0,
-            s1,
-            plan.dist,
-            params_addr,
-        ]
-        _run(k, head, 0, stream, (out, sub, params))
+        head_piece = [base + first * itemsize, rows * length, addr(sub), rows, length, *head[4:]]
+        _run(k, head_piece, 0, stream, (out, sub, params), task_count(rows, length))
 
 
-def _run(k, head: list, out_at: int, stream: int, keep: tuple) -> None:
-    """One kernel run over ``head`` (output, size, runs, key, stream, distribution, parameters); ``keep``
-    holds the arrays it addresses until every task is stored."""
-    n, n_rows, row_len = head[A_N_OUT], head[A_N_ROWS], head[A_ROW_LEN]
-    tasks = task_count(n_rows, row_len)
+def _run(k, head: list, out_at: int, stream: int, keep: tuple, tasks: int) -> None:
+    """One kernel run of ``tasks`` tasks over ``head`` (output, size, runs, key, stream, distribution,
+    parameters); ``keep`` holds the arrays it addresses until every task is stored."""
+    n = head[A_N_OUT]
     t = thread
     nested = t.busy
     s = CallState() if nested else t.state

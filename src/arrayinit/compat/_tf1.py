@@ -32,9 +32,8 @@ from typing import Any
 
 import numpy as np
 
-from arrayinit import _dtypes, _frontend
+from arrayinit import _dtypes, _frontend, _variance
 from arrayinit import _initializers as _core
-from arrayinit import _variance as _V
 from arrayinit import random as _random
 from arrayinit._catalogue import CATALOGUE, Row, preset, rows
 from arrayinit._errors import check_float, check_seed, check_shape, received
@@ -575,10 +574,10 @@ class UniformUnitScaling(_Random, row="UniformUnitScaling"):
     def _generate(self, shape, full_shape, offset, dtype):
         factor = float(self.factor)
         if factor == 0.0:
-            sampling = _V.Sampling("uniform", limit=0.0)
+            sampling = _variance.Sampling("uniform", limit=0.0)
         else:
             fan_in, fan_out = unit_scaling_fans(full_shape)
-            sampling = _V.variance_scaling(factor * factor, "fan_in", "uniform", fan_in, fan_out)
+            sampling = _variance.variance_scaling(factor * factor, "fan_in", "uniform", fan_in, fan_out)
         return _frontend.realise_numpy(sampling.plan(shape, full_shape, offset, dtype, self._call_seed()))
 
     def get_config(self):
@@ -617,7 +616,7 @@ class VarianceScaling(_Random, row="VarianceScaling"):
     """
 
     def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=None, dtype="float32"):
-        self.scale, self.mode, _kind = _V.TF1.check(scale, mode, distribution)
+        self.scale, self.mode, _kind = _variance.TF1.check(scale, mode, distribution)
         if distribution.lower() == "normal":
             warnings.warn("`normal` is a deprecated alias for `truncated_normal`", DeprecationWarning, stacklevel=2)
         self.distribution = distribution.lower()
@@ -625,7 +624,7 @@ class VarianceScaling(_Random, row="VarianceScaling"):
         self.dtype = _float_dtype(dtype)
 
     def _generate(self, shape, full_shape, offset, dtype):
-        sampling = _V.TF1.sampling(self.scale, self.mode, self.distribution, *_V.keras_fans(full_shape))
+        sampling = _variance.TF1.sampling(self.scale, self.mode, self.distribution, *_variance.keras_fans(full_shape))
         return _frontend.realise_numpy(sampling.plan(shape, full_shape, offset, dtype, self._call_seed()))
 
     @classmethod
