@@ -243,6 +243,7 @@ def write(
     produce: Callable[[str], np.ndarray | Iterable[np.ndarray]],
     metadata: dict[str, str] | None = None,
     progress: Callable[[int, int, str], None] | None = None,
+    fsync: bool = False,
 ) -> None:
     """Write tensors ``entries`` = ``[(name, shape, dtype), ...]`` to ``path``.
 
@@ -255,6 +256,8 @@ def write(
     strings, all valid UTF-8) is checked before the file is opened; the file is
     written under a temporary name and renamed into place only when complete
     (see ``atomic_file``). ``progress(i, n, name)`` is called after each tensor.
+    ``fsync``: the bytes are flushed to the disk before the file is renamed
+    into place (a file that is there after a crash is complete).
     """
     entries = list(entries)
     blob = header_blob(entries, metadata)
@@ -279,6 +282,9 @@ def write(
                 raise ValueError(f"Tensor {name!r} of shape {shape}: produced {written} bytes; expected {expected}")
             if progress is not None:
                 progress(i + 1, len(entries), name)
+        if fsync:
+            fh.flush()
+            os.fsync(fh.fileno())
 
 
 def read_header(path: str | os.PathLike) -> dict:
