@@ -25,8 +25,8 @@ import numpy as np
 
 from arrayinit._errors import received
 
-ST_DTYPE = {"float16": "F16", "bfloat16": "BF16", "float32": "F32", "float64": "F64", "uint32": "U32"}
-ITEMSIZE = {"float16": 2, "bfloat16": 2, "float32": 4, "float64": 8, "uint32": 4}
+ST_DTYPE = {"float16": "F16", "bfloat16": "BF16", "float32": "F32", "float64": "F64", "uint32": "U32", "int64": "I64"}
+ITEMSIZE = {"float16": 2, "bfloat16": 2, "float32": 4, "float64": 8, "uint32": 4, "int64": 8}
 METADATA_KEY = "__metadata__"
 
 # temporary files of atomic_file() being written

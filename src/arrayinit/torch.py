@@ -26,6 +26,7 @@ import torch
 
 from arrayinit import _dtypes
 from arrayinit import _initializers as _I
+from arrayinit import _torch_checkpoint
 from arrayinit import _variance as _V
 from arrayinit import random as _random
 from arrayinit._catalogue import CATALOGUE, preset
@@ -51,6 +52,7 @@ __all__ = [
     "ones_",
     "orthogonal",
     "orthogonal_",
+    "save_initialized",
     "sparse",
     "sparse_",
     "torch_defaults",
@@ -684,3 +686,6 @@ def init_module(
         if after is not None:
             after(param)
     return module
+
+
+save_initialized = _torch_checkpoint.save_initialized_with(torch_defaults)
