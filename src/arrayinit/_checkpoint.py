@@ -313,6 +313,28 @@ def _shard_task(ckpt: Checkpoint, i: int, folder: str) -> int:
     return i
 
 
+# signals whose default action ends the process (those the command turns into a clean exit): held back while the
+# workers start, so that an interrupt always finds every worker known and started
+_ENDING = frozenset(
+    getattr(signal, name)
+    for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGALRM", "SIGXCPU")
+    if hasattr(signal, name)
+)
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Signals of ``_ENDING`` wait until the block ends (then they are delivered); nothing where POSIX masks are missing."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _ENDING)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 class _StopWorker(BaseException):
     """``SIGTERM`` in a worker process: unwinds the shard being written (its temporary file is removed)."""
 
@@ -325,6 +347,8 @@ def _worker(ckpt: Checkpoint, folder: str, tasks, results, threads: int) -> None
     """A worker process: writes the shards it takes from ``tasks``, reporting bytes and shards on ``results``."""
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)  # Ctrl-C reaches the workers too: the parent reports it
+    if hasattr(signal, "pthread_sigmask"):  # a spawned worker inherits the mask its parent held while starting it
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _ENDING)
     os.environ["NUMBA_NUM_THREADS"] = str(threads)
     try:
         while (i := tasks.get()) is not None:
@@ -373,10 +397,11 @@ def _run_processes(
     procs: list = []
     remaining = set(todo)
     try:
-        for _ in range(n):
-            p = ctx.Process(target=_worker, args=(ckpt, folder, tasks, results, threads), daemon=True)
-            procs.append(p)
-            p.start()
+        with _signals_held():
+            for _ in range(n):
+                p = ctx.Process(target=_worker, args=(ckpt, folder, tasks, results, threads), daemon=True)
+                p.start()
+                procs.append(p)
         while remaining:
             try:
                 msg = results.get(timeout=0.2)
