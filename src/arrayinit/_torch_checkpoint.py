@@ -103,7 +103,7 @@ class Filled:
     def blocks(self, shape, dtype, written):
         dt = np.int64 if dtype == "int64" else _dtypes.numpy_dtype(dtype)
         out = np.full(shape, self.value, dt)
-        yield out.view(np.uint8)
+        yield out.reshape(-1).view(np.uint8)
         written(out.size)
 
     def fingerprint(self):
