@@ -1,4 +1,5 @@
-"""Sharded safetensors checkpoints: the plan, the files, parallel writers, resume, interrupts (materialize --out FOLDER)."""
+"""Sharded safetensors checkpoints (materialize --out FOLDER): the plan, the files, parallel writers, resume,
+interrupts."""
 
 import contextlib
 import json
@@ -25,7 +26,10 @@ SPEC = {
     "dtype": "bfloat16",
     "metadata": {"model": "test"},
     "parameters": {
-        "embed.weight": {"shape": [500, 64], "initializer": {"class_name": "TruncatedNormal", "config": {"stddev": 0.02}}},
+        "embed.weight": {
+            "shape": [500, 64],
+            "initializer": {"class_name": "TruncatedNormal", "config": {"stddev": 0.02}},
+        },
         "layers.0.w": {"shape": [64, 192], "initializer": "glorot_uniform"},
         "layers.0.norm": {"shape": [64], "initializer": "ones", "dtype": "float32"},
         "layers.0.q": {"shape": [64, 64], "initializer": "orthogonal", "dtype": "float64"},
@@ -158,7 +162,9 @@ def test_a_plan_names_and_sizes_every_shard(shapes, limit):
     index = ckpt.index()
     n = ckpt.num_shards
     assert list(index["weight_map"]) == [f"t{i}" for i in range(len(shapes))]
-    assert sorted(set(index["weight_map"].values())) == [f"model-{i:05d}-of-{n:05d}.safetensors" for i in range(1, n + 1)]
+    assert sorted(set(index["weight_map"].values())) == [
+        f"model-{i:05d}-of-{n:05d}.safetensors" for i in range(1, n + 1)
+    ]
     assert index["metadata"] == {"k": "v", "total_size": sum(4 * a * b for a, b in shapes)}
     for i in range(n):
         entries = ckpt.shard_entries(i)
@@ -284,7 +290,9 @@ def test_a_rerun_writes_only_missing_or_mismatched_shards(tmp_path, monkeypatch,
     (out / _checkpoint.INDEX_NAME).unlink()
     written = []
     real = _checkpoint.write_shard
-    monkeypatch.setattr(_checkpoint, "write_shard", lambda c, i, f, w=lambda n: None: (written.append(i), real(c, i, f, w)))
+    monkeypatch.setattr(
+        _checkpoint, "write_shard", lambda c, i, f, w=lambda n: None: (written.append(i), real(c, i, f, w))
+    )
     args = ["materialize", str(_write_spec(tmp_path)), "--out", str(out), "--max-shard-size", str(SHARD), "--quiet"]
     assert cli.main(args) == 0
     assert written == [0, 1]
@@ -303,7 +311,9 @@ def test_a_changed_spec_rewrites_the_shards_it_changes(tmp_path, monkeypatch, sh
     changed["parameters"]["big"]["initializer"] = "he_uniform"  # same names, shapes and dtypes
     written = []
     real = _checkpoint.write_shard
-    monkeypatch.setattr(_checkpoint, "write_shard", lambda c, i, f, w=lambda n: None: (written.append(i), real(c, i, f, w)))
+    monkeypatch.setattr(
+        _checkpoint, "write_shard", lambda c, i, f, w=lambda n: None: (written.append(i), real(c, i, f, w))
+    )
     assert cli.main([*args[:1], str(_write_spec(tmp_path, changed)), *args[2:]]) == 0
     index = json.loads((out / _checkpoint.INDEX_NAME).read_text())
     big = index["weight_map"]["big"]
@@ -397,7 +407,9 @@ def test_sigterm_at_random_moments_then_resume(tmp_path):
             assert proc.returncode in (0, 128 + signal.SIGTERM, -signal.SIGTERM), err
             assert _partials(tmp_path) == [], (run, attempt)
             if proc.returncode == 128 + signal.SIGTERM:
-                assert err.strip().splitlines() == [b"arrayinit materialize: interrupted by SIGTERM; no partial file left"]
+                assert err.strip().splitlines() == [
+                    b"arrayinit materialize: interrupted by SIGTERM; no partial file left"
+                ]
             have = _files(out) if out.exists() else {}
             if proc.returncode == 0 or _checkpoint.INDEX_NAME in have:
                 assert have == want  # an index means every shard is there and complete
@@ -431,7 +443,8 @@ def test_bad_options_are_one_error_line(tmp_path, capsys, extra, message):
         rc = cli.main(["materialize", str(_write_spec(tmp_path)), "--out", str(out), *extra])
     assert (e.value.code if e else rc) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert err[-1].startswith("arrayinit materialize: error: ") and message in err[-1]
+    assert err[-1].startswith("arrayinit materialize: error: ")
+    assert message in err[-1]
     assert e or len(err) == 1  # argparse's own errors come after the usage
     assert not out.exists() or not os.listdir(out)
 
@@ -440,7 +453,8 @@ def test_out_that_is_a_file_or_workers_with_one_file_are_errors(tmp_path, capsys
     spec = str(_write_spec(tmp_path))
     (tmp_path / "taken").write_text("x")
     assert cli.main(["materialize", spec, "--out", str(tmp_path / "taken"), "--quiet"]) == 2
-    assert "--out: " in (line := _error(capsys)) and "is not a folder" in line
+    assert "--out: " in (line := _error(capsys))
+    assert "is not a folder" in line
     assert cli.main(["materialize", spec, "--out", str(tmp_path / "no" / "ckpt"), "--quiet"]) == 2
     assert "--out: cannot create the folder" in _error(capsys)
     assert cli.main(["materialize", spec, "--out", str(tmp_path / "m.safetensors"), "--workers", "2"]) == 2
@@ -454,7 +468,9 @@ def test_free_disk_is_checked_before_any_shard_is_written(tmp_path, capsys, monk
     args = ["materialize", str(_write_spec(tmp_path)), "--out", str(out), "--max-shard-size", str(SHARD)]
     assert cli.main(args) == 2
     line = _error(capsys)
-    assert "--out" in line and "the shards to write need" in line and "1000 bytes free" in line
+    assert "--out" in line
+    assert "the shards to write need" in line
+    assert "1000 bytes free" in line
     assert os.listdir(out) == []
 
 
@@ -483,4 +499,6 @@ def test_a_worker_error_is_the_command_error(tmp_path, capsys, monkeypatch):
 
 def test_help_says_sizes_are_decimal():
     text = cli.build_parser()._subparsers._group_actions[0].choices["materialize"].format_help()
-    assert "--max-shard-size" in text and "1GB = 10**9" in text and "--workers" in text
+    assert "--max-shard-size" in text
+    assert "1GB = 10**9" in text
+    assert "--workers" in text

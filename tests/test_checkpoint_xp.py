@@ -128,9 +128,7 @@ def test_a_dask_cluster_writes_the_same_bytes(tmp_path):
     }
     cli.materialize(spec, str(tmp_path / "local"), progress=False, max_shard_size=60_000)
     with (
-        distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
-        ) as cluster,
+        distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster,
         distributed.Client(cluster) as client,
     ):
         cli.materialize(

@@ -324,7 +324,7 @@ _ENDING = frozenset(
 
 @contextlib.contextmanager
 def _signals_held() -> Iterator[None]:
-    """Signals of ``_ENDING`` wait until the block ends (then they are delivered); nothing where POSIX masks are missing."""
+    """Signals of ``_ENDING`` wait until the block ends (then they are delivered); nothing without POSIX masks."""
     if not hasattr(signal, "pthread_sigmask"):
         yield
         return

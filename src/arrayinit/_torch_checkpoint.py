@@ -1,5 +1,6 @@
-"""The sharded checkpoint of a torch module, built on the meta device or anywhere: ``init_module``'s values, tensor by
-tensor, named as in ``module.state_dict()``, written without allocating the module (``arrayinit.torch.save_initialized``).
+"""The sharded checkpoint of a torch module, built on the meta device or anywhere: ``init_module``'s values,
+tensor by tensor, named as in ``module.state_dict()``, written without allocating the module
+(``arrayinit.torch.save_initialized``).
 
 Each parameter's recipe is chosen as ``init_module`` chooses it (a rule, else torch's own default for its module,
 ``derive_seed(seed, name)``, torch's fans for variance scaling, torch's flattening for ``orthogonal``, the padding row

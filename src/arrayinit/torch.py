@@ -24,9 +24,8 @@ from collections.abc import Callable, Mapping
 import numpy as np
 import torch
 
-from arrayinit import _dtypes
+from arrayinit import _dtypes, _torch_checkpoint
 from arrayinit import _initializers as _I
-from arrayinit import _torch_checkpoint
 from arrayinit import _variance as _V
 from arrayinit import random as _random
 from arrayinit._catalogue import CATALOGUE, preset

@@ -28,7 +28,9 @@ class Progress:
 
     QUIET_FOR = 1.0  # seconds without plain lines: a quick job prints none
 
-    def __init__(self, total: int, label: str, stream=None, enabled: bool = True, unit: str = "value", initial: int = 0):
+    def __init__(
+        self, total: int, label: str, stream=None, enabled: bool = True, unit: str = "value", initial: int = 0
+    ):
         self.total, self.done, self.label, self.unit = total, initial, label, unit
         self.initial = initial
         self.stream = sys.stderr if stream is None else stream
