@@ -3,8 +3,13 @@
 import importlib.util
 
 collect_ignore = [
-    f"src/arrayinit/{mod}.py"
-    for mod, lib in [("torch", "torch"), ("keras", "keras"), ("flax", "flax"), ("dask", "dask")]
+    path
+    for path, lib in [
+        ("src/arrayinit/torch", "torch"),
+        ("src/arrayinit/keras.py", "keras"),
+        ("src/arrayinit/flax.py", "flax"),
+        ("src/arrayinit/dask.py", "dask"),
+    ]
     if importlib.util.find_spec(lib) is None
 ]
 

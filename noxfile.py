@@ -49,6 +49,7 @@ def tests_xp(session: nox.Session) -> None:
     tests = [
         "tests/test_xp.py",
         "tests/test_torch.py",
+        "tests/test_checkpoint_xp.py",
         "tests/test_dask.py",
         "tests/test_keras.py",
         "tests/test_flax.py",

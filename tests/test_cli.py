@@ -19,10 +19,9 @@ import numpy as np
 import pytest
 
 import arrayinit as ai
-from arrayinit import _bench, _engine, _safetensors, cli
+from arrayinit import _bench, _blocks, _engine, _safetensors, cli
 from arrayinit.cli import (
     _arguments,
-    _blocks,
     _checks,
     _demo,
     _materialize,

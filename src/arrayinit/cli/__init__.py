@@ -17,7 +17,6 @@ One module per command (``_demo``, ``_sample``, ``_materialize``,
 - ``_spec``: a model spec read from JSON or YAML and validated whole;
 - ``_checks``: shape and size limits, and an initializer's checks run without generating;
 - ``_resources``: memory, free disk and writable output paths;
-- ``_blocks``: a large tensor generated block by block, and the memory that takes;
 - ``_progress``: the progress bar of ``materialize``;
 - ``_theory``, ``_stats``, ``_plots``: what an initializer should draw, what a sample drew, and the
   histograms that compare them;

@@ -1,5 +1,5 @@
-"""The values typed on the command line (``INIT``, ``--shape``, ``--seed``, ``--dtype``) parsed from text and checked,
-each refusal naming the option and the text received."""
+"""The values typed on the command line (``INIT``, ``--shape``, ``--seed``, ``--dtype``, ``--workers``) parsed from
+text and checked, each refusal naming the option and the text received."""
 
 from __future__ import annotations
 
@@ -76,4 +76,12 @@ def seed_arg(text: str) -> int:
     t = text.strip()
     if not _DIM.fullmatch(t) or len(t) > 25 or int(t) >= 2**64:
         raise argparse.ArgumentTypeError(f"must be an integer in [0, 2**64). Received: {short(text)}")
+    return int(t)
+
+
+def workers_arg(text: str) -> int:
+    """``--workers`` (an argparse ``type``): a positive integer, at most 1024."""
+    t = text.strip()
+    if not _DIM.fullmatch(t) or len(t) > 5 or not 1 <= int(t) <= 1024:
+        raise argparse.ArgumentTypeError(f"must be an integer from 1 to 1024. Received: {short(text)}")
     return int(t)

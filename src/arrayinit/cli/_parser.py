@@ -7,7 +7,7 @@ import json
 import textwrap
 
 from arrayinit import __version__
-from arrayinit.cli._arguments import seed_arg
+from arrayinit.cli._arguments import seed_arg, workers_arg
 
 _FORMATTER = argparse.RawDescriptionHelpFormatter
 
@@ -31,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
               arrayinit demo
               arrayinit sample he_normal --shape 256,128 --seed 0 --out w.npy --plot w.png
               arrayinit materialize model.json --out model.safetensors
+              arrayinit materialize model.json --out checkpoint/ --max-shard-size 5GB --workers 4
               arrayinit warmup
             Run 'arrayinit COMMAND --help' for a command's options."""
         ),
@@ -101,11 +102,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p_mat = sub.add_parser(
         "materialize",
-        help="generate every parameter of a model spec into a safetensors file",
+        help="generate every parameter of a model spec into a safetensors file or a sharded checkpoint",
         formatter_class=_FORMATTER,
         description=textwrap.dedent(
             """\
-            Generate every parameter of a JSON or YAML model spec into one safetensors file:
+            Generate every parameter of a JSON or YAML model spec into one safetensors file (--out
+            NAME.safetensors) or into a folder of safetensors shards with their index (--out FOLDER):
 
               {"seed": 42, "dtype": "bfloat16", "metadata": {"model": "demo"},
                "parameters": {"embed.weight": {"shape": [32000, 4096], "initializer": "he_normal"},
@@ -115,11 +117,41 @@ def build_parser() -> argparse.ArgumentParser:
             absent or null is the spec's, and the spec's, absent or null, is float32. The whole spec is
             checked first (structure, every initializer's arguments for its shape and dtype, the file's
             size against the free disk, the memory needed); tensors are then generated block by block
-            straight into the file, which appears only when complete."""
+            straight into the file, which appears only when complete.
+
+            A folder gets model-00001-of-0000N.safetensors ... and model.safetensors.index.json: tensors
+            whole, in spec order, a new shard when the next tensor would take the shard's data past
+            --max-shard-size. Each shard appears only when complete and the index only when all are; a
+            rerun after an interruption keeps the shards that match the plan and writes the others.
+            The bytes are the same whatever --workers.
+
+            examples:
+              arrayinit materialize model.json --out model.safetensors
+              arrayinit materialize model.json --out checkpoint/ --max-shard-size 5GB --workers 4"""
         ),
     )
     p_mat.add_argument("spec", metavar="SPEC", help="model spec, a .json file (or .yaml/.yml, with PyYAML)")
-    p_mat.add_argument("--out", required=True, metavar="FILE", help="the safetensors file to write")
+    p_mat.add_argument(
+        "--out",
+        required=True,
+        metavar="PATH",
+        help="a NAME.safetensors file, or a folder (created if missing) for a sharded checkpoint",
+    )
+    p_mat.add_argument(
+        "--max-shard-size",
+        default="5GB",
+        metavar="SIZE",
+        help="with a folder: the most bytes of tensor data per shard, e.g. 5GB, 500MB (decimal: 1GB = 10**9 "
+        "bytes, as the common tools count) or 2GiB, 512MiB (binary); a larger tensor gets a shard alone "
+        "(default 5GB)",
+    )
+    p_mat.add_argument(
+        "--workers",
+        type=workers_arg,
+        default=1,
+        metavar="N",
+        help="with a folder: processes writing shards at once, each a whole shard at a time (default 1)",
+    )
     p_mat.add_argument("--quiet", action="store_true", help="no progress report")
 
     sub.add_parser(

@@ -17,21 +17,26 @@ def _columns(stream) -> int:
 
 
 class Progress:
-    """Values written out of ``total``: a tqdm bar (rate, ETA) on a terminal, plain lines elsewhere.
+    """Values (or bytes) written out of ``total``: a tqdm bar (rate, ETA) on a terminal, plain lines elsewhere.
 
     When ``stream`` is not a terminal (a log file, a pipe, CI), or tqdm is not
     installed, nothing is animated: one plain line each time another tenth of
     the values is written, from the first second on (a quick job prints none).
+    ``unit``: ``"value"`` or ``"B"`` (bytes, shown in kB, MB, GB); ``initial``:
+    the part already done before this run (the shards a resumed checkpoint keeps).
     """
 
     QUIET_FOR = 1.0  # seconds without plain lines: a quick job prints none
 
-    def __init__(self, total: int, label: str, stream=None, enabled: bool = True):
-        self.total, self.done, self.label = total, 0, label
+    def __init__(
+        self, total: int, label: str, stream=None, enabled: bool = True, unit: str = "value", initial: int = 0
+    ):
+        self.total, self.done, self.label, self.unit = total, initial, label, unit
+        self.initial = initial
         self.stream = sys.stderr if stream is None else stream
         self.enabled = enabled and total > 0
         self.bar = None
-        self.tenths = 0
+        self.tenths = total and initial * 10 // total
         self.t0 = time.perf_counter()
         isatty = getattr(self.stream, "isatty", None)
         if self.enabled and callable(isatty) and isatty():
@@ -45,7 +50,8 @@ class Progress:
                 self.bar = tqdm(
                     total=total,
                     desc=label,
-                    unit="value",
+                    unit=unit,
+                    initial=initial,
                     unit_scale=True,
                     file=self.stream,
                     mininterval=0.2,
@@ -66,11 +72,12 @@ class Progress:
         elapsed = time.perf_counter() - self.t0
         if tenths > self.tenths and elapsed >= self.QUIET_FOR:
             self.tenths = tenths
-            rate = self.done / elapsed if elapsed > 0 else math.inf
+            rate = (self.done - self.initial) / elapsed if elapsed > 0 else math.inf
             eta = (self.total - self.done) / rate if rate > 0 else math.inf
+            units, speed = ("bytes", "MB/s") if self.unit == "B" else ("values", "M values/s")
             print(
-                f"{self.label}: {10 * tenths}% ({self.done:,} of {self.total:,} values, "
-                f"{rate / 1e6:,.1f} M values/s, {elapsed:.1f} s, about {eta:.0f} s left)",
+                f"{self.label}: {10 * tenths}% ({self.done:,} of {self.total:,} {units}, "
+                f"{rate / 1e6:,.1f} {speed}, {elapsed:.1f} s, about {eta:.0f} s left)",
                 file=self.stream,
                 flush=True,
             )

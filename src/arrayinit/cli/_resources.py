@@ -58,13 +58,16 @@ def check_memory(need: int, what: str) -> None:
         )
 
 
-def check_disk(need: int, path: str, option: str = "--out") -> None:
-    """An ``ENOSPC`` OSError naming ``option`` when a file of ``need`` bytes does not fit in ``path``'s folder."""
+def check_disk(need: int, path: str, option: str = "--out", what: str = "the file needs") -> None:
+    """An ``ENOSPC`` OSError naming ``option`` when a file of ``need`` bytes does not fit in ``path``'s folder.
+
+    ``what``: the subject of the message (``the file needs``, ``the shards to write need``).
+    """
     free = free_disk(path)
     if need > free:
         raise OSError(
             errno.ENOSPC,
-            f"{option} {path!r}: the file needs {human_size(need)} and its folder has {human_size(free)} free",
+            f"{option} {path!r}: {what} {human_size(need)} and its folder has {human_size(free)} free",
         )
 
 

@@ -9,11 +9,11 @@ import textwrap
 import numpy as np
 
 from arrayinit import _dtypes, _safetensors
+from arrayinit._blocks import working_memory
 from arrayinit._errors import DeviceUnavailableError
 from arrayinit._initializers import Initializer, Orthogonal, reseeded
 from arrayinit._seeds import fresh_seed
 from arrayinit.cli._arguments import parse_dtype, parse_initializer, parse_shape
-from arrayinit.cli._blocks import working_memory
 from arrayinit.cli._checks import check_generates
 from arrayinit.cli._messages import human_size
 from arrayinit.cli._plots import check_plot_path, draw, plot_range

@@ -13,9 +13,11 @@ local shard of a DTensor so the global tensor equals single-process
 initialization, whatever the mesh and placements, with no communication.
 
 The functions live in ``_nn_init`` (``torch.nn.init``'s), ``_modules`` (torch's defaults per
-module type, ``init_module``) and ``_dtensor`` (DTensor shards).
+module type, ``init_module``), ``_dtensor`` (DTensor shards) and ``_checkpoint`` (``save_initialized``:
+the sharded checkpoint of a module, built on the meta device or anywhere).
 """
 
+from arrayinit.torch._checkpoint import save_initialized
 from arrayinit.torch._dtensor import init_dtensor_
 from arrayinit.torch._modules import init_module, torch_defaults
 from arrayinit.torch._nn_init import (
@@ -66,6 +68,7 @@ __all__ = [
     "ones_",
     "orthogonal",
     "orthogonal_",
+    "save_initialized",
     "sparse",
     "sparse_",
     "torch_defaults",

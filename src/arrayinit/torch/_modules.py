@@ -6,6 +6,7 @@ from __future__ import annotations
 import fnmatch
 import math
 from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 import torch
@@ -197,35 +198,10 @@ def init_module(
     >>> float(net[0].bias.detach().abs().sum())
     0.0
     """
-    from arrayinit._registry import get
-
     defaults = torch_defaults(module)
     for name, param in module.named_parameters():
-        after = None
-        chosen = None
-        if callable(rules) and not isinstance(rules, Mapping):
-            chosen = rules(name, param)
-        elif rules:
-            for pattern, rule in rules.items():
-                if fnmatch.fnmatchcase(name, pattern):
-                    chosen = rule
-                    break
-        if chosen is None:
-            chosen, after = defaults.get(name) or _fallback(name, param)
-        pseed = derive_seed(seed, name)
-        init = get(chosen) if isinstance(chosen, (str, dict)) else chosen
+        init, after, pseed = chosen_initializer(name, param, seed, rules, defaults)
         if isinstance(init, Initializer):
-            init = reseeded(init, pseed)
-            if isinstance(init, VarianceScaling) and not init.has_axes and param.dim() >= 2:
-                # torch layout (out, in, *k): fans from axis 1 (in) and 0 (out), for plain and DTensor parameters
-                init = VarianceScaling(
-                    init.scale,
-                    init.mode,  # type: ignore[arg-type]
-                    init.distribution,  # type: ignore[arg-type]
-                    pseed,
-                    in_axis=1,
-                    out_axis=0,
-                )
             dt = _dtensor_types()
             is_dtensor = dt is not None and isinstance(param, dt)
             if isinstance(init, Orthogonal) and param.dim() > 2:
@@ -243,17 +219,53 @@ def init_module(
                 init_dtensor_(param, init)
             else:
                 init.fill_(param)
-        elif callable(init) and not hasattr(init, "get_config"):
+        else:
             with torch.no_grad():
                 init(param, seed=pseed)
-        else:
-            raise TypeError(
-                f"Argument `rules`: the rule for {name!r} must be an arrayinit initializer (arrayinit.HeNormal(), ...),"
-                " "
-                "a registered name, a config dict or a function (tensor, seed=...) -> None; initializers of "
-                "arrayinit.keras or arrayinit.compat.v1 are not (use arrayinit.get with their name). "
-                f"Received: {chosen!r}"
-            )
         if after is not None:
             after(param)
     return module
+
+
+def chosen_initializer(name: str, param, seed: int, rules, defaults: Mapping) -> tuple[Any, Callable | None, int]:
+    """``(initializer, after, parameter seed)`` of parameter ``name`` as ``init_module`` chooses it.
+
+    The first matching rule, else torch's own default (``defaults``: ``torch_defaults``'s table); an
+    arrayinit initializer comes back reseeded with ``derive_seed(seed, name)`` and, for variance scaling
+    without its own axes, with torch's fans; a function rule comes back as it is.
+    """
+    from arrayinit._registry import get
+
+    after = None
+    chosen = None
+    if callable(rules) and not isinstance(rules, Mapping):
+        chosen = rules(name, param)
+    elif rules:
+        for pattern, rule in rules.items():
+            if fnmatch.fnmatchcase(name, pattern):
+                chosen = rule
+                break
+    if chosen is None:
+        chosen, after = defaults.get(name) or _fallback(name, param)
+    pseed = derive_seed(seed, name)
+    init = get(chosen) if isinstance(chosen, (str, dict)) else chosen
+    if isinstance(init, Initializer):
+        init = reseeded(init, pseed)
+        if isinstance(init, VarianceScaling) and not init.has_axes and param.dim() >= 2:
+            # torch layout (out, in, *k): fans from axis 1 (in) and 0 (out), for plain and DTensor parameters
+            init = VarianceScaling(
+                init.scale,
+                init.mode,  # type: ignore[arg-type]
+                init.distribution,  # type: ignore[arg-type]
+                pseed,
+                in_axis=1,
+                out_axis=0,
+            )
+        return init, after, pseed
+    if callable(init) and not hasattr(init, "get_config"):
+        return init, after, pseed
+    raise TypeError(
+        f"Argument `rules`: the rule for {name!r} must be an arrayinit initializer (arrayinit.HeNormal(), ...), a "
+        "registered name, a config dict or a function (tensor, seed=...) -> None; initializers of arrayinit.keras "
+        f"or arrayinit.compat.v1 are not (use arrayinit.get with their name). Received: {chosen!r}"
+    )
