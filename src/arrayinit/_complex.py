@@ -102,7 +102,9 @@ class ComplexPlan:
                 pairs[:, 1] += pairs.dtype.type(self.shift.imag)
             return
         try:
-            pairs[...] = _polar(pairs, self.form, self.scale)  # rounded once to the part dtype
+            # in slices whose float64 temporaries stay in the core's caches; rounded once to the part dtype
+            for i in range(0, pairs.shape[0], _POLAR_SLICE):
+                pairs[i : i + _POLAR_SLICE] = _polar(pairs[i : i + _POLAR_SLICE], self.form, self.scale)
         except MemoryError:
             kind = "uniform" if self.form == "disk" else "truncated_normal"
             raise ValueError(
@@ -113,6 +115,8 @@ class ComplexPlan:
 
 
 Block = tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]
+
+_POLAR_SLICE = 1 << 15  # complex elements per slice of the disk and circular forms
 
 
 def call_block(shape, full_shape, offset, complex_values: bool) -> Block:
@@ -188,7 +192,8 @@ _COS_COEFFS = [(-1.0) ** k / math.factorial(2 * k) for k in range(12)]  # up to 
 def _horner(x2: np.ndarray, coeffs: list[float]) -> np.ndarray:
     acc = np.full_like(x2, coeffs[-1])
     for c in reversed(coeffs[:-1]):
-        acc = acc * x2 + c
+        acc *= x2  # in place: the same roundings as ``acc * x2 + c``, without temporaries
+        acc += c
     return acc
 
 
