@@ -127,7 +127,11 @@ def test_a_dask_cluster_writes_the_same_bytes(tmp_path):
         "parameters": {f"l{i}.w": {"shape": [128, 96 + i], "initializer": "he_normal"} for i in range(8)},
     }
     cli.materialize(spec, str(tmp_path / "local"), progress=False, max_shard_size=60_000)
+    import dask
+
+    # dask's scratch folder and its locks in tmp_path, not in the system's temporary folder
     with (
+        dask.config.set({"temporary-directory": str(tmp_path)}),
         distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster,
         distributed.Client(cluster) as client,
     ):

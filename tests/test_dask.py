@@ -23,9 +23,13 @@ def test_threaded_scheduler_any_chunking(chunks, dtype):
     np.testing.assert_array_equal(got.view(np.uint8), full.view(np.uint8))
 
 
-def test_local_cluster_with_worker_processes():
+def test_local_cluster_with_worker_processes(tmp_path):
     distributed = pytest.importorskip("distributed", reason="dask.distributed is installed by the tests_xp session")
+    import dask
+
+    # dask's scratch folder and its locks in tmp_path, not in the system's temporary folder
     with (
+        dask.config.set({"temporary-directory": str(tmp_path)}),
         distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
         distributed.Client(cluster) as client,
     ):

@@ -271,9 +271,11 @@ def _definitions(code: str, filename: str) -> dict:
     return namespace
 
 
-def _torchrun_env() -> dict[str, str]:
-    """The environment for ``torch.distributed.run``: nothing inherited from an enclosing launch, loopback only."""
+def _torchrun_env(tmp: Path) -> dict[str, str]:
+    """The environment for ``torch.distributed.run``: nothing inherited from an enclosing launch, loopback only;
+    the launcher's temporary folders (``torchelastic_*``) in ``tmp``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PET_", "TORCHELASTIC_", "MASTER_"))}
+    env["TMPDIR"] = str(tmp)
     for k in ("RANK", "LOCAL_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE", "GROUP_RANK"):
         env.pop(k, None)
     loopback = [name for _, name in socket.if_nameindex() if name.startswith("lo")]
@@ -298,7 +300,7 @@ def test_guide_fsdp2_example_runs_under_torchrun(tmp_path):
     launch = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--local-addr", "127.0.0.1"]
     launch += ["--nproc-per-node", "2", "--max-restarts", "0", str(worker), str(script), str(out)]
     proc = subprocess.Popen(
-        launch, cwd=tmp_path, env=_torchrun_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        launch, cwd=tmp_path, env=_torchrun_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
     try:
         output, _ = proc.communicate(timeout=TORCHRUN_TIMEOUT_S)
