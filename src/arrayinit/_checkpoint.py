@@ -44,7 +44,6 @@ from arrayinit._initializers import Initializer
 
 INDEX_NAME = "model.safetensors.index.json"
 SHARD_PATTERN = re.compile(r"model-(\d{5})-of-(\d{5})\.safetensors")
-DEFAULT_MAX_SHARD_SIZE = "5GB"
 
 # decimal units, as the common tools count (5GB = 5 * 10**9 bytes), and the binary ones
 _UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}

@@ -288,7 +288,9 @@ def reseeded(init, seed: int | None):
     return type(init).from_config({**cfg, "seed": seed})
 
 
-class _Constant(Initializer):
+class ConstantInitializer(Initializer):
+    """The base of ``Zeros``, ``Ones`` and ``Constant``: one value everywhere, written in place."""
+
     _value = 0.0
     complex_values = True
 
@@ -307,7 +309,7 @@ class _Constant(Initializer):
         return ConstantPlan(shape, full_shape, offset, dtype, self._value)
 
 
-class Zeros(_Constant, row="Zeros"):
+class Zeros(ConstantInitializer, row="Zeros"):
     """All zeros. ``Zeros()`` takes no arguments.
 
     Examples
@@ -320,7 +322,7 @@ class Zeros(_Constant, row="Zeros"):
     _value = 0.0
 
 
-class Ones(_Constant, row="Ones"):
+class Ones(ConstantInitializer, row="Ones"):
     """All ones. ``Ones()`` takes no arguments.
 
     Examples
@@ -333,7 +335,7 @@ class Ones(_Constant, row="Ones"):
     _value = 1.0
 
 
-class Constant(_Constant, row="Constant"):
+class Constant(ConstantInitializer, row="Constant"):
     """Every value equal to ``value``, or an array broadcast to the shape.
 
     Parameters

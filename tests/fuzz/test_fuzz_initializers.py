@@ -150,7 +150,7 @@ def check_complex(init, x, full, cast) -> None:
     z = np.asarray(x).astype(np.complex128)
     re, im = z.real, z.imag
     eps = 2.0**-52 if x.dtype == np.complex128 else 2.0**-23
-    if isinstance(init, ai._initializers._Constant):
+    if isinstance(init, ai._initializers.ConstantInitializer):
         assert (re == cast(init._value)).all()
         assert (im == 0).all()
     elif isinstance(init, ai.RandomUniform):

@@ -130,7 +130,7 @@ class Backend:
         """
 
     def dtype_name_of(self, x: Any) -> str:
-        """The canonical float dtype name of an array (``float32``, ...), by ``arrayinit._dtypes.dtype_name``.
+        """The canonical float dtype name of an array (``float32``, ...), as arrayinit names it.
 
         Raises ValueError for an array of another kind of dtype, TypeError (or
         AttributeError) when the dtype cannot be named.

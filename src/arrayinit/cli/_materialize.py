@@ -39,7 +39,7 @@ def materialize(
     progress: bool = True,
     stream=None,
     *,
-    max_shard_size: int | str = _checkpoint.DEFAULT_MAX_SHARD_SIZE,
+    max_shard_size: int | str = "5GB",
     workers: int = 1,
     executor=None,
 ) -> list[tuple[str, tuple[int, ...], str]]:

@@ -210,7 +210,7 @@ def save_initialized(
     out_dir: str | os.PathLike,
     *,
     rules: Mapping[str, object] | Callable[[str, object], object] | None = None,
-    max_shard_size: int | str = _checkpoint.DEFAULT_MAX_SHARD_SIZE,
+    max_shard_size: int | str = "5GB",
     workers: int = 1,
     executor=None,
     progress: bool = False,
