@@ -159,21 +159,26 @@ class Initializer:
         chunks : optional
             dask only: chunks of the lazy result.
         """
+        plain = xp is None and device is None and like is None and out is None and full_shape is None
+        plain = plain and offset is None and chunks is None and type(shape) is tuple
+        if plain and all(type(d) is int for d in shape):
+            # a plain numpy call: its plan depends on (shape, dtype) only, and is kept under them (a kept plan
+            # passed every check of its first call)
+            try:
+                plan = self._plan_cache().get((shape, dtype))
+            except TypeError:  # an unhashable dtype object
+                plan = None
+            if plan is not None:
+                return _frontend.realise_numpy(plan)
+        else:
+            plain = False
         complex_values = _dtypes.complex_requested(dtype, like, out) is not None  # see arrayinit._complex
         if complex_values and not self.complex_values:
             _complex.refuse(type(self).__name__, dtype)
-        plain = xp is None and device is None and like is None and out is None and full_shape is None
-        if plain and offset is None and chunks is None and type(shape) is tuple and all(type(d) is int for d in shape):
-            # a plain numpy call: its plan depends on (shape, dtype) only, and is kept under them
-            cache = self._plan_cache()
-            try:
-                plan = cache.get((shape, dtype))
-            except TypeError:  # an unhashable dtype object
-                plan = None
-            if plan is None:
-                shape, full, off = _complex.call_block(shape, None, None, complex_values)
-                plan = self._plan(shape, full, off, _frontend.resolve(shape, dtype).dtype)
-                self._keep(cache, (shape, dtype), plan)
+        if plain:
+            shape, full, off = _complex.call_block(shape, None, None, complex_values)
+            plan = self._plan(shape, full, off, _frontend.resolve(shape, dtype).dtype)
+            self._keep(self._plan_cache(), (shape, dtype), plan)
             return _frontend.realise_numpy(plan)
         shape, full, off = _complex.call_block(shape, full_shape, offset, complex_values)
         dest = _frontend.resolve(shape, dtype, out=out, xp=xp, device=device, like=like, chunks=chunks)
