@@ -108,6 +108,9 @@ def test_cuda_equals_cpu_for_every_distribution_and_dtype(kind, dtype, layout):
         ((2, 3, 5), (4, 6, 9), (1, 2, 3)),
         ((), (), ()),
         ((4, 4), (4, 4), (0, 0)),
+        # five partial leading axes: more than one launch describes (one launch per index of the outermost)
+        ((2, 2, 2, 1, 2, 3), (3, 3, 3, 2, 3, 5), (1, 0, 1, 1, 1, 2)),
+        ((3, 2, 1, 2, 2, 7), (4, 3, 2, 3, 3, 7), (1, 1, 1, 0, 1, 0)),
     ],
 )
 @pytest.mark.parametrize(("threads", "max_blocks"), [(1, 1), (32, 1), (8, 3), (64, None)])
@@ -159,13 +162,19 @@ def test_gpu_check_script_runs_end_to_end(tmp_path, monkeypatch):
     assert {"arrayinit truncated_normal float32", "arrayinit truncated_normal bfloat16"} <= names
 
 
-def test_tile_choice_and_items_per_row():
+def test_tile_choice_and_items_per_run():
     assert cuda_target.use_tiled(1024, 256)
     assert not cuda_target.use_tiled(1023, 256)
     assert not cuda_target.use_tiled(10**6, cuda_target.MAX_THREADS + 1)  # the shared tile holds 256 threads
     rng = np.random.default_rng(0)
     for _ in range(200):
         row_len = int(rng.integers(1, 3000))
-        starts = rng.integers(0, 10**6, size=int(rng.integers(1, 5)))
+        base = int(rng.integers(0, 10**6))
+        strides = [int(x) for x in rng.integers(1, 10**4, size=int(rng.integers(0, 3)))]
+        if rng.integers(2):
+            strides = [4 * st for st in strides]
+        starts = [base + sum(int(i) * st for i, st in zip(rng.integers(0, 5, len(strides)), strides)) for _ in range(9)]
         touched = max(len({(s + j) >> 2 for j in range(row_len)}) for s in starts)
-        assert cuda_target.items_per_row(starts, row_len) == touched
+        got = cuda_target.items_per_run(base, strides, row_len)
+        # exact where every run starts at the same lane, never fewer than a run touches
+        assert got == touched if all(st % 4 == 0 for st in strides) else touched <= got <= (row_len + 6) >> 2

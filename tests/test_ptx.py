@@ -36,6 +36,7 @@ from numba import types  # noqa: E402
 
 CC = (9, 0)
 PLAIN_FLOAT_OP = re.compile(r"^\s*(add|sub|mul|mad)(\.f32|\.f64|\.ftz\.f32)\s", re.M)
+OPCODE = re.compile(r"^\s*(?:@!?%p\d+\s+)?([a-z][\w.]*)", re.M)  # each instruction's opcode (after a guard)
 
 
 @pytest.fixture(scope="module")
@@ -58,12 +59,11 @@ def monkeypatch_module():
 
 
 u64, i64, f32, f64, u16, u32 = types.uint64, types.int64, types.float32, types.float64, types.uint16, types.uint32
-STARTS = types.Array(i64, 1, "C")  # a block of several runs (a numba device array)
-ONE_RUN = types.UniTuple(i64, 1)  # a block that is one run
+AXES = types.UniTuple(i64, 4)  # arrayinit._targets.cuda.RUN_AXES: the runs' extents and strides, by value
 
 
-def _sig(out, params, starts):
-    return (types.Array(out, 1, "C"), starts, i64, i64, i64, u64, u64, u64, u64, types.boolean, i64, params)
+def _sig(out, params):
+    return (types.Array(out, 1, "C"), i64, i64, AXES, AXES, i64, i64, i64, u64, u64, u64, u64, types.boolean, i64, params)
 
 
 P32, P64 = types.UniTuple(f32, 12), types.UniTuple(f64, 12)  # arrayinit._kernels.abi.N_PARAMS
@@ -80,17 +80,11 @@ FORMATS = [  # (family, store kind, output storage, parameter tuple)
 ]
 STORE_TYPE = {f32: "f32", f64: "f64", u16: "u16", u32: "u32"}
 CASES = [
-    (family, kind, style, _sig(out, params, starts))
+    (family, kind, style, _sig(out, params))
     for style in [0, 1]  # tiled, flat
-    for starts in [ONE_RUN, STARTS]
     for family, kind, out, params in FORMATS
-    if starts is ONE_RUN or (family, kind) == ("fill32", NATIVE)  # several runs: other indexing, same arithmetic
 ]
-RUNS = {True: "one_run", False: "runs"}
-IDS = [
-    "-".join([f, ["native", "bf16", "f16"][k], str(sig[0].dtype), ["tiled", "flat"][st], RUNS[sig[1] is ONE_RUN]])
-    for f, k, st, sig in CASES
-]
+IDS = ["-".join([f, ["native", "bf16", "f16"][k], str(sig[0].dtype), ["tiled", "flat"][st]]) for f, k, st, sig in CASES]
 
 
 def _ptxas():
@@ -138,6 +132,23 @@ def test_kernel_compiles_to_sm90_ptx_with_explicit_rounding(compiled, family, ki
 
 
 @pytest.mark.parametrize(("family", "kind", "style", "sig"), CASES, ids=IDS)
+def test_kernel_has_no_approximate_or_flush_to_zero_instruction(compiled, family, kind, style, sig):
+    """The CPU rounds every operation correctly and keeps subnormals: so must every GPU instruction."""
+    ops = set(OPCODE.findall(compiled(family, kind, style, sig)))
+    approx = sorted(op for op in ops if ".approx" in op or ".ftz" in op)
+    assert approx == [], f"approximate or flush-to-zero instructions: {approx}"
+    full = sorted(op for op in ops if op.startswith("div.full"))
+    assert full == [], f"full-range (approximate) divisions: {full}"
+    # float division, square root and reciprocal name their rounding: round to nearest even
+    unrounded = sorted(op for op in ops if re.match(r"(div|sqrt|rcp)\.(?!rn\.)\w*\.?f(32|64)$", op))
+    assert unrounded == [], f"float division/sqrt/reciprocal without .rn: {unrounded}"
+    if family == "fill32":  # the normal's tail: a correctly rounded square root
+        assert "sqrt.rn.f32" in ops
+    if family == "fill64":  # the local truncated normal's divisions, the tails' square roots
+        assert {"sqrt.rn.f64", "div.rn.f64"} <= ops, sorted(ops)
+
+
+@pytest.mark.parametrize(("family", "kind", "style", "sig"), CASES, ids=IDS)
 def test_kernel_assembles_for_sm90_without_local_memory(compiled, family, kind, style, sig, tmp_path):
     """ptxas: no spills, no stack frame (Philox state and samples stay in registers)."""
     exe = _ptxas()
@@ -179,3 +190,30 @@ def test_on_cuda_is_true_in_cuda_code(kernels):
     assert "7" in constants, ptx
     assert "3" not in constants, ptx
     assert which() == 3  # the CPU compilation
+
+
+def _launch_config(blocks):
+    from numba.cuda.dispatcher import _LaunchConfiguration
+
+    return _LaunchConfiguration(None, (blocks, 1, 1), (256, 1, 1), 0, 0)
+
+
+def test_small_launches_do_not_warn_and_other_warnings_stay(kernels):
+    """numba-cuda warns for grids of under 128 blocks (every small fill): exactly that warning is filtered."""
+    import warnings
+
+    from numba.cuda.core.errors import NumbaPerformanceWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.warns(NumbaPerformanceWarning, match="under-utilization"):
+            _launch_config(3)  # numba-cuda still says it, unfiltered
+        kernels.quiet_small_launches()
+        _launch_config(3)  # filtered
+        with pytest.raises(NumbaPerformanceWarning, match="something else"):
+            warnings.warn(NumbaPerformanceWarning("something else"), stacklevel=1)
+
+
+def test_the_test_suite_filters_the_small_launch_warning_too():
+    # pyproject.toml's filterwarnings: "error", but not this warning (a small fill on a GPU machine)
+    _launch_config(1)
