@@ -223,3 +223,57 @@ def test_small_launches_do_not_warn_and_other_warnings_stay(kernels):
 def test_the_test_suite_filters_the_small_launch_warning_too():
     # pyproject.toml's filterwarnings: "error", but not this warning (a small fill on a GPU machine)
     _launch_config(1)
+
+
+def test_compiled_kernels_are_cached_on_disk_under_an_exact_stamp(kernels, tmp_path, monkeypatch):
+    """The CUDA disk cache (numba-cuda's load/save hooks): a kernel compiled here is read back by a new cache
+    for the same stamp only; a damaged file or another version, device or signature is never loaded."""
+    from numba.cuda.dispatcher import _Kernel
+
+    from arrayinit._targets import cuda_cache
+
+    import numba.cuda.codegen as codegen
+
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path))
+    # the compiler asks the current context for the device: answer for the target we compile for
+    device = pytypes.SimpleNamespace(compute_capability=CC)
+    monkeypatch.setattr(codegen.devices, "get_context", lambda: pytypes.SimpleNamespace(device=device))
+    family, kind, style, sig = CASES[0]
+    variant = f"{family}-{kind}-{style}"
+    assert isinstance(kernels.KERNELS[family, kind][style]._cache, cuda_cache.DiskCache)  # attached at import
+    compiled = _Kernel(kernels.KERNELS[family, kind][style].py_func, sig)  # NVVM here; bound on a GPU only
+    cache = cuda_cache.DiskCache(variant)
+    cache.save_overload(sig, compiled, cc=CC)
+    (path,) = cache.written
+    assert path.parent == tmp_path / "arrayinit"
+    assert path.read_bytes().startswith(b"arrayinit-cuda-kernel-1\n")
+
+    fresh = cuda_cache.DiskCache(variant)
+    loaded = fresh.load_overload(sig, cc=CC)
+    assert (fresh.hits, fresh.misses) == (1, 0)
+    assert loaded.entry_name == compiled.entry_name
+    assert loaded._codelibrary.get_asm_str(cc=CC) == compiled._codelibrary.get_asm_str(cc=CC)
+
+    other_sig = (types.Array(f64, 1, "C"), *sig[1:])
+    assert fresh.load_overload(sig, cc=(8, 0)) is None  # another device generation
+    assert fresh.load_overload(other_sig, cc=CC) is None  # other argument types
+    assert cuda_cache.DiskCache("fill32-0-flat").load_overload(sig, cc=CC) is None  # another variant
+    with monkeypatch.context() as m:
+        m.setattr(cuda_cache, "cache_key", lambda: "0.0.0-old")  # another version or other sources
+        assert cuda_cache.DiskCache(variant).load_overload(sig, cc=CC) is None
+    data = path.read_bytes()
+    path.write_bytes(data[:-1] + bytes([data[-1] ^ 1]))  # one bit of the payload changed
+    assert cuda_cache.DiskCache(variant).load_overload(sig, cc=CC) is None
+    assert fresh.misses == 2
+
+
+def test_cuda_cache_key_covers_the_kernel_sources_and_versions():
+    from importlib import metadata
+
+    import arrayinit
+    from arrayinit._targets import cuda_cache
+
+    key = cuda_cache.cache_key()
+    assert key.startswith(f"{arrayinit.__version__}-{metadata.version('numba-cuda')}-")
+    hashed = {f.name for pattern in cuda_cache._SOURCES for f in cuda_cache._PACKAGE.glob(pattern)}
+    assert {"philox.py", "samplers.py", "special.py", "cuda.py", "cuda_cache.py"} <= hashed

@@ -64,6 +64,7 @@ from arrayinit._kernels.samplers import (
     uniform64,
     uniform_rel64,
 )
+from arrayinit._targets import cuda_cache
 
 _STREAM_HI_FLIP = np.uint64(0x80000000)  # stream s ^ 2**63, on the high counter word
 
@@ -260,7 +261,8 @@ def _kernels(values, tile_dtype, store):
     return tiled, flat
 
 
-# (family, output format) -> (tiled, flat); numba compiles each on its first launch
+# (family, output format) -> (tiled, flat); numba compiles each on its first launch, or loads it from the
+# disk cache (arrayinit._targets.cuda_cache)
 KERNELS = {
     ("fill32", STORE_NATIVE): _kernels(_values32, np.float32, _store_native),
     ("fill32", STORE_BF16): _kernels(_values32, np.float32, _store_bf16),
@@ -280,6 +282,11 @@ def items_per_run(base: int, strides, row_len: int) -> int:
     if all(st % 4 == 0 for st in strides):
         return ((base & 3) + row_len + 3) >> 2
     return (row_len + 6) >> 2
+
+
+for (_family, _kind), _pair in KERNELS.items():
+    for _style, _kernel in zip(("tiled", "flat"), _pair):
+        cuda_cache.attach(_kernel, f"{_family}-{_kind}-{_style}")
 
 
 def launch(kernel, blocks: int, threads: int, stream, args: tuple) -> None:
