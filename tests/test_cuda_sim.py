@@ -141,25 +141,47 @@ def test_library_entry_point_runs_in_the_device_context():
 
 
 def test_gpu_check_script_runs_end_to_end(tmp_path, monkeypatch):
-    """benchmarks/gpu_check.py at tiny sizes: the script a GPU machine runs works, and reports equality."""
+    """benchmarks/gpu_check.py at tiny sizes, every section: the script a GPU machine runs works here, records
+    every check it ran or skipped (and why), and finds every value equal."""
     import importlib.util
     import json
     import pathlib
+    import sys
 
     path = pathlib.Path(__file__).parents[1] / "benchmarks" / "gpu_check.py"
     spec = importlib.util.spec_from_file_location("gpu_check", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     monkeypatch.setenv("OUT", str(tmp_path))
+    for absent in ["torch", "cupy", "jax"]:  # this session has none of them: a skip, never a pass
+        monkeypatch.setitem(sys.modules, absent, None)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         assert module.main(["--smoke"]) == 0
     res = json.loads((tmp_path / "gpu_check.json").read_text())
     assert res["all_equal"] is True
-    assert len(res["equality"]) == 48  # (5 distributions x 4 dtypes + bits) x 2 kernels, 3 blocks of runs x 2
-    assert all(v["equal"] for v in res["equality"].values())
+    assert res["fail"] == 0
+    assert res["simulator"] is True
+    sections = res["sections"]
+    assert list(sections) == [name for name, _ in module.SECTIONS]
+    assert all(s["seconds"] >= 0 for s in sections.values())
+    ran = {n for n, s in sections.items() if s["status"] == "ran"}
+    assert ran == {"kernels", "blocks", "errors", "throughput"}
+    skipped = {n: s["why"] for n, s in sections.items() if s["status"] == "skipped"}
+    assert set(skipped) == {"cache", "torch", "cupy", "second_device", "jax"}
+    assert "not installed" in skipped["torch"] and "one GPU" in skipped["second_device"]
+    checks = {c["name"]: c for c in res["checks"]}
+    # (9 distributions x 4 dtypes + bits) x 2 kernels, the coverage of both arithmetics' samplers
+    assert sum(c["section"] == "kernels" for c in res["checks"]) == 37 * 2 + 2
+    assert checks["every float64-arithmetic sampler ran"]["status"] == "pass"
+    assert checks["bits/offset beyond 2**32/flat"]["status"] == "pass"
+    assert checks["normal/float32/five partial axes/tiled"]["status"] == "pass"
+    assert checks["engine: cuda:1 refused"]["status"] == "pass"
+    assert checks["torch throughput"]["status"] == "skipped"
+    assert all(c["status"] == "pass" for c in res["checks"] if c["section"] in ("kernels", "blocks"))
+    assert len(res["first_launch_s"]) == 2 * (6 + 1) + 2  # tiled/flat x formats (fill64 writes float32 too)
     names = {r["name"] for r in res["throughput"]}
-    assert {"arrayinit truncated_normal float32", "arrayinit truncated_normal bfloat16"} <= names
+    assert {"device-to-device copy float32 (read+write)", "arrayinit truncated_normal bfloat16"} <= names
 
 
 def test_tile_choice_and_items_per_run():
