@@ -178,7 +178,9 @@ def blocks(rep: Report, cuda, smoke: bool) -> None:
         (f"{name}/{dtype}/runs", plan_for(name, dtype, *runs))
         for name, dtype in [("truncated_window", "float32"), ("normal", "bfloat16"), ("uniform", "float64")]
     ]
-    cases.append(("bits/offset beyond 2**32", plan_for("bits", "uint32", (1, 3, 40), (3, 2**31, 45), (2, 2**31 - 3, 1))))
+    cases.append(
+        ("bits/offset beyond 2**32", plan_for("bits", "uint32", (1, 3, 40), (3, 2**31, 45), (2, 2**31 - 3, 1)))
+    )
     cases.append(
         (
             "truncated_window/bfloat16/offset beyond 2**32",
@@ -186,7 +188,10 @@ def blocks(rep: Report, cuda, smoke: bool) -> None:
         )
     )
     cases.append(
-        ("normal/float32/five partial axes", plan_for("normal", "float32", (2, 2, 2, 1, 2, 33), (3, 3, 3, 2, 3, 50), (1, 0, 1, 1, 1, 2)))
+        (
+            "normal/float32/five partial axes",
+            plan_for("normal", "float32", (2, 2, 2, 1, 2, 33), (3, 3, 3, 2, 3, 50), (1, 0, 1, 1, 1, 2)),
+        )
     )
     for label, plan in cases:
         host = cpu_values(plan)
@@ -300,7 +305,10 @@ def torch_section(rep: Report, cuda, smoke: bool, index: int = 0) -> str | None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a small launch: numba-cuda's under-utilization warning is filtered
         b = ai.RandomUniform(seed=10)((256,), xp=torch, device=dev)
-    rep.check(f"torch bias (256 values, no warning) on {dev}", _equal_torch(torch, b, ai.RandomUniform(seed=10)((256,), xp=torch)))
+    rep.check(
+        f"torch bias (256 values, no warning) on {dev}",
+        _equal_torch(torch, b, ai.RandomUniform(seed=10)((256,), xp=torch)),
+    )
     return None
 
 
@@ -316,15 +324,23 @@ def cupy_section(rep: Report, cuda, smoke: bool, index: int = 0) -> str | None:
     shape = (64, 48) if smoke else (1000, 1000)
     dev = f"cuda:{index}"
     c = ai.TruncatedNormal(stddev=0.02, seed=6)(shape, xp=cupy, device=dev)
-    rep.check(f"cupy new array float32 on {dev}", bool(np.array_equal(cupy.asnumpy(c), ai.TruncatedNormal(stddev=0.02, seed=6)(shape))))
+    rep.check(
+        f"cupy new array float32 on {dev}",
+        bool(np.array_equal(cupy.asnumpy(c), ai.TruncatedNormal(stddev=0.02, seed=6)(shape))),
+    )
     with cupy.cuda.Device(index):
         h = cupy.empty(shape, cupy.float16)
         g = cupy.empty(shape[::-1], cupy.float32).T  # not contiguous: written through a temporary
     ai.GlorotUniform(seed=8).fill_(h)
     ai.GlorotUniform(seed=8).fill_(g)
     ref16 = ai.GlorotUniform(seed=8)(shape, "float16")
-    rep.check(f"cupy fill_ float16 on {dev}", bool(np.array_equal(cupy.asnumpy(h).view(np.uint16), ref16.view(np.uint16))))
-    rep.check(f"cupy fill_ transposed float32 on {dev}", bool(np.array_equal(cupy.asnumpy(g), ai.GlorotUniform(seed=8)(shape))))
+    rep.check(
+        f"cupy fill_ float16 on {dev}", bool(np.array_equal(cupy.asnumpy(h).view(np.uint16), ref16.view(np.uint16)))
+    )
+    rep.check(
+        f"cupy fill_ transposed float32 on {dev}",
+        bool(np.array_equal(cupy.asnumpy(g), ai.GlorotUniform(seed=8)(shape))),
+    )
     return None
 
 
@@ -401,15 +417,23 @@ def throughput(rep: Report, cuda, smoke: bool) -> None:
             stop.synchronize()
             elapsed = start.elapsed_time(stop) / 1e3  # the simulator's events return -1: wall time then
             best = min(best, elapsed if elapsed > 0 else time.perf_counter() - t0)
-        rows.append({"name": label, "seconds": best, "gvals_per_s": big / best / 1e9, "gbytes_per_s": nbytes / best / 1e9})
+        rows.append(
+            {"name": label, "seconds": best, "gvals_per_s": big / best / 1e9, "gbytes_per_s": nbytes / best / 1e9}
+        )
 
-    src, dst = cuda.device_array(big, np.float32), cuda.device_array(big, np.float32)
-    timed("device-to-device copy float32 (read+write)", lambda: dst.copy_to_device(src), 2 * big * 4)
-    del src, dst
+    def copy_bound():  # the arrays are freed when it returns
+        src, dst = cuda.device_array(big, np.float32), cuda.device_array(big, np.float32)
+        timed("device-to-device copy float32 (read+write)", lambda: dst.copy_to_device(src), 2 * big * 4)
+
+    copy_bound()
     for dtype in ["float32", "bfloat16"]:
         plan = plan_for("truncated_window", dtype, (big,), (big,), (0,), seed=7)
         dev = cuda.device_array(big, storage(dtype))
-        timed(f"arrayinit truncated_normal {dtype}", lambda plan=plan, dev=dev: _engine.run_cuda(plan, dev), big * dev.dtype.itemsize)
+        timed(
+            f"arrayinit truncated_normal {dtype}",
+            lambda plan=plan, dev=dev: _engine.run_cuda(plan, dev),
+            big * dev.dtype.itemsize,
+        )
         if dtype == "float32":  # the same fill by the flat kernel (512 threads: no tiles)
             timed(
                 "arrayinit truncated_normal float32 (flat kernel)",
@@ -437,7 +461,8 @@ def throughput(rep: Report, cuda, smoke: bool) -> None:
         r["fraction_of_copy_bandwidth"] = r["gbytes_per_s"] / copy["gbytes_per_s"]
     print(f"  {'implementation':<48}{'G values/s':>12}{'GB/s':>10}{'of copy BW':>12}")
     for r in rows:
-        print(f"  {r['name']:<48}{r['gvals_per_s']:>12.2f}{r['gbytes_per_s']:>10.1f}{r['fraction_of_copy_bandwidth']:>12.2f}")
+        speed = f"{r['gvals_per_s']:>12.2f}{r['gbytes_per_s']:>10.1f}"
+        print(f"  {r['name']:<48}{speed}{r['fraction_of_copy_bandwidth']:>12.2f}")
     ours = next(r for r in rows if r["name"] == "arrayinit truncated_normal float32")
     for peer in ["torch trunc_normal_ float32", "torch normal_ float32"]:
         row = next((r for r in rows if r["name"] == peer), None)

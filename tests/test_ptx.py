@@ -63,7 +63,23 @@ AXES = types.UniTuple(i64, 4)  # arrayinit._targets.cuda.RUN_AXES: the runs' ext
 
 
 def _sig(out, params):
-    return (types.Array(out, 1, "C"), i64, i64, AXES, AXES, i64, i64, i64, u64, u64, u64, u64, types.boolean, i64, params)
+    return (
+        types.Array(out, 1, "C"),
+        i64,
+        i64,
+        AXES,
+        AXES,
+        i64,
+        i64,
+        i64,
+        u64,
+        u64,
+        u64,
+        u64,
+        types.boolean,
+        i64,
+        params,
+    )
 
 
 P32, P64 = types.UniTuple(f32, 12), types.UniTuple(f64, 12)  # arrayinit._kernels.abi.N_PARAMS
@@ -228,11 +244,10 @@ def test_the_test_suite_filters_the_small_launch_warning_too():
 def test_compiled_kernels_are_cached_on_disk_under_an_exact_stamp(kernels, tmp_path, monkeypatch):
     """The CUDA disk cache (numba-cuda's load/save hooks): a kernel compiled here is read back by a new cache
     for the same stamp only; a damaged file or another version, device or signature is never loaded."""
+    import numba.cuda.codegen as codegen
     from numba.cuda.dispatcher import _Kernel
 
     from arrayinit._targets import cuda_cache
-
-    import numba.cuda.codegen as codegen
 
     monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path))
     # the compiler asks the current context for the device: answer for the target we compile for

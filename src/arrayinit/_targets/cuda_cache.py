@@ -53,7 +53,8 @@ def cache_key() -> str:
 def _compute_capability() -> tuple[int, int]:
     from numba import cuda
 
-    return tuple(cuda.get_current_device().compute_capability)  # type: ignore[return-value]
+    major, minor = cuda.get_current_device().compute_capability[:2]
+    return int(major), int(minor)
 
 
 class DiskCache:
