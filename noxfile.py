@@ -1,4 +1,5 @@
-"""nox sessions: lint, tests, tests_xp, tests_tf, tests_cudasim, ptx, fuzz, docs, build (default); bench (on demand).
+"""nox sessions: lint, tests, tests_xp, tests_tf, tests_cudasim, ptx, ptx_cu13, fuzz, docs, build (default); bench
+(on demand).
 
 Installs are silent (their output is shown only when they fail). ``nox -R`` reuses the environments
 of a previous run and skips the installs; ``nox -s tests -- -k fans`` passes arguments to pytest.
@@ -6,7 +7,18 @@ of a previous run and skips the installs; ``nox -s tests -- -k fans`` passes arg
 
 import nox
 
-nox.options.sessions = ["lint", "tests", "tests_xp", "tests_tf", "tests_cudasim", "ptx", "fuzz", "docs", "build"]
+nox.options.sessions = [
+    "lint",
+    "tests",
+    "tests_xp",
+    "tests_tf",
+    "tests_cudasim",
+    "ptx",
+    "ptx_cu13",
+    "fuzz",
+    "docs",
+    "build",
+]
 nox.options.default_venv_backend = "venv"
 
 
@@ -82,18 +94,34 @@ def tests_tf(session: nox.Session) -> None:
     session.run("pytest", "tests/test_docs.py", "-k", "test_python_block_runs and tf1", *session.posargs, env=env)
 
 
+# the numba-cuda the CUDA target is tested with (pyproject's cuda extras have the same floor)
+NUMBA_CUDA = "numba-cuda>=0.30.4"
+
+
 @nox.session
 def tests_cudasim(session: nox.Session) -> None:
-    """CUDA kernels in numba's CUDA simulator, bit-equal to the CPU kernels (no GPU needed)."""
-    session.install("-e", ".[test]", "numba-cuda")
+    """CUDA kernels in numba's CUDA simulator, bit-equal to the CPU kernels (no GPU needed); the rehearsal of
+    benchmarks/gpu_check.py."""
+    session.install("-e", ".[test]", NUMBA_CUDA)
     session.run("pytest", "tests/test_cuda_sim.py", *session.posargs, env={"NUMBA_ENABLE_CUDASIM": "1"})
+
+
+PTX_ENV = {"NUMBA_ENABLE_CUDASIM": "0", "ARRAYINIT_REQUIRE_PTXAS": "1"}
 
 
 @nox.session
 def ptx(session: nox.Session) -> None:
-    """Every CUDA kernel compiled to PTX for sm_90 with NVVM from the cu12 wheels; rounding checked."""
-    session.install("-e", ".[test]", "numba-cuda[cu12]")
-    session.run("pytest", "tests/test_ptx.py", *session.posargs, env={"NUMBA_ENABLE_CUDASIM": "0"})
+    """Every CUDA kernel compiled to PTX for sm_90 with NVVM from the CUDA 12 wheels and assembled by their
+    ptxas; rounding checked."""
+    session.install("-e", ".[test]", NUMBA_CUDA.replace("numba-cuda", "numba-cuda[cu12]"))
+    session.run("pytest", "tests/test_ptx.py", *session.posargs, env=PTX_ENV)
+
+
+@nox.session
+def ptx_cu13(session: nox.Session) -> None:
+    """The same with the CUDA 13 wheels (the ``cuda13`` extra's NVVM; ptxas from nvidia-cuda-nvcc 13)."""
+    session.install("-e", ".[test]", NUMBA_CUDA.replace("numba-cuda", "numba-cuda[cu13]"), "nvidia-cuda-nvcc>=13,<14")
+    session.run("pytest", "tests/test_ptx.py", *session.posargs, env=PTX_ENV)
 
 
 @nox.session

@@ -671,3 +671,25 @@ def test_the_generic_adapter_is_checked_and_named_too(monkeypatch):
     monkeypatch.setattr(NoDeviceArray, "__setitem__", broken)
     with pytest.raises(RuntimeError, match=r"^Backend 'array-api' failed in write: ZeroDivisionError: the library"):
         ai.HeNormal(seed=5).fill_(NoDeviceArray(np.zeros((6, 4), np.float32)))
+
+
+def test_bfloat16_dlpack_hands_uint16_bits_to_jax_without_a_copy():
+    """The jax GPU path's bfloat16 export (cupy has no bfloat16), checked on the CPU with numpy's DLPack."""
+    jnp = pytest.importorskip("jax.numpy", reason=SKIP_XP)
+    ml_dtypes = pytest.importorskip("ml_dtypes", reason="numpy bfloat16 reference")
+    from arrayinit._backends.jax import Bfloat16DLPack, retype_uint16_as_bfloat16
+
+    storage = np.empty(64 + 300, np.uint16)
+    at = storage.__array_interface__["data"][0]
+    bits = storage[(-at % 64) // 2 :][:300].reshape(20, 15)  # 64-byte aligned: jax's CPU client shares it
+    want = ai.HeNormal(seed=3)((20, 15), "bfloat16")
+    bits[...] = want.view(np.uint16)
+    got = jnp.from_dlpack(Bfloat16DLPack(bits))
+    assert got.dtype == jnp.bfloat16
+    assert got.shape == (20, 15)
+    assert got.unsafe_buffer_pointer() == bits.__array_interface__["data"][0]  # the same memory
+    np.testing.assert_array_equal(np.asarray(got).view(np.uint16), bits)
+    assert np.asarray(got).dtype == ml_dtypes.bfloat16
+    for not_uint16 in [np.zeros(3, np.int16), np.zeros(3, np.float16), np.zeros(3, np.uint32)]:
+        with pytest.raises(TypeError, match="expected a uint16 DLPack tensor"):
+            retype_uint16_as_bfloat16(not_uint16.__dlpack__())

@@ -108,6 +108,9 @@ def test_cuda_equals_cpu_for_every_distribution_and_dtype(kind, dtype, layout):
         ((2, 3, 5), (4, 6, 9), (1, 2, 3)),
         ((), (), ()),
         ((4, 4), (4, 4), (0, 0)),
+        # five partial leading axes: more than one launch describes (one launch per index of the outermost)
+        ((2, 2, 2, 1, 2, 3), (3, 3, 3, 2, 3, 5), (1, 0, 1, 1, 1, 2)),
+        ((3, 2, 1, 2, 2, 7), (4, 3, 2, 3, 3, 7), (1, 1, 1, 0, 1, 0)),
     ],
 )
 @pytest.mark.parametrize(("threads", "max_blocks"), [(1, 1), (32, 1), (8, 3), (64, None)])
@@ -138,34 +141,228 @@ def test_library_entry_point_runs_in_the_device_context():
 
 
 def test_gpu_check_script_runs_end_to_end(tmp_path, monkeypatch):
-    """benchmarks/gpu_check.py at tiny sizes: the script a GPU machine runs works, and reports equality."""
+    """benchmarks/gpu_check.py at tiny sizes, every section: the script a GPU machine runs works here, records
+    every check it ran or skipped (and why), and finds every value equal."""
     import importlib.util
     import json
     import pathlib
+    import sys
 
     path = pathlib.Path(__file__).parents[1] / "benchmarks" / "gpu_check.py"
     spec = importlib.util.spec_from_file_location("gpu_check", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     monkeypatch.setenv("OUT", str(tmp_path))
+    for absent in ["torch", "cupy", "jax"]:  # this session has none of them: a skip, never a pass
+        monkeypatch.setitem(sys.modules, absent, None)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         assert module.main(["--smoke"]) == 0
     res = json.loads((tmp_path / "gpu_check.json").read_text())
     assert res["all_equal"] is True
-    assert len(res["equality"]) == 48  # (5 distributions x 4 dtypes + bits) x 2 kernels, 3 blocks of runs x 2
-    assert all(v["equal"] for v in res["equality"].values())
+    assert res["fail"] == 0
+    assert res["simulator"] is True
+    sections = res["sections"]
+    assert list(sections) == [name for name, _ in module.SECTIONS]
+    assert all(s["seconds"] >= 0 for s in sections.values())
+    ran = {n for n, s in sections.items() if s["status"] == "ran"}
+    assert ran == {"kernels", "blocks", "errors", "throughput"}
+    skipped = {n: s["why"] for n, s in sections.items() if s["status"] == "skipped"}
+    assert set(skipped) == {"cache", "torch", "cupy", "second_device", "jax"}
+    assert "not installed" in skipped["torch"]
+    assert "one GPU" in skipped["second_device"]
+    checks = {c["name"]: c for c in res["checks"]}
+    # (9 distributions x 4 dtypes + bits) x 2 kernels, the coverage of both arithmetics' samplers
+    assert sum(c["section"] == "kernels" for c in res["checks"]) == 37 * 2 + 2
+    assert checks["every float64-arithmetic sampler ran"]["status"] == "pass"
+    assert checks["bits/offset beyond 2**32/flat"]["status"] == "pass"
+    assert checks["normal/float32/five partial axes/tiled"]["status"] == "pass"
+    assert checks["engine: cuda:1 refused"]["status"] == "pass"
+    assert checks["torch throughput"]["status"] == "skipped"
+    assert all(c["status"] == "pass" for c in res["checks"] if c["section"] in ("kernels", "blocks"))
+    assert len(res["first_launch_s"]) == 2 * (6 + 1) + 2  # tiled/flat x formats (fill64 writes float32 too)
     names = {r["name"] for r in res["throughput"]}
-    assert {"arrayinit truncated_normal float32", "arrayinit truncated_normal bfloat16"} <= names
+    assert {"device-to-device copy float32 (read+write)", "arrayinit truncated_normal bfloat16"} <= names
 
 
-def test_tile_choice_and_items_per_row():
+def test_tile_choice_and_items_per_run():
     assert cuda_target.use_tiled(1024, 256)
     assert not cuda_target.use_tiled(1023, 256)
     assert not cuda_target.use_tiled(10**6, cuda_target.MAX_THREADS + 1)  # the shared tile holds 256 threads
     rng = np.random.default_rng(0)
     for _ in range(200):
         row_len = int(rng.integers(1, 3000))
-        starts = rng.integers(0, 10**6, size=int(rng.integers(1, 5)))
+        base = int(rng.integers(0, 10**6))
+        strides = [int(x) for x in rng.integers(1, 10**4, size=int(rng.integers(0, 3)))]
+        if rng.integers(2):
+            strides = [4 * st for st in strides]
+        starts = [base + sum(int(i) * st for i, st in zip(rng.integers(0, 5, len(strides)), strides)) for _ in range(9)]
         touched = max(len({(s + j) >> 2 for j in range(row_len)}) for s in starts)
-        assert cuda_target.items_per_row(starts, row_len) == touched
+        got = cuda_target.items_per_run(base, strides, row_len)
+        # exact where every run starts at the same lane, never fewer than a run touches
+        assert got == touched if all(st % 4 == 0 for st in strides) else touched <= got <= (row_len + 6) >> 2
+
+
+class _Current:
+    """The current device of a fake two-GPU machine (numba's and cupy's contexts), and what ran where."""
+
+    def __init__(self):
+        self.device = 0
+        self.log = []
+
+    def context(self, i):
+        current = self
+
+        class Context:
+            id = i
+
+            def __enter__(self):
+                self.prev, current.device = current.device, i
+
+            def __exit__(self, *exc):
+                current.device = self.prev
+
+        return Context()
+
+
+def _fake_cupy(cur):
+    """A cupy module over host memory the simulator writes: devices, current streams (one per device), copies."""
+    import types
+
+    cp = types.ModuleType("cupy")
+
+    class ndarray(np.ndarray):
+        def __array_finalize__(self, obj):
+            self.dev = getattr(obj, "dev", cur.device)
+
+        @property
+        def device(self):
+            return cur.context(self.dev)
+
+        @property
+        def __cuda_array_interface__(self):
+            return {**self.__array_interface__, "version": 3, "stream": None}
+
+        def __setitem__(self, key, value):
+            if key is Ellipsis:  # a whole-array copy (the simulated kernel stores elements one by one)
+                cur.log.append(("copy", cur.device, self.dev))
+            super().__setitem__(key, value)
+
+    def empty(shape, dtype):
+        return np.empty(shape, dtype).view(ndarray)
+
+    cp.ndarray, cp.empty, cp.float16, cp.uint16 = ndarray, empty, np.float16, np.uint16
+    cp.cuda = types.SimpleNamespace(
+        Device=cur.context,
+        get_current_stream=lambda: types.SimpleNamespace(ptr=1000 + cur.device),
+        runtime=types.SimpleNamespace(getDevice=lambda: cur.device),
+        memory=types.SimpleNamespace(OutOfMemoryError=MemoryError),
+    )
+    return cp
+
+
+@pytest.fixture
+def two_devices(monkeypatch):
+    """Two simulated GPUs; each kernel launch is logged with the device current then and its stream."""
+    import sys
+
+    from numba import cuda
+
+    cur = _Current()
+    monkeypatch.setattr(cuda, "gpus", [cur.context(0), cur.context(1)])
+    monkeypatch.setattr(cuda, "external_stream", lambda ptr: ("stream", ptr))  # the simulator has none
+    launch = cuda_target.launch
+
+    def logged(kernel, blocks, threads, stream, args):
+        cur.log.append(("launch", cur.device, stream))
+        launch(kernel, blocks, threads, 0, args)
+
+    monkeypatch.setattr(cuda_target, "launch", logged)
+    monkeypatch.setitem(sys.modules, "cupy", _fake_cupy(cur))
+    return cur
+
+
+def test_cupy_output_on_a_second_device_is_written_and_copied_back_there(two_devices):
+    """A non-contiguous cupy array on device 1, filled while device 0 is current: the kernel runs on device
+    1 on its current stream, and the copy back into the strided array is made on device 1."""
+    import sys
+
+    from arrayinit._backends.cupy import CupyBackend
+
+    cp = sys.modules["cupy"]
+    with two_devices.context(1):
+        x = cp.empty((6, 4), np.float32).T  # (4, 6), not contiguous
+    plan = _plan_for("truncated_normal", "float32", (4, 6), (4, 6), (0, 0))
+    buf = CupyBackend().cuda_view(x, "float32")
+    assert (buf.ordinal, buf.stream) == (1, 1001)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        _engine.run_cuda_library(plan, buf.buffer, buf.ordinal, buf.stream)
+    buf.finish()
+    assert two_devices.log == [("launch", 1, ("stream", 1001)), ("copy", 1, 1)]
+    cpu = np.empty(24, np.float32)
+    _engine.run_cpu(plan, cpu)
+    np.testing.assert_array_equal(np.asarray(x).reshape(-1), cpu)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+def test_jax_array_on_a_second_device_is_handed_over_on_that_device(two_devices, monkeypatch, dtype):
+    """jax on GPU 1 through cupy: the kernel runs on device 1's stream and DLPack exports the buffer with
+    device 1 current (cupy records the event jax waits for on that device's current stream)."""
+    import sys
+    import types
+
+    from arrayinit._backends.jax import Bfloat16DLPack, JaxBackend
+
+    def from_dlpack(obj):
+        two_devices.log.append(("from_dlpack", two_devices.device, type(obj).__name__))
+        return obj
+
+    jnp = types.SimpleNamespace(from_dlpack=from_dlpack)
+    monkeypatch.setitem(sys.modules, "jax", types.SimpleNamespace(numpy=jnp, device_put=lambda a, d: a))
+    monkeypatch.setitem(sys.modules, "jax.numpy", jnp)
+    gpu1 = types.SimpleNamespace(platform="gpu", id=1, local_hardware_id=1, client=None)
+    plan = _plan_for("normal", dtype, (5, 7), (5, 7), (0, 0))
+    result, buf = JaxBackend().cuda_empty(jnp, (5, 7), dtype, gpu1)
+    assert (buf.ordinal, buf.stream) == (1, 1001)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        _engine.run_cuda_library(plan, buf.buffer, buf.ordinal, buf.stream)
+    out = result()
+    exported = "Bfloat16DLPack" if dtype == "bfloat16" else "ndarray"
+    assert two_devices.log == [("launch", 1, ("stream", 1001)), ("from_dlpack", 1, exported)]
+    bits = out._bits if isinstance(out, Bfloat16DLPack) else out
+    cpu = np.empty(35, _storage(dtype))
+    _engine.run_cpu(plan, cpu)
+    np.testing.assert_array_equal(np.asarray(bits).reshape(-1), cpu)
+
+
+def test_a_driver_error_names_the_device_and_keeps_its_cause(monkeypatch):
+    """The CUDA driver's errors (raised by numba-cuda's launch) reach the user named and chained."""
+    from arrayinit import DeviceUnavailableError
+    from arrayinit._engine import cuda as engine_cuda
+
+    def failing(name, text):
+        def run(*args, **kwargs):
+            raise type(name, (Exception,), {})(text)
+
+        return run
+
+    plan = _plan_for("uniform", "float32", (8,), (8,), (0,))
+    cases = [
+        ("CudaAPIError", "[2] Call to cuMemAlloc results in CUDA_ERROR_OUT_OF_MEMORY", MemoryError, "out of memory"),
+        ("CudaAPIError", "[222] CUDA_ERROR_UNSUPPORTED_PTX_VERSION", DeviceUnavailableError, "driver is older"),
+        ("NvvmSupportError", "libNVVM cannot be found", DeviceUnavailableError, "NVVM, which was not found"),
+        ("CCSupportError", "GPU compute capability 12.1 is not supported", DeviceUnavailableError, "compute capab"),
+        ("CUDAError", "CUDA_ERROR_LAUNCH_FAILED: unspecified launch failure", DeviceUnavailableError, "failed in"),
+    ]
+    for name, text, expected, words in cases:
+        monkeypatch.setattr(engine_cuda, "run_cuda", failing(name, text))
+        with pytest.raises(expected, match=words) as info:
+            _engine.run_cuda_library(plan, np.zeros(8, np.float32), 0, None)
+        assert "'cuda:0'" in str(info.value)
+        assert type(info.value.__cause__).__name__ == name  # the original error is kept
+    monkeypatch.setattr(engine_cuda, "run_cuda", failing("ZeroDivisionError", "a bug, not a device problem"))
+    with pytest.raises(Exception, match="a bug") as info:
+        _engine.run_cuda_library(plan, np.zeros(8, np.float32), 0, None)
+    assert type(info.value).__name__ == "ZeroDivisionError"  # raised as it is

@@ -259,11 +259,11 @@ def test_cache_files_get_the_mode_of_a_new_file(monkeypatch, tmp_path, umask):
 
 
 def _read_in_thread(path: pathlib.Path):
-    """``native._read_regular(path)`` in a thread, which must return within 60 s (a FIFO would block)."""
+    """``native.read_regular(path)`` in a thread, which must return within 60 s (a FIFO would block)."""
     import threading
 
     box = []
-    t = threading.Thread(target=lambda: box.append(native._read_regular(path)), daemon=True)
+    t = threading.Thread(target=lambda: box.append(native.read_regular(path)), daemon=True)
     t.start()
     t.join(60)
     assert box, f"reading {path} blocked"
@@ -304,4 +304,4 @@ def test_cache_reader_takes_regular_files_of_plausible_size_and_links_to_them(mo
     with open(path, "wb") as f:  # larger than any kernel: skipped without being read (sparse here)
         f.truncate(native._MAX_CACHED_BYTES + 1)
     assert _read_in_thread(path) is None
-    assert native._read_regular(cache / "missing.o") is None
+    assert native.read_regular(cache / "missing.o") is None

@@ -127,7 +127,8 @@ def main() -> int:
             tile_dtype = np.uint32 if values is target._values_bits else np.float64 if wide else np.float32
             kernels = target._kernels(fixed(values, dist), tile_dtype, stores[store])
             params = types.UniTuple(types.float64 if wide else types.float32, 12)  # abi.N_PARAMS
-            sig = (types.Array(numba.from_dtype(out_dtype), 1, "C"), types.UniTuple(i64, 1))
+            axes = types.UniTuple(i64, target.RUN_AXES)  # the runs' extents and strides
+            sig = (types.Array(numba.from_dtype(out_dtype), 1, "C"), i64, i64, axes, axes)
             sig += (i64, i64, i64, u64, u64, u64, u64, types.boolean, i64, params)
             for style, kernel in zip(["tiled", "flat"], kernels, strict=True):
                 ptx = cuda.compile_ptx(kernel.py_func, sig, cc=CC)[0]

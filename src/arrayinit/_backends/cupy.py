@@ -82,7 +82,9 @@ class CupyBackend(Backend):
             tmp = cp.empty(x.shape, dtype=_dtypes.storage_dtype(name))
 
         def finish():
-            x[...] = tmp.view(x.dtype) if name == "float16" else tmp
+            # on the output's device and its current stream, where the kernel was queued
+            with x.device:
+                x[...] = tmp.view(x.dtype) if name == "float16" else tmp
 
         return CudaBuffer(_base.device_storage(tmp, name), x.device.id, stream, finish)
 

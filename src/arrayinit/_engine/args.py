@@ -29,6 +29,41 @@ def layout(shape, full_shape, offset):
     return starts, row_len, addr(starts)
 
 
+@functools.lru_cache(maxsize=512)
+def run_axes(shape, full_shape, offset) -> tuple[int, tuple[tuple[int, int], ...], int]:
+    """The runs of a block by value: ``(base, axes, row_len)``.
+
+    Run ``r`` starts at ``base + sum(i_k * stride_k)``, where ``(i_k)`` is
+    ``r`` written in the mixed radix of the ``(extent, stride)`` pairs ``axes``
+    (outermost first). Axes of extent 1 are left out and an axis is merged into
+    the one outside it where the block spans it whole, so ``axes`` has one
+    pair per partial axis at most; the same runs as ``arrayinit._plan.block_rows``
+    lists, in the same order.
+    """
+    nd = len(shape)
+    if nd == 0:
+        return 0, (), 1
+    strides = [1] * nd
+    for i in range(nd - 2, -1, -1):
+        strides[i] = strides[i + 1] * full_shape[i + 1]
+    j = nd - 1  # the runs cover axes j.. (as block_rows)
+    while j > 0 and shape[j] == full_shape[j]:
+        j -= 1
+    base = sum(offset[i] * strides[i] for i in range(j + 1))
+    axes: list[list[int]] = []
+    for i in range(j):  # outermost first
+        if shape[i] == 1:
+            continue
+        if axes and axes[-1][2] == i - 1 and shape[i] == full_shape[i]:
+            # the axis outside is contiguous with this one: (a, b) -> a * shape[i] + b, with this stride
+            axes[-1][0] *= shape[i]
+            axes[-1][1] = strides[i]
+            axes[-1][2] = i
+        else:
+            axes.append([shape[i], strides[i], i])
+    return int(base), tuple((int(n), int(st)) for n, st, _ in axes), int(shape[j] * strides[j])
+
+
 def addr(a: np.ndarray) -> int:
     return a.__array_interface__["data"][0]
 

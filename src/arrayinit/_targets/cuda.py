@@ -17,11 +17,22 @@ values:
 - flat (short runs, many of them): one thread per item, lanes stored
   directly, items numbered across runs so no thread idles on a short run.
 
-``starts`` is a device array of run starts, or a 1-tuple for a block that is a
-single run (no device allocation or copy for the common, contiguous case).
+The runs of a block are described by value (``RunAxes``): the start of the
+first run and up to ``RUN_AXES`` (extent, stride) pairs of the leading axes the
+block does not span whole; each tile or item derives its run's start from its
+run number. A launch needs no device allocation, no copy from the host and no
+synchronisation, whatever the block (``arrayinit._engine.cuda`` splits the rare
+block with more partial axes into several launches).
+
+Small launches (a bias, a short shard) use fewer than 128 blocks, for which
+numba-cuda warns "Grid size N will likely result in GPU under-utilization";
+that is how a small fill should be launched, so exactly that warning (by its
+message) is filtered when this module is imported.
 """
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 from numba import cuda
@@ -53,11 +64,46 @@ from arrayinit._kernels.samplers import (
     uniform64,
     uniform_rel64,
 )
+from arrayinit._targets import cuda_cache
 
 _STREAM_HI_FLIP = np.uint64(0x80000000)  # stream s ^ 2**63, on the high counter word
 
 MAX_THREADS = 256  # tiled kernels: threads per block at most (the shared tile's size)
 MAX_BLOCKS = 1 << 20  # grid-stride loops: no need for more blocks (and gridDim.x < 2**31)
+RUN_AXES = 4  # leading axes of a block's runs described by value (padded with extent-1 axes in front)
+
+# numba-cuda's warning for launches of fewer than 128 blocks (numba.cuda.dispatcher._LaunchConfiguration);
+# every other warning is left as it is
+UNDER_UTILIZATION_WARNING = r"Grid size \d+ will likely result in GPU under-utilization due to low occupancy"
+
+
+def quiet_small_launches() -> None:
+    """Filter numba-cuda's under-utilization warning, and only it (by its message)."""
+    warnings.filterwarnings("ignore", message=UNDER_UTILIZATION_WARNING)
+
+
+quiet_small_launches()
+
+
+@cuda.jit(device=True)
+def _axis_step(q, start, n, stride):
+    """One leading axis of a run number ``q`` (innermost first): the quotient left, the start so far."""
+    if n > 1:
+        r = q // n
+        start += (q - r * n) * stride
+        q = r
+    return q, start
+
+
+@cuda.jit(device=True)
+def run_start(row, base, ext, strd):
+    """Global index of the first element of run ``row``: ``base`` plus each leading axis' index times its
+    stride (``ext``/``strd``: ``RUN_AXES`` extents and strides, outermost first)."""
+    q, start = _axis_step(row, base, ext[3], strd[3])
+    q, start = _axis_step(q, start, ext[2], strd[2])
+    q, start = _axis_step(q, start, ext[1], strd[1])
+    q, start = _axis_step(q, start, ext[0], strd[0])
+    return start
 
 
 @cuda.jit(device=True)
@@ -156,19 +202,20 @@ def _kernels(values, tile_dtype, store):
     slots = 4 * (MAX_THREADS + pad)
 
     @cuda.jit
-    def tiled(out, starts, row_len, nb_row, tiles_row, k0, k1, s0, s1, wide, dist, p):
+    def tiled(out, n_rows, first, ext, strd, row_len, nb_row, tiles_row, k0, k1, s0, s1, wide, dist, p):
         tile_buf = cuda.shared.array(slots, tile_dtype)
         t = np.uint32(cuda.threadIdx.x)
         nt = np.uint32(cuda.blockDim.x)
         pitch = np.uint32(nt + pad)
-        n_rows = len(starts)
         tile = np.int64(cuda.blockIdx.x)
         while tile < n_rows * tiles_row:  # the same trip count for every thread of the block
             row = 0
             if n_rows > 1:
                 row = tile // tiles_row
             c0 = (tile - row * tiles_row) * nt  # first item of the tile within the run
-            start = starts[row]
+            start = first
+            if n_rows > 1:
+                start = run_start(row, first, ext, strd)
             b0 = (start >> 2) + c0  # its Philox block
             if c0 + t < nb_row:
                 v0, v1, v2, v3 = values(np.uint64(b0 + t), k0, k1, s0, s1, wide, dist, p)
@@ -194,14 +241,14 @@ def _kernels(values, tile_dtype, store):
             tile += cuda.gridDim.x
 
     @cuda.jit
-    def flat(out, starts, row_len, nb_row, tiles_row, k0, k1, s0, s1, wide, dist, p):
-        n_rows = len(starts)
+    def flat(out, n_rows, first, ext, strd, row_len, nb_row, tiles_row, k0, k1, s0, s1, wide, dist, p):
         i = np.int64(cuda.grid(1))
         while i < n_rows * nb_row:
             row = 0
+            start = first
             if n_rows > 1:
                 row = i // nb_row
-            start = starts[row]
+                start = run_start(row, first, ext, strd)
             b = (start >> 2) + (i - row * nb_row)
             v0, v1, v2, v3 = values(np.uint64(b), k0, k1, s0, s1, wide, dist, p)
             base = b * 4 - start
@@ -214,7 +261,8 @@ def _kernels(values, tile_dtype, store):
     return tiled, flat
 
 
-# (family, output format) -> (tiled, flat); numba compiles each on its first launch
+# (family, output format) -> (tiled, flat); numba compiles each on its first launch, or loads it from the
+# disk cache (arrayinit._targets.cuda_cache)
 KERNELS = {
     ("fill32", STORE_NATIVE): _kernels(_values32, np.float32, _store_native),
     ("fill32", STORE_BF16): _kernels(_values32, np.float32, _store_bf16),
@@ -226,9 +274,24 @@ KERNELS = {
 }
 
 
-def items_per_row(starts: np.ndarray, row_len: int) -> int:
-    """Philox blocks the runs of ``row_len`` elements starting at ``starts`` touch, at most."""
-    return int((((starts & 3) + row_len + 3) >> 2).max())
+def items_per_run(base: int, strides, row_len: int) -> int:
+    """Philox blocks (items) a run of ``row_len`` elements touches, at most, over the runs starting at
+    ``base + sum(i_k * strides[k])``, without listing them: exact when every
+    stride is a multiple of 4 (all runs start at the same lane), else the most any start can give (the
+    kernels skip the lanes outside a run, so one item more only costs its time)."""
+    if all(st % 4 == 0 for st in strides):
+        return ((base & 3) + row_len + 3) >> 2
+    return (row_len + 6) >> 2
+
+
+for (_family, _kind), _pair in KERNELS.items():
+    for _style, _kernel in zip(("tiled", "flat"), _pair):
+        cuda_cache.attach(_kernel, f"{_family}-{_kind}-{_style}")
+
+
+def launch(kernel, blocks: int, threads: int, stream, args: tuple) -> None:
+    """Queue ``kernel`` on ``stream`` with ``blocks`` x ``threads`` threads."""
+    kernel[blocks, threads, stream](*args)
 
 
 def use_tiled(row_len: int, threads: int) -> bool:

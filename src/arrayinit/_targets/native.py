@@ -319,7 +319,7 @@ def _header(family: str, dtype: str, mach, obj: bytes) -> bytes:
 _MAX_CACHED_BYTES = 64 << 20
 
 
-def _read_regular(path: pathlib.Path) -> bytes | None:
+def read_regular(path: pathlib.Path) -> bytes | None:
     """The bytes of ``path`` when it is a regular file (or a link to one) of at most ``_MAX_CACHED_BYTES``.
 
     Opened without blocking (a FIFO has no writer to wait for) and checked on
@@ -346,7 +346,7 @@ def _read_cached(family: str, dtype: str, mach) -> tuple[bytes, pathlib.Path] | 
     """The cached object of a variant and its file: the first whose stamp and contents check out."""
     name = _file_name(family, dtype, mach)
     for d in cache_dirs():
-        data = _read_regular(d / name)
+        data = read_regular(d / name)
         if data is None or not data.startswith(_MAGIC):
             continue
         nl = data.find(b"\n", len(_MAGIC))
@@ -357,14 +357,17 @@ def _read_cached(family: str, dtype: str, mach) -> tuple[bytes, pathlib.Path] | 
 
 
 def _write_cached(family: str, dtype: str, mach, obj: bytes) -> pathlib.Path | None:
-    """Writes the object to the first writable cache folder (atomically); returns the file, or None.
+    """Writes the object to the first writable cache folder (atomically); returns the file, or None."""
+    return write_file(_file_name(family, dtype, mach), _header(family, dtype, mach, obj) + obj)
+
+
+def write_file(name: str, data: bytes) -> pathlib.Path | None:
+    """Writes ``data`` as ``name`` in the first writable cache folder (atomically); returns the file, or None.
 
     The file gets the mode of any new file (``0o666`` less the umask), not a
     temporary file's ``0o600``: a cache written by one user (``arrayinit
     warmup`` as root while building an image) is read by the others.
     """
-    data = _header(family, dtype, mach, obj) + obj
-    name = _file_name(family, dtype, mach)
     for d in cache_dirs():
         tmp = d / f"{name}.{os.getpid()}.{secrets.token_hex(6)}.tmp"
         try:
