@@ -6,7 +6,8 @@ to a seed.
 
 - Concrete key, no sharding: the plan reseeded and realised like
   ``xp=jax.numpy`` (64-byte aligned host storage handed to jax without a copy;
-  on a GPU device with cupy, the CUDA target into a device buffer).
+  on a GPU device with cupy, the CUDA target into a device buffer); under
+  ``jax.set_mesh``, replicated over the mesh as jax's own eager results are.
 - Concrete key and ``out_sharding``: ``jax.make_array_from_callback``, one block
   per distinct shard, each from its offset.
 - Traced key (``jax.jit``, ``vmap``, flax's ``init`` under jit): the XLA op
@@ -75,7 +76,12 @@ def generate(key, template, seed_of, out_sharding=None) -> jax.Array:
         return out if sharding is None else jax.lax.with_sharding_constraint(out, sharding)
     plan = _cb.with_seed(template, seed_of(np.asarray(words).reshape(-1)))
     if sharding is None:
-        return _frontend.realise(plan, _frontend.resolve(shape, template.dtype, xp=sys.modules["jax.numpy"]))
+        arr = _frontend.realise(plan, _frontend.resolve(shape, template.dtype, xp=sys.modules["jax.numpy"]))
+        mesh = jax.sharding.get_mesh()
+        if mesh.empty:
+            return arr
+        # under jax.set_mesh, jax's eager results are replicated over the mesh (flax then constrains them)
+        return jax.device_put(arr, jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec()))
 
     def shard(index):  # a tuple of slices: this device's block
         bounds = [sl.indices(d)[:2] for sl, d in zip(index, shape)]
