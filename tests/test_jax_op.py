@@ -107,7 +107,8 @@ def test_pure_callback_fallback_gives_the_same_values(monkeypatch):
     expect = np.asarray(init(KEY, (20, 12)))
     monkeypatch.setattr(op, "_MISSING", "ImportError: for the test")
     text = compiled_text(init, (20, 12))
-    assert "xla_buffer_python_cpu_callback" not in text and "xla_ffi_python_cpu_callback" in text
+    assert "xla_buffer_python_cpu_callback" not in text
+    assert "xla_ffi_python_cpu_callback" in text
     np.testing.assert_array_equal(np.asarray(jax.jit(lambda k: init(k, (20, 12)))(KEY)), expect)
     batched = jax.jit(jax.vmap(lambda k: init(k, (20, 12))))(jax.random.split(KEY, 2))
     np.testing.assert_array_equal(np.asarray(batched[1]), np.asarray(init(jax.random.split(KEY, 2)[1], (20, 12))))
@@ -197,7 +198,8 @@ def test_tiles_of_hlo_shardings():
     assert tile == (3, 6)
     assert starts == [(0, 0), (0, 0), (3, 0), (3, 0), (6, 0), (6, 0), (9, 0), (9, 0)]
     tile, starts = op.tiles(Hlo([2, 4], [0, 2, 4, 6, 1, 3, 5, 7]), (4, 8), 8)
-    assert tile == (2, 2) and starts[2] == (0, 2) and starts[1] == (2, 0)
+    assert tile == (2, 2)
+    assert (starts[2], starts[1]) == ((0, 2), (2, 0))
     assert op.tiles(Hlo([], [], replicated=True), (4, 8), 3) == ((4, 8), [(0, 0)] * 3)
 
 

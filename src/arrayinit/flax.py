@@ -386,8 +386,10 @@ def normal(stddev: float = 1e-2, dtype: DTypeLike = None) -> Initializer:
     dtype = _check_dtype(dtype)
 
     def plan_of(shape: tuple[int, ...], dname: str):
-        plan = _complex.normal_plan if dname in _dtypes.COMPLEX_PARTS else _plans.normal_plan
-        return plan(*_whole(shape, dname), dname, 0, 0, 0.0, stddev)
+        shape, full, off = _whole(shape, dname)
+        if dname in _dtypes.COMPLEX_PARTS:
+            return _complex.normal_plan(shape, full, off, dname, 0, 0, 0.0, stddev)
+        return _plans.normal_plan(shape, full, off, dname, 0, 0, 0.0, stddev)
 
     return _make(plan_of, dtype, "normal")
 
@@ -431,7 +433,8 @@ def truncated_normal(
         raise ValueError(f"Argument `lower` must be smaller than `upper`. Received: lower={lower!r}, upper={upper!r}")
 
     def plan_of(shape: tuple[int, ...], dname: str):
-        return _plans.truncnorm_plan(*_whole(shape, dname), dname, 0, 0, 0.0, stddev, lo, hi, None, None)
+        shape, full, off = _whole(shape, dname)
+        return _plans.truncnorm_plan(shape, full, off, dname, 0, 0, 0.0, stddev, lo, hi, None, None)
 
     return _make(plan_of, dtype, "truncated_normal", complex_values=False)
 
@@ -450,8 +453,10 @@ def uniform(scale: float = 1e-2, dtype: DTypeLike = None) -> Initializer:
     dtype = _check_dtype(dtype)
 
     def plan_of(shape: tuple[int, ...], dname: str):
-        plan = _complex.uniform_plan if dname in _dtypes.COMPLEX_PARTS else _plans.uniform_plan
-        return plan(*_whole(shape, dname), dname, 0, 0, 0.0, scale)
+        shape, full, off = _whole(shape, dname)
+        if dname in _dtypes.COMPLEX_PARTS:
+            return _complex.uniform_plan(shape, full, off, dname, 0, 0, 0.0, scale)
+        return _plans.uniform_plan(shape, full, off, dname, 0, 0, 0.0, scale)
 
     return _make(plan_of, dtype, "uniform")
 

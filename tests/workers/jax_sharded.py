@@ -44,7 +44,8 @@ def assert_partitioned(compiled, shape, tile):
     """No operation of the full shape; every arrayinit op of the tile's shape; no host pure_callback."""
     text = compiled.as_text()
     assert not re.search(rf"\[{_dims(shape)}\]", text), f"an op of the full shape {shape} in:\n{text}"
-    assert op_shapes(text) and set(op_shapes(text)) == {_dims(tile)}, op_shapes(text)
+    assert op_shapes(text), text
+    assert set(op_shapes(text)) == {_dims(tile)}, op_shapes(text)
     assert "xla_ffi_python_cpu_callback" not in text  # (pure_callback's target)
 
 

@@ -155,7 +155,7 @@ def fill_device(spec: Spec, stream_ptr: int, keys, where, out, tile: tuple[int, 
     are made on the host and copied in.
     """
     cuda = _locks.lazy_import("numba.cuda")
-    stream = cuda.external_stream(stream_ptr) if stream_ptr else 0
+    stream: Any = cuda.external_stream(stream_ptr) if stream_ptr else 0
     keys_h = keys.copy_to_host(stream=stream).reshape(*spec.batch, spec.key_words)
     where_h = where.copy_to_host(stream=stream)
     if stream_ptr:
