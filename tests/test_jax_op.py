@@ -222,3 +222,25 @@ def test_sharded_programs_on_8_host_devices():
     )
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-2000:]
     assert re.search(r"\b17 passed\b", r.stdout), r.stdout[-2000:]
+
+
+def test_jax_benchmark_runs_on_8_host_devices(capsys):
+    """The jax rows of ``arrayinit bench`` (``arrayinit._bench_jax``, also benchmarks/bench_jax.py), quick size."""
+    from arrayinit import _bench, _bench_jax
+
+    res = _bench.jax_times(quick=True, busy=False, reps=1)  # a process of its own, with 8 host devices
+    assert res is not None, capsys.readouterr().out
+    assert res["shape"] == [2048, 4096]
+    assert set(res["quiet"]) == {
+        "numpy path",
+        "xp=jax.numpy",
+        "flax eager",
+        "flax jit",
+        "jax.random jit",
+        "flax sharded (8 devices)",
+        "jax.random sharded (8 devices)",
+    }
+    assert len(res["ratios"]["quiet"]) == 4
+    assert "flax sharded / jax.random sharded (goal >= 3)" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="Argument `--shape` must be two positive integers"):
+        _bench_jax.main(["--shape", "64"])

@@ -21,7 +21,7 @@ ROWS = (8192, 4096)
 STDDEV = 0.02
 
 LEGEND = """\
-rows: (8192, 4096) float32 truncated normal (stddev 0.02, cut at 2 standard deviations), best of N
+rows: {shape} float32 truncated normal (stddev 0.02, cut at 2 standard deviations), best of N
   numpy path       arrayinit.random.truncated_normal -> numpy (arrayinit's own speed)
   xp=jax.numpy     arrayinit.random.truncated_normal(..., xp=jax.numpy) (zero-copy hand-off)
   flax eager       arrayinit.flax.truncated_normal(0.02)(key, shape), concrete key
@@ -120,7 +120,7 @@ def ratios(t: dict[str, float]) -> dict[str, float]:
 
 
 def report(res: dict) -> None:
-    print(LEGEND)
+    print(LEGEND.format(shape=tuple(res["shape"])))
     print(f"{'row':<34}{'quiet ms':>10}{'G/s':>8}{'busy ms':>10}")
     for name, q in res["quiet"].items():
         b = res["busy"].get(name)
@@ -136,11 +136,18 @@ def main(argv=None) -> int:
     parser.add_argument("--reps", type=int, default=5, help="timed calls per row and round (best of them)")
     parser.add_argument("--no-busy", action="store_true", help="skip the one-core-busy measurements")
     parser.add_argument("--json", help="also write the results to this file")
+    parser.add_argument("--shape", default="8192,4096", help="rows,columns of the tensor (default 8192,4096)")
     args = parser.parse_args(argv)
+    try:
+        shape = tuple(int(d) for d in args.shape.split(","))
+    except ValueError:
+        shape = ()
+    if len(shape) != 2 or min(shape) < 1:
+        raise ValueError(f"Argument `--shape` must be two positive integers, rows,columns. Received: {args.shape!r}")
     if "jax" not in sys.modules:
         os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=8")
         os.environ.setdefault("JAX_PLATFORMS", "cpu")
-    res = measure(args.reps, not args.no_busy)
+    res = measure(args.reps, not args.no_busy, shape)
     report(res)
     if args.json:
         with open(args.json, "w") as fh:
