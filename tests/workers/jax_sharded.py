@@ -205,3 +205,20 @@ def test_eager_out_sharding_one_block_per_shard():
     out = init(KEY, SHAPE, out_sharding=sharding)
     assert out.sharding == sharding
     np.testing.assert_array_equal(np.asarray(out), ai.random.normal(SHAPE, seed=SEED, dtype="bfloat16"))
+
+
+def test_meshes_of_explicit_axes_with_and_without_set_mesh():
+    """jax.make_mesh's default axes are explicit: outside jax.set_mesh the op is still partitioned."""
+    mesh = jax.make_mesh((4, 2), ("x", "y"))
+    assert AxisType.Explicit in mesh.axis_types
+    init = aif.truncated_normal(0.02)
+    sharding = NamedSharding(mesh, P("x", "y"))
+    f = jax.jit(lambda k: init(k, SHAPE, out_sharding=sharding))
+    assert_partitioned(f.lower(KEY).compile(), SHAPE, (24, 20))
+    np.testing.assert_array_equal(np.asarray(f(KEY)), truncated())
+    with jax.set_mesh(mesh):
+        g = jax.jit(lambda k: init(k, SHAPE, out_sharding=P("x", None)))
+        assert_partitioned(g.lower(KEY).compile(), SHAPE, (24, 40))
+        out = g(KEY)
+        assert out.sharding.spec == P("x", None)
+        np.testing.assert_array_equal(np.asarray(out), truncated())

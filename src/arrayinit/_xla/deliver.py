@@ -58,6 +58,24 @@ def named_sharding(out_sharding, traced: bool):
     return out_sharding
 
 
+def _constrain(out, sharding):
+    """``out`` (traced) given ``sharding``: a sharding constraint, which the op's partitioning follows.
+
+    On a mesh of explicit axes a constraint only asserts: inside ``jax.set_mesh`` the sharding is set with
+    ``reshard``; outside it (no mesh to type the program with), the constraint is given on the same devices
+    and axes taken as automatic.
+    """
+    mesh = getattr(sharding, "mesh", None)
+    explicit = jax.sharding.AxisType.Explicit in tuple(getattr(mesh, "axis_types", ()))
+    if not explicit:
+        return jax.lax.with_sharding_constraint(out, sharding)
+    if not jax.sharding.get_abstract_mesh().empty:
+        return jax.sharding.reshard(out, sharding)
+    auto = (jax.sharding.AxisType.Auto,) * len(mesh.axis_names)
+    same = jax.sharding.Mesh(mesh.devices, mesh.axis_names, axis_types=auto)
+    return jax.lax.with_sharding_constraint(out, jax.sharding.NamedSharding(same, sharding.spec))
+
+
 def generate(key, template, seed_of, out_sharding=None) -> jax.Array:
     """The values of ``template`` (the whole tensor's plan) for the jax ``key``; see the module docstring."""
     shape = tuple(template.full_shape)
@@ -73,7 +91,9 @@ def generate(key, template, seed_of, out_sharding=None) -> jax.Array:
         if spec.batch:  # a batch of keys under jit without vmap is not a key: as jax's initializers, refuse
             raise ValueError(f"Argument `key` must be a single key. Received: key of shape {tuple(key.shape)}")
         out = _op.generate(words, spec)
-        return out if sharding is None else jax.lax.with_sharding_constraint(out, sharding)
+        if sharding is None:
+            return out
+        return _constrain(out, sharding)
     plan = _cb.with_seed(template, seed_of(np.asarray(words).reshape(-1)))
     if sharding is None:
         arr = _frontend.realise(plan, _frontend.resolve(shape, template.dtype, xp=sys.modules["jax.numpy"]))
