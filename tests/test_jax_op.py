@@ -244,3 +244,27 @@ def test_jax_benchmark_runs_on_8_host_devices(capsys):
     assert "flax sharded / jax.random sharded (goal >= 3)" in capsys.readouterr().out
     with pytest.raises(ValueError, match="Argument `--shape` must be two positive integers"):
         _bench_jax.main(["--shape", "64"])
+
+
+def test_gpu_check_jax_runs_its_checks_on_cpu_devices():
+    """benchmarks/gpu_check_jax.py (run once a GPU is lent) runs here on the CPU devices: every check runs
+    and passes (sharding is skipped on one device, with its reason); without a GPU, the GPU run is skipped."""
+    import importlib.util
+
+    path = pathlib.Path(__file__).parents[1] / "benchmarks" / "gpu_check_jax.py"
+    spec = importlib.util.spec_from_file_location("gpu_check_jax", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    res = module.run(large=False, platform="cpu")
+    statuses = {name: r["status"] for name, r in res.items()}
+    assert statuses == {
+        "op_lowering": "run",
+        "jit_equal_cpu": "run",
+        "vmap_equal_cpu": "run",
+        "sharded_equal_cpu": "skipped",
+        "throughput": "run",
+    }, res
+    assert res["jit_equal_cpu"]["cases"] == 30
+    assert res["throughput"]["speedup_vs_jax_random"] > 0
+    if not any(d.platform == "gpu" for d in jax.devices()):
+        assert module.run(platform="gpu")["jax"]["status"] == "skipped"
