@@ -221,7 +221,7 @@ def test_sharded_programs_on_8_host_devices():
         timeout=600,
     )
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-2000:]
-    assert re.search(r"\b18 passed\b", r.stdout), r.stdout[-2000:]
+    assert re.search(r"\b19 passed\b", r.stdout), r.stdout[-2000:]
 
 
 def test_jax_benchmark_runs_on_8_host_devices(capsys):

@@ -222,3 +222,19 @@ def test_meshes_of_explicit_axes_with_and_without_set_mesh():
         out = g(KEY)
         assert out.sharding.spec == P("x", None)
         np.testing.assert_array_equal(np.asarray(out), truncated())
+
+
+def test_gspmd_partitioner_too():
+    """With Shardy off (jax's older partitioner), the op's propagation callbacks partition it the same way."""
+    init = aif.truncated_normal(0.02)
+    sharding = NamedSharding(MESH, P("x", "y"))
+    jax.config.update("jax_use_shardy_partitioner", False)
+    try:
+        for f in (
+            jax.jit(lambda k: init(k, SHAPE), out_shardings=sharding),
+            jax.jit(lambda k: jax.lax.with_sharding_constraint(init(k, SHAPE), sharding)),
+        ):
+            assert_partitioned(f.lower(KEY).compile(), SHAPE, (24, 20))
+            np.testing.assert_array_equal(np.asarray(f(KEY)), truncated())
+    finally:
+        jax.config.update("jax_use_shardy_partitioner", True)
