@@ -65,6 +65,7 @@ def tests_xp(session: nox.Session) -> None:
         "tests/test_dask.py",
         "tests/test_keras.py",
         "tests/test_flax.py",
+        "tests/test_jax_op.py",
         "tests/test_backends.py",
         "tests/test_catalogue.py",
         "tests/test_docs.py",

@@ -378,6 +378,25 @@ def jax_section(rep: Report, cuda, smoke: bool) -> str | None:
     return None
 
 
+def jax_xla_section(rep: Report, cuda, smoke: bool) -> str | None:
+    """jax under jit on the GPU: arrayinit's XLA op (benchmarks/gpu_check_jax.py), each result recorded."""
+    sys.path.insert(0, str(pathlib.Path(__file__).parent))
+    try:
+        import gpu_check_jax
+    finally:
+        sys.path.pop(0)
+    results = gpu_check_jax.run(large=not smoke, platform="gpu")
+    if set(results) == {"jax"} and results["jax"]["status"] == "skipped":
+        return results["jax"]["reason"]  # no jax, or no jax GPU device
+    for name, r in results.items():
+        detail = {k: v for k, v in r.items() if k not in ("status", "traceback")}
+        if r["status"] == "skipped":
+            rep.skip(f"jax_xla {name}", r.get("reason", ""))
+        else:
+            rep.check(f"jax_xla {name}", r["status"] == "run", **detail)
+    return None
+
+
 def errors(rep: Report, cuda, smoke: bool) -> None:
     import arrayinit as ai
     from arrayinit import DeviceUnavailableError
@@ -478,6 +497,7 @@ SECTIONS = [
     ("cupy", cupy_section),
     ("second_device", second_device),
     ("jax", jax_section),
+    ("jax_xla", jax_xla_section),
     ("errors", errors),
     ("throughput", throughput),
 ]

@@ -168,7 +168,8 @@ def test_gpu_check_script_runs_end_to_end(tmp_path, monkeypatch):
     ran = {n for n, s in sections.items() if s["status"] == "ran"}
     assert ran == {"kernels", "blocks", "errors", "throughput"}
     skipped = {n: s["why"] for n, s in sections.items() if s["status"] == "skipped"}
-    assert set(skipped) == {"cache", "torch", "cupy", "second_device", "jax"}
+    assert set(skipped) == {"cache", "torch", "cupy", "second_device", "jax", "jax_xla"}
+    assert "not installed" in skipped["jax_xla"]
     assert "not installed" in skipped["torch"]
     assert "one GPU" in skipped["second_device"]
     checks = {c["name"]: c for c in res["checks"]}
@@ -366,3 +367,71 @@ def test_a_driver_error_names_the_device_and_keeps_its_cause(monkeypatch):
     with pytest.raises(Exception, match="a bug") as info:
         _engine.run_cuda_library(plan, np.zeros(8, np.float32), 0, None)
     assert type(info.value).__name__ == "ZeroDivisionError"  # raised as it is
+
+
+# --- the XLA op's GPU body (arrayinit._xla.callback): what runs on XLA's stream under jax.jit ---------
+
+
+def _xla_cases():
+    from arrayinit import _complex, _plans
+    from arrayinit._values import OrthogonalPlan
+
+    o = (0, 0)
+    return {
+        "float32": _plans.truncnorm_plan((6, 5), (6, 5), o, "float32", 0, 0, 0.0, 0.02, -2.0, 2.0, None, None),
+        "bfloat16": _plans.normal_plan((6, 5), (6, 5), o, "bfloat16", 0, 0, 0.0, 1.0),
+        "complex64": _complex.normal_plan((6, 5), (6, 5), o, "complex64", 0, 0, 0.0, 1.0),  # on the device
+        "disk": _complex.polar_plan((6, 5), (6, 5), o, "complex64", 0, 0, "disk", 0.5),  # a host transform
+        "orthogonal": OrthogonalPlan((6, 5), (6, 5), o, "float32", 1.0, 0),  # host values
+    }
+
+
+def _seed_of(words):
+    return (int(words[0]) << 32) | int(words[1])
+
+
+@pytest.mark.parametrize("case", ["float32", "bfloat16", "complex64", "disk", "orthogonal"])
+@pytest.mark.parametrize(
+    ("batch", "offset", "tile"),
+    [((), (0, 0), (6, 5)), ((), (4, 0), (4, 5)), ((), (0, 3), (6, 3)), ((3,), (2, 0, 0), (2, 6, 5))],
+)
+def test_xla_gpu_body_equals_the_cpu_body(monkeypatch, case, batch, offset, tile):
+    """The GPU body (device buffers, the kernel or host copies) writes what the CPU body writes, padding included;
+    the launches get the device from the where row and XLA's stream."""
+    from numba import cuda
+
+    from arrayinit import _dtypes
+    from arrayinit._xla import callback as cb
+
+    template = _xla_cases()[case]
+    spec = cb.Spec(template, _seed_of, 2, batch)
+    keys = np.arange(2 * max(1, int(np.prod(batch))), dtype=np.uint32).reshape(*batch, 2) * np.uint32(977)
+    where = cb.where_words(offset, 0)
+    cpu = np.full(tile, 9, _dtypes.storage_dtype(template.dtype))
+    cb.fill_host(spec, keys, where, cpu)
+    launches = []
+    real = _engine.run_cuda_library
+
+    def recording(plan, out, device_index, stream_ptr):
+        launches.append((device_index, stream_ptr))
+        real(plan, out, device_index, stream_ptr)
+
+    monkeypatch.setattr(_engine, "run_cuda_library", recording)
+    real_words = np.full(tile, 9, _dtypes.storage_dtype(template.dtype)).reshape(-1)
+    if template.dtype in _dtypes.COMPLEX_PARTS:
+        real_words = real_words.view(_dtypes.storage_dtype(_dtypes.COMPLEX_PARTS[template.dtype]))
+    gpu = cuda.to_device(real_words)
+
+    def as_device(buf, name):  # simulator arrays stand for XLA's buffers: (flat device array, logical shape)
+        return (gpu, tile) if buf is None else (cuda.to_device(np.ascontiguousarray(buf).reshape(-1)), buf.shape)
+
+    class Context:  # buffer_callback's ExecutionContext: the simulator has no external streams
+        stream = 0
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        cb.on_gpu(spec, Context(), keys, where, None, as_device=as_device)
+    np.testing.assert_array_equal(gpu.copy_to_host().view(cpu.dtype).reshape(tile), cpu)
+    on_device = case in ("float32", "bfloat16", "complex64") and tile[len(batch) :] == (6, 5)
+    assert bool(launches) == on_device
+    assert all(launch == (0, None) for launch in launches)

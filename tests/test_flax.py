@@ -458,76 +458,7 @@ def test_complex_dtypes(name):
         aif.orthogonal()(key, (4, 4), jnp.complex64)
 
 
-_SHARDING_SCRIPT = r"""
-import numpy as np, jax, jax.numpy as jnp
-from jax.sharding import NamedSharding, PartitionSpec as P
-import arrayinit.flax as aif
-import arrayinit.random as ar
-
-assert len(jax.devices()) == 8, jax.devices()
-blocks = []
-real_normal = ar.normal
-def recording_normal(shape, **kw):
-    blocks.append((tuple(shape), kw.get("full_shape"), kw.get("offset")))
-    return real_normal(shape, **kw)
-ar.normal = recording_normal
-
-key = jax.random.key(3)
-cases = [((8,), ("x",), P("x"), (64, 12)), ((4, 2), ("x", "y"), P("x", "y"), (16, 6)),
-         ((4, 2), ("x", "y"), P(None, ("x", "y")), (5, 16)), ((4, 2), ("x", "y"), P("y"), (6, 5))]
-for mesh_shape, names, spec, shape in cases:
-    mesh = jax.make_mesh(mesh_shape, names)
-    sh = NamedSharding(mesh, spec)
-    plain = aif.normal(1.0)
-    for init in (plain, aif.he_normal(), aif.uniform(), aif.orthogonal(), aif.normal(1.0, jnp.complex64)):
-        full = np.asarray(init(key, shape))
-        blocks.clear()
-        a = init(key, shape, out_sharding=sh)
-        assert a.sharding == sh
-        np.testing.assert_array_equal(np.asarray(a), full)
-        if init is plain:  # one draw per distinct shard, of the shard's shape, at the shard's offset
-            index_map = sh.devices_indices_map(shape).values()
-            starts = {tuple(sl.indices(d)[0] for sl, d in zip(idx, shape)) for idx in index_map}
-            assert {b[0] for b in blocks} == {sh.shard_shape(shape)}, blocks
-            assert all(b[1] == shape for b in blocks)
-            assert {b[2] for b in blocks} == starts, (blocks, starts)
-        blocks.clear()
-        j = jax.jit(lambda k: init(k, shape, out_sharding=sh))(key)
-        np.testing.assert_array_equal(np.asarray(j), full)
-        assert j.sharding.is_equivalent_to(sh, len(shape))
-        if init is plain and shape[0] % mesh_shape[0] == 0:
-            assert {b[0] for b in blocks} == {sh.shard_shape(shape)}, blocks
-    with jax.set_mesh(mesh):
-        a = aif.he_normal()(key, shape, out_sharding=spec)
-        assert a.sharding.spec == spec
-        np.testing.assert_array_equal(np.asarray(a), np.asarray(aif.he_normal()(key, shape)))
-        whole = np.asarray(plain(key, shape))
-        blocks.clear()  # a PartitionSpec under jit: the abstract mesh, one block per device
-        j = jax.jit(lambda k: plain(k, shape, out_sharding=spec))(key)
-        np.testing.assert_array_equal(np.asarray(j), whole)
-        assert j.sharding.is_equivalent_to(sh, len(shape))
-        assert {b[0] for b in blocks} == {sh.shard_shape(shape)}, blocks
-print("sharded ok")
-"""
-
-
-def test_sharded_output_each_device_generates_its_shard():
-    """8 host CPU devices in a subprocess (this process's jax is already initialised with its device count)."""
-    import os
-    import subprocess
-    import sys
-
-    env = {
-        **os.environ,
-        "XLA_FLAGS": "--xla_force_host_platform_device_count=8",
-        "JAX_PLATFORMS": "cpu",
-        "PYTHONPATH": os.pathsep.join(
-            [os.path.join(os.path.dirname(__file__), "..", "src"), os.environ.get("PYTHONPATH", "")]
-        ),
-    }
-    r = subprocess.run([sys.executable, "-c", _SHARDING_SCRIPT], env=env, capture_output=True, text=True, timeout=600)
-    assert r.returncode == 0, r.stderr[-3000:]
-    assert "sharded ok" in r.stdout
+# sharded outputs (8 host devices) and the XLA op: tests/test_jax_op.py and tests/workers/jax_sharded.py
 
 
 def test_flax_nnx_kernel_init():

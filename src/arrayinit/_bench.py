@@ -4,8 +4,10 @@ Every implementation is timed quiet, then again while a process that this
 benchmark starts (and stops) keeps one core busy: users run initializers beside
 data loaders and compilers. Reports medians with their interquartile range,
 the ratio of arrayinit's truncated normal to every peer, the per-call time of
-small tensors, the first call in a fresh process (warm and empty kernel cache)
-and the import time; writes ``bench_cpu.json`` and ``bench_cpu.png``.
+small tensors, the first call in a fresh process (warm and empty kernel cache),
+the import time and, with jax installed, the jax rows of ``arrayinit._bench_jax``
+(flax initializers eagerly, under jit and sharded over 8 host devices, against
+``jax.random``); writes ``bench_cpu.json`` and ``bench_cpu.png``.
 
 Used by ``arrayinit bench`` and ``benchmarks/bench_cpu.py`` (``nox -s bench``);
 torch and jax are measured when installed.
@@ -342,6 +344,28 @@ def handoff_times(n: int = 2**24, reps: int = 5) -> dict:
     }
 
 
+def jax_times(quick: bool, busy: bool, reps: int) -> dict | None:
+    """The jax rows (``arrayinit._bench_jax``: eager, jit, sharded over 8 host devices, against jax.random),
+    in a process of their own (the device count is fixed when jax starts); None without jax."""
+    import importlib.util
+
+    if importlib.util.find_spec("jax") is None:
+        print("jax rows: jax is not installed")
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "bench_jax.json")
+        cmd = [sys.executable, "-m", "arrayinit._bench_jax", "--json", path, "--reps", str(reps)]
+        cmd += ["--shape", "2048,4096" if quick else "8192,4096"] + ([] if busy else ["--no-busy"])
+        env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=8", "JAX_PLATFORMS": "cpu"}
+        done = subprocess.run(cmd, env=env, text=True, capture_output=True)
+        print(done.stdout, end="")
+        if done.returncode != 0:
+            print(f"jax rows failed (exit status {done.returncode}): {done.stderr.strip().splitlines()[-1:]}")
+            return None
+        with open(path) as fh:
+            return json.load(fh)
+
+
 def threading_info() -> dict:
     """Threads each implementation uses here."""
     from arrayinit import _engine
@@ -400,6 +424,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="comma-separated dtypes to time (float32, bfloat16, float64); default: all, float32,float64 with --quick",
     )
     parser.add_argument("--no-busy", action="store_true", help="skip the one-core-busy measurements")
+    parser.add_argument(
+        "--no-jax", action="store_true", help="skip the jax rows (eager, jit, sharded over 8 host devices)"
+    )
     parser.add_argument("--results", default=str(RESULTS), help="folder for bench_cpu.json and bench_cpu.png")
 
 
@@ -494,6 +521,7 @@ def run(args) -> int:
     small.update(handoff)
     for k, v in {**small, **fresh}.items():
         print(f"{k:<50}{v:>12.4g}")
+    jax_rows = None if getattr(args, "no_jax", False) else jax_times(args.quick, busy, reps)
     results.mkdir(parents=True, exist_ok=True)
     data = {
         "meta": meta,
@@ -502,6 +530,7 @@ def run(args) -> int:
         "float64_ratios": {f"2**{e}": r for e, r in f64.items()},
         "small_calls": small,
         "fresh_process": fresh,
+        "jax": jax_rows,
         "legend": LEGEND,
     }
     with _safetensors.atomic_file(results / "bench_cpu.json") as fh:  # a regular file, complete or not at all

@@ -32,7 +32,7 @@ from arrayinit._complex import ComplexPlan
 from arrayinit._errors import received
 from arrayinit._plan import FillPlan
 
-__all__ = ["Dest", "fill_dest", "from_values", "realise", "realise_numpy", "resolve"]
+__all__ = ["Dest", "device_plan", "fill_dest", "from_values", "realise", "realise_numpy", "resolve", "write_host"]
 
 
 class Dest(NamedTuple):
@@ -211,7 +211,7 @@ def _bits_out(out, shape) -> Dest:
     return Dest(_backends.NUMPY, np, None, "uint32", out=out)
 
 
-def _write_host(plan, flat: np.ndarray) -> None:
+def write_host(plan, flat: np.ndarray) -> None:
     """Write ``plan``'s block into flat host storage (of a complex plan: its float parts, then its transform)."""
     if plan.size == 0:
         return
@@ -225,7 +225,7 @@ def _write_host(plan, flat: np.ndarray) -> None:
         plan.write(flat)
 
 
-def _device_plan(plan) -> FillPlan | None:
+def device_plan(plan) -> FillPlan | None:
     """The ``FillPlan`` the CUDA target runs for ``plan`` (a complex plan's parts), or None for host-only plans."""
     if isinstance(plan, FillPlan):
         return plan
@@ -237,7 +237,7 @@ def _device_plan(plan) -> FillPlan | None:
 def _host_storage(plan) -> np.ndarray:
     """New 64-byte aligned host storage (uint16 for 16-bit floats) holding ``plan``'s block."""
     storage = _dtypes.aligned_empty(plan.shape, _dtypes.storage_dtype(plan.dtype))
-    _write_host(plan, storage.reshape(-1))
+    write_host(plan, storage.reshape(-1))
     return storage
 
 
@@ -260,7 +260,7 @@ def host_array(plan) -> np.ndarray:
 def realise_numpy(plan) -> np.ndarray:
     """``realise`` for the default destination (a new numpy array), with the least overhead."""
     storage = _dtypes.empty(plan.shape, _dtypes.storage_dtype(plan.dtype))
-    _write_host(plan, storage.reshape(-1))
+    write_host(plan, storage.reshape(-1))
     return storage if plan.dtype not in ("bfloat16", "float16") else storage.view(_dtypes.numpy_dtype(plan.dtype))
 
 
@@ -277,15 +277,15 @@ def realise(plan, dest: Dest):
             return host_array(plan.block(bshape, boff))
 
         return lazy(dest, make_block, plan.shape, plan.offset, plan.dtype)
-    device_plan = _device_plan(plan) if dest.cuda is not None and plan.size else None
-    if device_plan is not None:
+    dplan = device_plan(plan) if dest.cuda is not None and plan.size else None
+    if dplan is not None:
         try:
             result, buf = backend.cuda_empty(dest.xp, plan.shape, plan.dtype, dest.device)
         except Exception as e:
             raise_named(backend, "cuda_empty", e)
             raise
-        buf = _checked_buffer(backend, "cuda_empty", buf, device_plan.size, device_plan.dtype, plan.dtype)
-        _run_cuda(device_plan, buf, backend, "cuda_empty")
+        buf = _checked_buffer(backend, "cuda_empty", buf, dplan.size, dplan.dtype, plan.dtype)
+        _run_cuda(dplan, buf, backend, "cuda_empty")
         try:
             arr = result()
         except Exception as e:
@@ -338,8 +338,8 @@ def _fill(plan, dest: Dest):
             return x
         call = "host_view"
         view = backend.host_view(x, name)
-        device_plan = _device_plan(plan) if view is None and plan.size else None
-        if device_plan is not None:
+        dplan = device_plan(plan) if view is None and plan.size else None
+        if dplan is not None:
             call = "cuda_view"
             buf = backend.cuda_view(x, name)
         else:
@@ -348,10 +348,10 @@ def _fill(plan, dest: Dest):
         raise_named(backend, call, e)
         raise
     if view is not None:  # written in place
-        _write_host(plan, _checked_view(backend, view, plan.size, name))
-    elif buf is not None and device_plan is not None:
-        buf = _checked_buffer(backend, "cuda_view", buf, device_plan.size, device_plan.dtype, name)
-        _run_cuda(device_plan, buf, backend, "cuda_view")
+        write_host(plan, _checked_view(backend, view, plan.size, name))
+    elif buf is not None and dplan is not None:
+        buf = _checked_buffer(backend, "cuda_view", buf, dplan.size, dplan.dtype, name)
+        _run_cuda(dplan, buf, backend, "cuda_view")
     else:
         return write_out(backend, x, _host_storage(plan), name)  # the plan was built for ``out``'s dtype
     try:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,7 +20,7 @@ import numpy as np
 from arrayinit import _dtypes
 from arrayinit._plan import FillPlan, normal_params
 
-__all__ = ["ConstantPlan", "DiagonalPlan", "OrthogonalPlan", "ValuesPlan", "orthonormal_columns"]
+__all__ = ["ConstantPlan", "DiagonalPlan", "DrawnPlan", "OrthogonalPlan", "ValuesPlan", "orthonormal_columns"]
 
 
 def _pattern(value: float, name: str):
@@ -122,3 +123,23 @@ class ValuesPlan(_HostPlan):
 
     def write(self, out: np.ndarray) -> None:
         out[...] = _dtypes.float64_to_storage(np.asarray(self.values, np.float64).reshape(-1), self.dtype)
+
+
+@dataclass(frozen=True)
+class DrawnPlan(_HostPlan):
+    """Values of a block computed on the host by ``draw(seed, dtype, shape, offset)`` (an array of the block).
+
+    For values that are a property of the whole tensor (a QR, a moved axis): ``draw`` may compute the whole
+    tensor and keep the block.
+    """
+
+    seed: int = 0
+    draw: Callable | None = None
+
+    def write(self, out: np.ndarray) -> None:
+        assert self.draw is not None
+        values = np.asarray(self.draw(self.seed, self.dtype, self.shape, self.offset))
+        if values.shape != self.shape:
+            raise ValueError(f"A drawn block must have the shape {self.shape}. Received: shape={values.shape}")
+        want = np.dtype(self.dtype) if self.dtype in _dtypes.COMPLEX_PARTS else _dtypes.numpy_dtype(self.dtype)
+        out[...] = np.ascontiguousarray(values, dtype=want).reshape(-1).view(out.dtype)

@@ -10,11 +10,12 @@ arrayinit seed ``s``; split and folded keys give the seed their two words spell.
 Flax folds each parameter's path into its key, so every parameter gets its own
 stream.
 
-Eagerly the values are generated on the host and handed to jax; under
-``jax.jit`` through ``jax.pure_callback``. Both give the same values. With
-``out_sharding`` each device generates only its own shard, from its offset
-(``jax.make_array_from_callback`` eagerly, ``shard_map`` under jit), equal to the
-unsharded array.
+Eagerly the values are generated on the host and handed to jax without a
+copy (as ``xp=jax.numpy``); under ``jax.jit`` the initializer is an op of the
+program that writes into XLA's own buffer, partitioned like jax's RNG: whatever
+sharding XLA gives the result, each device generates only its own shard, from
+its offset (``arrayinit._xla``). Every path gives the same values, equal to the
+unsharded array's.
 
 The dtype of the result is the ``dtype`` given to the initializer, else the
 factory's ``dtype``, else jax's default float dtype (float32; float64 with
@@ -36,21 +37,20 @@ True
 from __future__ import annotations
 
 import hashlib
-import math
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
-from arrayinit import _complex, _dtypes, _frontend
+from arrayinit import _complex, _dtypes, _plans
 from arrayinit import _initializers as _I
 from arrayinit import _variance as _V
-from arrayinit import random as _random
 from arrayinit._catalogue import preset
-from arrayinit._errors import check_float, check_int, check_seed, check_shape, received
+from arrayinit._errors import check_float, check_int, check_shape, received
 from arrayinit._registry import get
+from arrayinit._values import DrawnPlan
+from arrayinit._xla import deliver as _deliver
 
 __all__ = [
     "delta_orthogonal",
@@ -76,8 +76,10 @@ DTypeLike = Any
 #: ``init(key, shape, dtype=None) -> jax.Array``, as ``jax.nn.initializers.Initializer``.
 Initializer = Callable[..., jax.Array]
 
-# A sampler for one shape: ``draw(seed, dtype_name, block_shape, offset)`` -> the numpy block
-# ``[offset, offset + block_shape)`` of the tensor of that shape.
+# The plan of the whole tensor of a shape in a dtype, for any seed (the key's replaces it): ``plan_of(shape, name)``
+_PlanOf = Callable[[tuple[int, ...], str], Any]
+# Host values of a block: ``draw(seed, dtype_name, block_shape, offset)`` -> the numpy block
+# ``[offset, offset + block_shape)`` of the tensor (orthogonal matrices: a property of the whole)
 _Draw = Callable[[int, str, tuple[int, ...], tuple[int, ...]], np.ndarray]
 
 
@@ -130,76 +132,28 @@ def _np_dtype(dname: str) -> np.dtype:
     return np.dtype(dname) if dname in _dtypes.COMPLEX_PARTS else _dtypes.numpy_dtype(dname)
 
 
-def _named_sharding(out_sharding, traced: bool):
-    """``out_sharding`` as a ``jax.sharding.Sharding`` (a PartitionSpec takes the mesh of ``jax.set_mesh``), or None."""
-    if out_sharding is None:
-        return None
-    if isinstance(out_sharding, jax.sharding.PartitionSpec):
-        # under jit only the abstract mesh is known (shard_map takes it)
-        mesh = jax.sharding.get_abstract_mesh() if traced else jax.sharding.get_mesh()
-        if mesh.empty:
-            raise ValueError(
-                "A PartitionSpec `out_sharding` needs a mesh: pass a NamedSharding, or set the mesh with "
-                f"jax.set_mesh(mesh). Received: out_sharding={out_sharding!r}"
-            )
-        out_sharding = jax.sharding.NamedSharding(mesh, out_sharding)
-    if not isinstance(out_sharding, jax.sharding.Sharding):
-        raise TypeError(
-            "Argument `out_sharding` must be a jax.sharding.NamedSharding, a PartitionSpec or None. "
-            f"Received: out_sharding of type {type(out_sharding).__name__}"
-        )
-    return out_sharding
+def _whole(shape: tuple[int, ...], dname: str):
+    """The checked block of the whole tensor (complex tensors: fewer than 2**62 elements)."""
+    return _complex.call_block(shape, None, None, dname in _dtypes.COMPLEX_PARTS)
 
 
-def _mesh_axes(entry) -> tuple:
-    return () if entry is None else tuple(entry) if isinstance(entry, (tuple, list)) else (entry,)
-
-
-def _traced_shards(host, key, shape, np_dtype, sharding):
-    """Under jit: every device's callback generates its own block (``shard_map`` over the mesh) from its offset."""
-    struct = jax.ShapeDtypeStruct
-    spec = tuple(sharding.spec) if isinstance(sharding, jax.sharding.NamedSharding) else None
-    if spec is not None:
-        mesh = sharding.mesh
-        entries = spec + (None,) * (len(shape) - len(spec))
-        counts = [math.prod(mesh.shape[a] for a in _mesh_axes(e)) for e in entries]
-        if all(d % c == 0 for d, c in zip(shape, counts)) and max(shape, default=0) < 2**31:
-            bshape = tuple(d // c for d, c in zip(shape, counts))
-
-            def body(k):
-                starts = []
-                for e, b in zip(entries, bshape):
-                    i = jnp.int32(0)
-                    for a in _mesh_axes(e):  # the first mesh axis of an entry is the major one
-                        i = i * mesh.shape[a] + jax.lax.axis_index(a)
-                    starts.append(i * b)
-                offs = jnp.stack(starts) if starts else jnp.zeros((0,), jnp.int32)
-
-                def block(kd, o):
-                    return host(kd, bshape, tuple(int(x) for x in np.asarray(o)))
-
-                return jax.pure_callback(block, struct(bshape, np_dtype), k, offs, vmap_method="sequential")
-
-            P = jax.sharding.PartitionSpec
-            return jax.shard_map(body, mesh=mesh, in_specs=P(), out_specs=P(*spec), check_vma=False)(key)
-    # uneven shards or another kind of sharding: the whole array from one callback, then placed
-    out = jax.pure_callback(host, struct(shape, np_dtype), key, vmap_method="sequential")
-    return jax.lax.with_sharding_constraint(out, sharding)
+def _drawn(shape: tuple[int, ...], dname: str, draw: _Draw) -> DrawnPlan:
+    """The host-value plan of the whole tensor whose blocks ``draw`` computes."""
+    return DrawnPlan(shape, shape, (0,) * len(shape), dname, 0, draw)
 
 
 def _make(
-    prepare: Callable[[tuple[int, ...]], _Draw],
+    plan_of: _PlanOf,
     dtype: DTypeLike,
     name: str,
-    check: Callable[[tuple[int, ...], str], None] | None = None,
     complex_values: bool = True,
 ) -> Initializer:
-    """``init(key, shape, dtype=dtype, out_sharding=None)`` from ``prepare(shape) -> draw``.
+    """``init(key, shape, dtype=dtype, out_sharding=None)`` from ``plan_of(shape, dtype_name)``.
 
-    ``prepare`` (and ``check(shape, dtype_name)``) check the shape and compute
-    what depends on it when the initializer is called (at trace time under
-    jit, so errors are raised there); ``draw`` runs on the host, eagerly or in
-    the callback, once per shard when the output is sharded.
+    ``plan_of`` checks the shape and the parameters and builds the plan of the
+    whole tensor when the initializer is called (at trace time under jit, so
+    errors are raised there); ``arrayinit._xla.deliver`` runs it for the key's
+    seed: eagerly on the host, under jit as an XLA op, one block per shard.
     """
 
     def init_fn(key, shape, dtype: DTypeLike = dtype, out_sharding=None) -> jax.Array:
@@ -214,34 +168,7 @@ def _make(
             )
         if dname in _dtypes.COMPLEX_PARTS and not complex_values:
             _complex.refuse(name, dname)
-        if check is not None:
-            check(shape, dname)
-        draw = prepare(shape)
-        np_dtype = _np_dtype(dname)
-        sharding = _named_sharding(out_sharding, isinstance(key, jax.core.Tracer))
-        if math.prod(shape) == 0:
-            zeros = jnp.zeros(shape, np_dtype)
-            return zeros if sharding is None else jax.device_put(zeros, sharding)
-        if jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
-            key = jax.random.key_data(key)
-        origin = (0,) * len(shape)
-
-        def host(kd, bshape=shape, off=origin):
-            return np.require(draw(seed_from_key(kd), dname, bshape, off), dtype=np_dtype, requirements="C")
-
-        if isinstance(key, jax.core.Tracer):
-            if sharding is not None:
-                return _traced_shards(host, key, shape, np_dtype, sharding)
-            return jax.pure_callback(host, jax.ShapeDtypeStruct(shape, np_dtype), key, vmap_method="sequential")
-        kd = np.asarray(key)
-        if sharding is None:
-            return jnp.asarray(host(kd))
-
-        def shard(index):  # a tuple of slices: this device's block
-            bounds = [sl.indices(d)[:2] for sl, d in zip(index, shape)]
-            return host(kd, tuple(b - a for a, b in bounds), tuple(a for a, _ in bounds))
-
-        return jax.make_array_from_callback(shape, sharding, shard)
+        return _deliver.generate(key, plan_of(shape, dname), seed_from_key, out_sharding)
 
     init_fn.__name__ = f"arrayinit_{name}"
     return init_fn
@@ -268,17 +195,27 @@ def initializer(init, dtype: DTypeLike = None) -> Initializer:
     base = get(init)
     dtype = _check_dtype(dtype)
 
-    def prepare(shape: tuple[int, ...]) -> _Draw:
-        return lambda seed, dname, bshape, off: _I.reseeded(base, seed)(bshape, dname, full_shape=shape, offset=off)
+    core = type(base) in _I.CORE.values()  # arrayinit's own classes: their plan, reseeded per key
 
-    def check(shape: tuple[int, ...], dname: str) -> None:
-        # the initializer's own checks (rank, fans, dtype range) before any callback
-        if dname in _dtypes.COMPLEX_PARTS:  # the empty block at the origin (a scalar's one value) checks a complex call
+    def plan_of(shape: tuple[int, ...], dname: str):
+        complex_values = dname in _dtypes.COMPLEX_PARTS
+        if complex_values and not base.complex_values:
+            _complex.refuse(type(base).__name__, dname)
+        shape, full, off = _whole(shape, dname)
+        if core:
+            return base._plan(shape, full, off, dname)  # (the initializer's own checks: rank, fans, dtype range)
+        # any other initializer: its values from its own calls, with the key's seed
+        if complex_values:  # the empty block at the origin (a scalar's one value) checks a complex call
             base(shape if not shape else (0,) * len(shape), dname, full_shape=shape)
         else:
             base._check(shape, dname)
+        return _drawn(
+            shape,
+            dname,
+            lambda seed, name, bshape, o: _I.reseeded(base, seed)(bshape, name, full_shape=shape, offset=o),
+        )
 
-    return _make(prepare, dtype, type(base).__name__, check=check)
+    return _make(plan_of, dtype, type(base).__name__)
 
 
 def variance_scaling(
@@ -335,18 +272,14 @@ def variance_scaling(
     batch = _V.check_axes("batch_axis", batch_axis)
     dtype = _check_dtype(dtype)
 
-    def prepare(shape: tuple[int, ...]) -> _Draw:
+    def plan_of(shape: tuple[int, ...], dname: str):
+        shape, full, off = _whole(shape, dname)
         fan_in, fan_out = _V.jax_fans(shape, ins, outs, batch)
+        if 0 in shape:  # jax divides by n itself (no clamp at 1): n may be 0 for an empty shape, with no value
+            return _plans.uniform_plan(shape, full, off, dname, 0, 0, 0.0, 0.0)
+        return _V.JAX.sampling(scale, mode_name, kind, fan_in, fan_out).plan(shape, full, off, dname, 0)
 
-        def draw(seed: int, dname: str, bshape: tuple[int, ...], off: tuple[int, ...]) -> np.ndarray:
-            # jax divides by n itself (no clamp at 1); draw runs for non-empty shapes only, where n > 0
-            sampling = _V.JAX.sampling(scale, mode_name, kind, fan_in, fan_out)
-            bshape, full, off = _complex.call_block(bshape, shape, off, dname in _dtypes.COMPLEX_PARTS)
-            return _frontend.realise_numpy(sampling.plan(bshape, full, off, dname, check_seed(seed)))
-
-        return draw
-
-    return _make(prepare, dtype, "variance_scaling")
+    return _make(plan_of, dtype, "variance_scaling")
 
 
 def _preset(name: str, in_axis: Axes, out_axis: Axes, batch_axis: Axes, dtype: DTypeLike) -> Initializer:
@@ -452,12 +385,13 @@ def normal(stddev: float = 1e-2, dtype: DTypeLike = None) -> Initializer:
     stddev = check_float("stddev", _scalar("stddev", stddev), nonnegative=True)
     dtype = _check_dtype(dtype)
 
-    def prepare(shape: tuple[int, ...]) -> _Draw:
-        return lambda seed, dname, bshape, off: _random.normal(
-            bshape, seed=seed, stddev=stddev, dtype=dname, full_shape=shape, offset=off
-        )
+    def plan_of(shape: tuple[int, ...], dname: str):
+        shape, full, off = _whole(shape, dname)
+        if dname in _dtypes.COMPLEX_PARTS:
+            return _complex.normal_plan(shape, full, off, dname, 0, 0, 0.0, stddev)
+        return _plans.normal_plan(shape, full, off, dname, 0, 0, 0.0, stddev)
 
-    return _make(prepare, dtype, "normal")
+    return _make(plan_of, dtype, "normal")
 
 
 def truncated_normal(
@@ -498,12 +432,11 @@ def truncated_normal(
     if not lo < hi:
         raise ValueError(f"Argument `lower` must be smaller than `upper`. Received: lower={lower!r}, upper={upper!r}")
 
-    def prepare(shape: tuple[int, ...]) -> _Draw:
-        return lambda seed, dname, bshape, off: _random.truncated_normal(
-            bshape, seed=seed, stddev=stddev, lower=lo, upper=hi, dtype=dname, full_shape=shape, offset=off
-        )
+    def plan_of(shape: tuple[int, ...], dname: str):
+        shape, full, off = _whole(shape, dname)
+        return _plans.truncnorm_plan(shape, full, off, dname, 0, 0, 0.0, stddev, lo, hi, None, None)
 
-    return _make(prepare, dtype, "truncated_normal", complex_values=False)
+    return _make(plan_of, dtype, "truncated_normal", complex_values=False)
 
 
 def uniform(scale: float = 1e-2, dtype: DTypeLike = None) -> Initializer:
@@ -519,12 +452,13 @@ def uniform(scale: float = 1e-2, dtype: DTypeLike = None) -> Initializer:
     scale = check_float("scale", _scalar("scale", scale), nonnegative=True)
     dtype = _check_dtype(dtype)
 
-    def prepare(shape: tuple[int, ...]) -> _Draw:
-        return lambda seed, dname, bshape, off: _random.uniform(
-            bshape, seed=seed, minval=0.0, maxval=scale, dtype=dname, full_shape=shape, offset=off
-        )
+    def plan_of(shape: tuple[int, ...], dname: str):
+        shape, full, off = _whole(shape, dname)
+        if dname in _dtypes.COMPLEX_PARTS:
+            return _complex.uniform_plan(shape, full, off, dname, 0, 0, 0.0, scale)
+        return _plans.uniform_plan(shape, full, off, dname, 0, 0, 0.0, scale)
 
-    return _make(prepare, dtype, "uniform")
+    return _make(plan_of, dtype, "uniform")
 
 
 def orthogonal(scale: float = 1.0, column_axis: int = -1, dtype: DTypeLike = None) -> Initializer:
@@ -560,13 +494,15 @@ def orthogonal(scale: float = 1.0, column_axis: int = -1, dtype: DTypeLike = Non
     gain = check_float("scale", _scalar("scale", scale))
     column_axis = check_int("column_axis", column_axis)
     dtype = _check_dtype(dtype)
-    return _make(_orthogonal_prepare(gain, column_axis), dtype, "orthogonal", complex_values=False)
+    draw_of = _orthogonal_draw(gain, column_axis)
+    return _make(lambda shape, dname: _drawn(shape, dname, draw_of(shape)), dtype, "orthogonal", complex_values=False)
 
 
-def _orthogonal_prepare(gain: float, column_axis: int) -> Callable[[tuple[int, ...]], _Draw]:
-    """``prepare`` of ``orthogonal``: the whole matrix is computed (QR), each block is a slice of it."""
+def _orthogonal_draw(gain: float, column_axis: int) -> Callable[[tuple[int, ...]], _Draw]:
+    """``draw_of(shape)`` of ``orthogonal`` (checks the shape): the whole matrix is computed (QR), each block
+    is a slice of it."""
 
-    def prepare(shape: tuple[int, ...]) -> _Draw:
+    def draw_of(shape: tuple[int, ...]) -> _Draw:
         rank = len(shape)
         if rank < 2:
             raise ValueError(f"The orthogonal initializer requires a shape of rank >= 2. Received: shape={shape}")
@@ -584,7 +520,7 @@ def _orthogonal_prepare(gain: float, column_axis: int) -> Callable[[tuple[int, .
 
         return draw
 
-    return prepare
+    return draw_of
 
 
 def delta_orthogonal(scale: float = 1.0, column_axis: int = -1, dtype: DTypeLike = None) -> Initializer:
@@ -622,9 +558,9 @@ def delta_orthogonal(scale: float = 1.0, column_axis: int = -1, dtype: DTypeLike
     gain = check_float("scale", _scalar("scale", scale))
     column_axis = check_int("column_axis", column_axis)
     dtype = _check_dtype(dtype)
-    matrix = _orthogonal_prepare(gain, column_axis)
+    matrix = _orthogonal_draw(gain, column_axis)
 
-    def prepare(shape: tuple[int, ...]) -> _Draw:
+    def plan_of(shape: tuple[int, ...], dname: str) -> DrawnPlan:
         if len(shape) not in (3, 4, 5):
             raise ValueError(f"The delta orthogonal initializer requires a 3D, 4D or 5D shape. Received: shape={shape}")
         if shape[-1] < shape[-2]:
@@ -640,6 +576,6 @@ def delta_orthogonal(scale: float = 1.0, column_axis: int = -1, dtype: DTypeLike
             whole[centre] = draw_matrix(seed, dname, mat, (0, 0))
             return whole[tuple(slice(o, o + b) for o, b in zip(off, bshape))]
 
-        return draw
+        return _drawn(shape, dname, draw)
 
-    return _make(prepare, dtype, "delta_orthogonal", complex_values=False)
+    return _make(plan_of, dtype, "delta_orthogonal", complex_values=False)
