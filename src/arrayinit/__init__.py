@@ -1,7 +1,9 @@
 """arrayinit: Keras-style weight initializers for every array library, one random stream.
 
-``import arrayinit`` imports numpy only; numba is imported when the first
-tensor is generated.
+``import arrayinit`` imports numpy and array-api-compat only. The first
+tensor loads the CPU kernels as machine code (llvmlite: from the kernel cache
+or the shipped bitcode); numba is imported only to compile a kernel where
+neither fits this machine, and numba.cuda only when a CUDA device is used.
 """
 
 from arrayinit import compat, random

@@ -43,9 +43,8 @@ from typing import Any, Literal
 import jax
 import numpy as np
 
-from arrayinit import _complex, _dtypes, _plans
-from arrayinit import _initializers as _I
-from arrayinit import _variance as _V
+from arrayinit import _complex, _dtypes, _plans, _variance
+from arrayinit import _initializers as _core
 from arrayinit._catalogue import preset
 from arrayinit._errors import check_float, check_int, check_shape, received
 from arrayinit._registry import get
@@ -195,7 +194,7 @@ def initializer(init, dtype: DTypeLike = None) -> Initializer:
     base = get(init)
     dtype = _check_dtype(dtype)
 
-    core = type(base) in _I.CORE.values()  # arrayinit's own classes: their plan, reseeded per key
+    core = type(base) in _core.CORE.values()  # arrayinit's own classes: their plan, reseeded per key
 
     def plan_of(shape: tuple[int, ...], dname: str):
         complex_values = dname in _dtypes.COMPLEX_PARTS
@@ -212,7 +211,7 @@ def initializer(init, dtype: DTypeLike = None) -> Initializer:
         return _drawn(
             shape,
             dname,
-            lambda seed, name, bshape, o: _I.reseeded(base, seed)(bshape, name, full_shape=shape, offset=o),
+            lambda seed, name, bshape, o: _core.reseeded(base, seed)(bshape, name, full_shape=shape, offset=o),
         )
 
     return _make(plan_of, dtype, type(base).__name__)
@@ -266,18 +265,18 @@ def variance_scaling(
     >>> init(jax.random.key(0), (8, 4, 3, 3)).shape
     (8, 4, 3, 3)
     """
-    scale, mode_name, kind = _V.JAX.check(_scalar("scale", scale), mode, distribution)
-    ins = _V.check_axes("in_axis", in_axis)
-    outs = _V.check_axes("out_axis", out_axis)
-    batch = _V.check_axes("batch_axis", batch_axis)
+    scale, mode_name, kind = _variance.JAX.check(_scalar("scale", scale), mode, distribution)
+    ins = _variance.check_axes("in_axis", in_axis)
+    outs = _variance.check_axes("out_axis", out_axis)
+    batch = _variance.check_axes("batch_axis", batch_axis)
     dtype = _check_dtype(dtype)
 
     def plan_of(shape: tuple[int, ...], dname: str):
         shape, full, off = _whole(shape, dname)
-        fan_in, fan_out = _V.jax_fans(shape, ins, outs, batch)
+        fan_in, fan_out = _variance.jax_fans(shape, ins, outs, batch)
         if 0 in shape:  # jax divides by n itself (no clamp at 1): n may be 0 for an empty shape, with no value
             return _plans.uniform_plan(shape, full, off, dname, 0, 0, 0.0, 0.0)
-        return _V.JAX.sampling(scale, mode_name, kind, fan_in, fan_out).plan(shape, full, off, dname, 0)
+        return _variance.JAX.sampling(scale, mode_name, kind, fan_in, fan_out).plan(shape, full, off, dname, 0)
 
     return _make(plan_of, dtype, "variance_scaling")
 
@@ -515,7 +514,7 @@ def _orthogonal_draw(gain: float, column_axis: int) -> Callable[[tuple[int, ...]
         moved = shape[:c] + shape[c + 1 :] + (shape[c],)
 
         def draw(seed: int, dname: str, bshape: tuple[int, ...], off: tuple[int, ...]) -> np.ndarray:
-            whole = np.moveaxis(_I.Orthogonal(gain=gain, seed=seed)(moved, dname), -1, c)
+            whole = np.moveaxis(_core.Orthogonal(gain=gain, seed=seed)(moved, dname), -1, c)
             return whole[tuple(slice(o, o + b) for o, b in zip(off, bshape))]
 
         return draw
