@@ -472,3 +472,15 @@ def test_flax_nnx_kernel_init():
     other = nnx.Linear(16, 8, kernel_init=aif.he_normal(), rngs=nnx.Rngs(params=1))
     assert not np.array_equal(kernel, np.asarray(other.kernel[...]))
     assert abs(kernel.std() / np.sqrt(2 / 16) - 1) < 0.35
+
+
+def test_every_name_of_jax_nn_initializers_is_there():
+    names = [n for n in dir(jax.nn.initializers) if not n.startswith("_") and callable(getattr(jax.nn.initializers, n))]
+    missing = [n for n in names if not hasattr(aif, n)]
+    assert missing == []
+    assert aif.xavier_uniform is aif.glorot_uniform
+    assert aif.kaiming_normal is aif.he_normal
+    key = jax.random.key(0)
+    np.testing.assert_array_equal(np.asarray(aif.zeros_init()(key, (2, 3))), np.zeros((2, 3), np.float32))
+    np.testing.assert_array_equal(np.asarray(aif.ones_init()(key, (2, 3), jax.numpy.float16)), np.ones((2, 3)))
+    assert aif.constant(-7.0)(key, (2,)).tolist() == [-7.0, -7.0]

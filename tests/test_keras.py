@@ -2,6 +2,7 @@
 
 import importlib.util
 import json
+import math
 import os
 import subprocess
 import sys
@@ -274,3 +275,52 @@ def test_stft_matches_keras(ks):
         # Keras computes the phase in float32 (errors up to about 1e-5); ours in float64, rounded once
         np.testing.assert_allclose(ours(shape), keras.ops.convert_to_numpy(theirs(shape)), atol=3e-5)
         np.testing.assert_array_equal(ours(shape), ai.STFT(*args)(shape))
+
+
+def test_every_name_of_keras_initializers_is_there():
+    import keras
+
+    from arrayinit import keras as aik
+
+    names = [n for n in dir(keras.initializers) if not n.startswith("_")]
+    assert {"he_normal", "OrthogonalInitializer", "Initializer", "zeros"} <= set(names)
+    assert [n for n in names if not hasattr(aik, n)] == []
+    assert aik.he_normal is aik.HeNormal
+    assert aik.OrthogonalInitializer is aik.Orthogonal
+    assert aik.Initializer is keras.initializers.Initializer
+    assert set(names) <= set(dir(aik))
+    with pytest.raises(AttributeError, match="no_such_name"):
+        aik.no_such_name
+
+
+@pytest.mark.parametrize("name", ["Zeros", "HeNormal", "VarianceScaling", "Orthogonal", "RandomNormal"])
+def test_an_instance_has_the_same_attributes_before_and_after_a_call_and_revived(name):
+    # Keras' serialization test compares the attributes of an instance and of its revived copy
+    from arrayinit import keras as aik
+
+    init = getattr(aik, name)(seed=3) if name != "Zeros" else aik.Zeros()
+    before = set(dir(init))
+    init((4, 4))
+    revived = type(init).from_config(init.get_config())
+    assert set(dir(init)) == before == set(dir(revived))
+
+
+@pytest.mark.parametrize("name", ["HeNormal", "GlorotUniform", "LecunNormal"])
+def test_a_preset_reads_its_variance_scaling_attributes_at_call_time_as_keras_does(name):
+    import keras
+
+    from arrayinit import keras as aik
+
+    ours, theirs = getattr(aik, name)(seed=5), getattr(keras.initializers, name)(seed=5)
+    assert (ours.scale, ours.mode, ours.distribution) == (theirs.scale, theirs.mode, theirs.distribution)
+    untouched = np.asarray(ours((64, 32)))
+    np.testing.assert_array_equal(untouched, getattr(ai, name)(seed=5)((64, 32)))
+    ours.scale, ours.mode, ours.distribution = 8.0, "fan_out", "uniform"
+    expected = ai.VarianceScaling(8.0, "fan_out", "uniform", seed=5)((64, 32))
+    np.testing.assert_array_equal(np.asarray(ours((64, 32))), expected)
+    # the same assignments change Keras' own values the same way: the bound of a uniform of limit sqrt(3 scale / n)
+    theirs.scale, theirs.mode, theirs.distribution = 8.0, "fan_out", "uniform"
+    limit = math.sqrt(3 * 8.0 / 32)
+    assert float(np.abs(np.asarray(theirs((64, 32)))).max()) <= limit
+    assert float(np.abs(expected).max()) <= limit
+    assert float(np.abs(expected).max()) > 0.9 * limit

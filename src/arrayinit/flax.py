@@ -52,20 +52,29 @@ from arrayinit._values import DrawnPlan
 from arrayinit._xla import deliver as _deliver
 
 __all__ = [
+    "constant",
     "delta_orthogonal",
     "glorot_normal",
     "glorot_uniform",
     "he_normal",
     "he_uniform",
     "initializer",
+    "kaiming_normal",
+    "kaiming_uniform",
     "lecun_normal",
     "lecun_uniform",
     "normal",
+    "ones",
+    "ones_init",
     "orthogonal",
     "seed_from_key",
     "truncated_normal",
     "uniform",
     "variance_scaling",
+    "xavier_normal",
+    "xavier_uniform",
+    "zeros",
+    "zeros_init",
 ]
 
 Axes = int | Sequence[int]
@@ -578,3 +587,26 @@ def delta_orthogonal(scale: float = 1.0, column_axis: int = -1, dtype: DTypeLike
         return _drawn(shape, dname, draw)
 
     return _make(plan_of, dtype, "delta_orthogonal", complex_values=False)
+
+
+# --- the names jax and flax give besides the random factories ---------------------------------------
+
+#: jax's own constant initializers (no random values: nothing of arrayinit's to add), under jax's names
+zeros = jax.nn.initializers.zeros
+ones = jax.nn.initializers.ones
+constant = jax.nn.initializers.constant
+#: jax's aliases of the presets
+xavier_uniform = glorot_uniform
+xavier_normal = glorot_normal
+kaiming_uniform = he_uniform
+kaiming_normal = he_normal
+
+
+def zeros_init() -> Initializer:
+    """flax's ``zeros_init()``: the initializer ``zeros``."""
+    return zeros
+
+
+def ones_init() -> Initializer:
+    """flax's ``ones_init()``: the initializer ``ones``."""
+    return ones

@@ -62,6 +62,7 @@ __all__ = [
     "HeNormal",
     "HeUniform",
     "Identity",
+    "Initializer",
     "KerasInitializer",
     "LecunNormal",
     "LecunUniform",
@@ -154,6 +155,7 @@ class _Native:
         cls.__init__ = __init__  # type: ignore[method-assign]
 
     def _configure(self, bound: inspect.BoundArguments) -> None:
+        self.__dict__["_arrayinit_core"] = None  # the core initializer's slot (``__setattr__``)
         bound.apply_defaults()
         args = dict(bound.arguments)
         seed = args.pop("seed", None)
@@ -173,7 +175,9 @@ class _Native:
         pass
 
     def __setattr__(self, name: str, value) -> None:
-        self.__dict__.pop("_arrayinit_core", None)  # a changed attribute: a new core initializer on the next call
+        # a changed attribute: a new core initializer on the next call. The slot is always there (None until a
+        # call), so an instance has the same attributes before and after its first call, as Keras' own have
+        self.__dict__["_arrayinit_core"] = None
         object.__setattr__(self, name, value)
 
     def _core(self) -> _core.Initializer:
@@ -409,7 +413,33 @@ def _preset(name: str) -> type:
         f"{name} (``keras.initializers.{name}``): ``arrayinit.{name}``'s values, the variance scaling of scale "
         f"{scale:g}, mode ``{mode}`` and the {distribution.replace('_', ' ')} distribution."
     )
-    namespace = {"get_config": keras_cls.get_config, "__doc__": doc, "__module__": __name__, "__qualname__": name}
+    chosen = (float(scale), mode, distribution)
+
+    def _configure(self, bound):
+        # Keras' instances of the presets carry their variance scaling's attributes, which a user may assign
+        self.scale, self.mode, self.distribution = chosen
+        VarianceScaling._configure(self, bound)
+
+    def core_of_attributes(self):
+        core = self.__dict__.get("_arrayinit_core")
+        if core is None:
+            args = {n: getattr(self, n) for n in self._signature.parameters if n != "seed"}
+            assigned = (self.scale, self.mode, self.distribution)
+            if assigned == chosen:
+                core = self._core_class(**args, **self._core_seed())
+            else:  # assigned after construction: the variance scaling they describe now, as Keras reads them
+                core = _core.VarianceScaling(*assigned, **args, **self._core_seed())
+            self.__dict__["_arrayinit_core"] = core
+        return core
+
+    namespace = {
+        "get_config": keras_cls.get_config,
+        "_configure": _configure,
+        "_core": core_of_attributes,
+        "__doc__": doc,
+        "__module__": __name__,
+        "__qualname__": name,
+    }
     cls = type(name, (VarianceScaling, keras_cls), namespace, row=name)  # Keras' config: seed and the axes
     return _register(cls)
 
@@ -516,6 +546,22 @@ def wrap(initializer):
 #: Keras' names: class names, their snake_case and Keras' aliases (the catalogue's), and the wrapper
 _OBJECTS: dict[str, type] = {name: _CLASSES[row.name] for row in rows("keras") for name in row.names}
 _OBJECTS["KerasInitializer"] = KerasInitializer
+
+#: Keras' base class, under its name in ``keras.initializers``
+Initializer = _keras_initializers.Initializer
+
+
+def __getattr__(name: str):
+    """Keras' other names of the classes (``he_normal``, ``OrthogonalInitializer``, ...), as
+    ``keras.initializers`` has them."""
+    try:
+        return _OBJECTS[name]
+    except KeyError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_OBJECTS))
 
 
 def serialize(initializer) -> dict[str, Any]:
