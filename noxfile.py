@@ -33,6 +33,7 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def tests(session: nox.Session) -> None:
+    session.create_tmp()  # TMPDIR: what the tests and the libraries they run write to a temporary folder
     session.install("-e", ".[test,cli]")
     session.run("pytest", *session.posargs)
 
@@ -57,6 +58,7 @@ def tests_xp(session: nox.Session) -> None:
     """Libraries and frameworks: the (library, device, dtype) matrix with torch (CPU build), jax (CPU),
     dask (with a process cluster), array-api-strict; the torch, keras (jax/torch/numpy backends),
     flax and dask integrations."""
+    session.create_tmp()  # TMPDIR: what the tests and the libraries they run write to a temporary folder
     session.install("-e", ".[test,cli]", *XP_PACKAGES)
     tests = [
         "tests/test_xp.py",
@@ -85,6 +87,7 @@ TF_KERAS_PACKAGE = "tf-keras==2.21.0"
 @nox.session
 def tests_tf(session: nox.Session) -> None:
     """arrayinit.compat.v1 inside TensorFlow (CPU only, legacy Keras): names, configs, TF1 graph code, statistics."""
+    session.create_tmp()  # TMPDIR: what the tests and the libraries they run write to a temporary folder
     session.install("-e", ".[test]", TF_PACKAGE)
     session.install("--no-deps", TF_KERAS_PACKAGE)
     env = {"TF_USE_LEGACY_KERAS": "1", "CUDA_VISIBLE_DEVICES": "", "TF_CPP_MIN_LOG_LEVEL": "2"}
@@ -103,6 +106,7 @@ NUMBA_CUDA = "numba-cuda>=0.30.4"
 def tests_cudasim(session: nox.Session) -> None:
     """CUDA kernels in numba's CUDA simulator, bit-equal to the CPU kernels (no GPU needed); the rehearsal of
     benchmarks/gpu_check.py."""
+    session.create_tmp()  # TMPDIR: what the tests and the libraries they run write to a temporary folder
     session.install("-e", ".[test]", NUMBA_CUDA)
     session.run("pytest", "tests/test_cuda_sim.py", *session.posargs, env={"NUMBA_ENABLE_CUDASIM": "1"})
 
@@ -114,6 +118,7 @@ PTX_ENV = {"NUMBA_ENABLE_CUDASIM": "0", "ARRAYINIT_REQUIRE_PTXAS": "1"}
 def ptx(session: nox.Session) -> None:
     """Every CUDA kernel compiled to PTX for sm_90 with NVVM from the CUDA 12 wheels and assembled by their
     ptxas; rounding checked."""
+    session.create_tmp()  # TMPDIR: what the tests and the libraries they run write to a temporary folder
     session.install("-e", ".[test]", NUMBA_CUDA.replace("numba-cuda", "numba-cuda[cu12]"))
     session.run("pytest", "tests/test_ptx.py", *session.posargs, env=PTX_ENV)
 
@@ -121,6 +126,7 @@ def ptx(session: nox.Session) -> None:
 @nox.session
 def ptx_cu13(session: nox.Session) -> None:
     """The same with the CUDA 13 wheels (the ``cuda13`` extra's NVVM; ptxas from nvidia-cuda-nvcc 13)."""
+    session.create_tmp()  # TMPDIR: what the tests and the libraries they run write to a temporary folder
     session.install("-e", ".[test]", NUMBA_CUDA.replace("numba-cuda", "numba-cuda[cu13]"), "nvidia-cuda-nvcc>=13,<14")
     session.run("pytest", "tests/test_ptx.py", *session.posargs, env=PTX_ENV)
 
@@ -129,6 +135,7 @@ def ptx_cu13(session: nox.Session) -> None:
 def fuzz(session: nox.Session) -> None:
     """Property-based fuzzing (hypothesis, derandomized, no database, a fixed budget of examples) of every
     public function, initializer and command: a correct result or a clear error naming the argument."""
+    session.create_tmp()  # TMPDIR: what the tests and the libraries they run write to a temporary folder
     session.install("-e", ".[test,cli]", "hypothesis", "torch==2.13.0")
     env = {"ARRAYINIT_FUZZ_EXAMPLES": "250"}  # about two minutes of tests on two cores
     session.run("pytest", "tests/fuzz", "-p", "no:cacheprovider", *session.posargs, env=env)

@@ -43,11 +43,13 @@ def to_zarr(initializer, shape, url, *, chunks, dtype=None, progress: bool = Tru
     Examples
     --------
     >>> import tempfile, zarr, arrayinit as ai, arrayinit.dask as aid
-    >>> path = tempfile.mkdtemp() + "/w.zarr"
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> path = folder.name + "/w.zarr"
     >>> aid.to_zarr(ai.TruncatedNormal(stddev=0.02, seed=1), (4096, 512), path, chunks=(1024, 512), progress=False)
     >>> z = zarr.open_array(path, mode="r")
     >>> bool((z[:] == ai.TruncatedNormal(stddev=0.02, seed=1)((4096, 512))).all())
     True
+    >>> folder.cleanup()
     """
     if dtype is not None and _dtypes.dtype_name(dtype) == "bfloat16":
         # refused before the store is created: zarr would fail on it after making the folder
