@@ -23,8 +23,9 @@ import argparse
 import json
 import re
 import sys
-import time
 import traceback
+
+from arrayinit._bench_jax import best_of
 
 
 def _skip(reason: str) -> dict:
@@ -37,17 +38,6 @@ def _guard(fn) -> dict:
     except Exception as e:  # a check that raises is a failed check, named with its error
         return {"status": "failed", "error": f"{type(e).__name__}: {e}", "traceback": traceback.format_exc()[-3000:]}
     return out if "status" in out else {"status": "run", **out}
-
-
-def _best(fn, reps: int) -> float:
-    fn()
-    fn()
-    best = float("inf")
-    for _ in range(reps):
-        t = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t)
-    return best
 
 
 def run(large: bool = False, platform: str = "gpu") -> dict:
@@ -165,8 +155,8 @@ def run(large: bool = False, platform: str = "gpu") -> dict:
         ours_f = on_device(lambda k: aif.truncated_normal(0.02)(k, shape))
         theirs_f = on_device(lambda k: 0.02 * jax.random.truncated_normal(k, -2.0, 2.0, shape, jnp.float32))
         reps = 10 if large else 5
-        ours = _best(lambda: ours_f(key).block_until_ready(), reps)
-        theirs = _best(lambda: theirs_f(key).block_until_ready(), reps)
+        ours = best_of(lambda: ours_f(key).block_until_ready(), reps)
+        theirs = best_of(lambda: theirs_f(key).block_until_ready(), reps)
         n = shape[0] * shape[1]
         return {
             "shape": list(shape),

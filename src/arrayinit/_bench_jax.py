@@ -31,7 +31,8 @@ rows: {shape} float32 truncated normal (stddev 0.02, cut at 2 standard deviation
   jax.random sharded  the same program with jax.random"""
 
 
-def _best(fn: Callable[[], object], reps: int) -> float:
+def best_of(fn: Callable[[], object], reps: int) -> float:
+    """The best wall time of ``reps`` calls of ``fn()``, after two warm-up calls."""
     for _ in range(2):
         fn()
     best = float("inf")
@@ -87,11 +88,11 @@ def measure(reps: int = 5, busy: bool = True, shape=ROWS) -> dict:
     with BusyCore() as spinner:
         for _ in range(2):  # alternating rounds: a drift of the machine cancels out of the ratios
             for name, fn in fns.items():
-                quiet[name] = min(quiet[name], _best(fn, reps))
+                quiet[name] = min(quiet[name], best_of(fn, reps))
             if busy:
                 with spinner.busy():
                     for name, fn in fns.items():
-                        loaded[name] = min(loaded[name], _best(fn, reps))
+                        loaded[name] = min(loaded[name], best_of(fn, reps))
     n = shape[0] * shape[1]
     return {
         "shape": list(shape),

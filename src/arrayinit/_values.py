@@ -141,5 +141,5 @@ class DrawnPlan(_HostPlan):
         values = np.asarray(self.draw(self.seed, self.dtype, self.shape, self.offset))
         if values.shape != self.shape:
             raise ValueError(f"A drawn block must have the shape {self.shape}. Received: shape={values.shape}")
-        want = np.dtype(self.dtype) if self.dtype in _dtypes.COMPLEX_PARTS else _dtypes.numpy_dtype(self.dtype)
+        want = _dtypes.numpy_dtype(self.dtype)
         out[...] = np.ascontiguousarray(values, dtype=want).reshape(-1).view(out.dtype)

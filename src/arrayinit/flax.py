@@ -136,10 +136,6 @@ def _check_dtype(dtype: DTypeLike) -> DTypeLike:
     return dtype
 
 
-def _np_dtype(dname: str) -> np.dtype:
-    return np.dtype(dname) if dname in _dtypes.COMPLEX_PARTS else _dtypes.numpy_dtype(dname)
-
-
 def _whole(shape: tuple[int, ...], dname: str):
     """The checked block of the whole tensor (complex tensors: fewer than 2**62 elements)."""
     return _complex.call_block(shape, None, None, dname in _dtypes.COMPLEX_PARTS)
@@ -580,7 +576,7 @@ def delta_orthogonal(scale: float = 1.0, column_axis: int = -1, dtype: DTypeLike
         centre = tuple((k - 1) // 2 for k in shape[:-2])
 
         def draw(seed: int, dname: str, bshape: tuple[int, ...], off: tuple[int, ...]) -> np.ndarray:
-            whole = np.zeros(shape, _np_dtype(dname))
+            whole = np.zeros(shape, _dtypes.numpy_dtype(dname))
             whole[centre] = draw_matrix(seed, dname, mat, (0, 0))
             return whole[tuple(slice(o, o + b) for o, b in zip(off, bshape))]
 

@@ -24,7 +24,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from arrayinit import _frontend
+from arrayinit import _dtypes, _frontend
 from arrayinit._xla import callback as _cb
 from arrayinit._xla import op as _op
 
@@ -79,7 +79,7 @@ def _constrain(out, sharding):
 def generate(key, template, seed_of, out_sharding=None) -> jax.Array:
     """The values of ``template`` (the whole tensor's plan) for the jax ``key``; see the module docstring."""
     shape = tuple(template.full_shape)
-    dtype = _op.numpy_dtype(template.dtype)
+    dtype = _dtypes.numpy_dtype(template.dtype)
     traced = isinstance(key, jax.core.Tracer)
     sharding = named_sharding(out_sharding, traced)
     if math.prod(shape) == 0:

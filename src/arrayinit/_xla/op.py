@@ -37,7 +37,7 @@ import numpy as np
 from arrayinit import _dtypes
 from arrayinit._xla import callback as _cb
 
-__all__ = ["available", "generate", "host_generate", "numpy_dtype"]
+__all__ = ["available", "generate", "host_generate"]
 
 _TARGETS = {"cpu": "xla_buffer_python_cpu_callback", "cuda": "xla_buffer_python_gpu_callback"}
 _AXIS = "arrayinit_partition"
@@ -63,11 +63,6 @@ def available() -> bool:
     return _MISSING is None
 
 
-def numpy_dtype(name: str) -> np.dtype:
-    """The numpy (ml_dtypes) dtype jax uses for ``name``."""
-    return np.dtype(name) if name in _dtypes.COMPLEX_PARTS else _dtypes.numpy_dtype(name)
-
-
 # --- the host fallback (pure_callback) ----------------------------------------------------------------
 
 
@@ -75,11 +70,11 @@ def host_generate(spec: _cb.Spec, keys: np.ndarray) -> np.ndarray:
     """The whole array ``batch + shape`` on the host (the pure_callback fallback and its vmap)."""
     out = _dtypes.aligned_empty(spec.full, _dtypes.storage_dtype(spec.dtype))
     _cb.fill_host(spec, np.asarray(keys), _cb.where_words((0,) * len(spec.full), None), out)
-    return out.view(numpy_dtype(spec.dtype))
+    return out.view(_dtypes.numpy_dtype(spec.dtype))
 
 
 def _fallback(keys, *, spec: _cb.Spec):
-    result = jax.ShapeDtypeStruct(spec.full, numpy_dtype(spec.dtype))
+    result = jax.ShapeDtypeStruct(spec.full, _dtypes.numpy_dtype(spec.dtype))
     return jax.pure_callback(functools.partial(host_generate, spec), result, keys, vmap_method="sequential")
 
 
@@ -125,7 +120,7 @@ class _Lowered:
 
     def call(self, keys, where, tile: tuple[int, ...]):
         """The custom call of one tile (or of the whole array)."""
-        result = jax.ShapeDtypeStruct(tile, numpy_dtype(self.spec.dtype))
+        result = jax.ShapeDtypeStruct(tile, _dtypes.numpy_dtype(self.spec.dtype))
         return jax.ffi.ffi_call(self.target, result)(keys, where, index=np.uint64(self.index))
 
 
@@ -191,7 +186,7 @@ if _MISSING is None:
         want = (*spec.batch, spec.key_words)
         if tuple(keys.shape) != want or keys.dtype != np.uint32:
             raise TypeError(f"arrayinit_fill takes uint32 keys of shape {want}. Received: {keys.str_short()}")
-        return _core.ShapedArray(spec.full, numpy_dtype(spec.dtype))
+        return _core.ShapedArray(spec.full, _dtypes.numpy_dtype(spec.dtype))
 
     def _batch(args, dims, *, spec):
         (keys,), (d,) = args, dims
