@@ -9,6 +9,7 @@ import random
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -233,6 +234,17 @@ def test_the_same_bytes_with_any_number_of_workers(tmp_path, sharded, workers):
     assert cli.main([*args, "--workers", str(workers), "--quiet"]) == 0
     assert _files(out) == sharded
     assert _partials(tmp_path) == []
+
+
+def test_workers_start_under_a_temporary_folder_too_long_for_a_unix_socket(tmp_path, monkeypatch, sharded):
+    deep = tmp_path / ("t" * 60) / ("t" * 60)
+    deep.mkdir(parents=True)
+    monkeypatch.setattr(tempfile, "tempdir", str(deep))
+    monkeypatch.setenv("TMPDIR", str(deep))
+    out = tmp_path / "ckpt"
+    args = ["materialize", str(_write_spec(tmp_path)), "--out", str(out), "--max-shard-size", str(SHARD)]
+    assert cli.main([*args, "--workers", "2", "--quiet"]) == 0
+    assert _files(out) == sharded
 
 
 def test_the_bytes_do_not_depend_on_the_block_size(tmp_path, monkeypatch, sharded):

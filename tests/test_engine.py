@@ -248,6 +248,8 @@ def _child(q):
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="fork start method is Linux-only here")
+# jax, once a test of the same process has started its backend, warns at every fork (a hook it registers)
+@pytest.mark.filterwarnings("ignore:os.fork\\(\\) was called:RuntimeWarning")
 def test_generate_then_fork_then_generate_in_child():
     parent = ar.truncated_normal((100_000,), seed=9)  # starts the parallel runtime
     ctx = mp.get_context("fork")

@@ -32,6 +32,7 @@ import re
 import shutil
 import signal
 import stat
+import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Protocol
 
@@ -374,10 +375,19 @@ def _portable(e: Exception) -> Exception:
 
 def _context():
     methods = multiprocessing.get_all_start_methods()
-    ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods and _socket_fits() else "spawn")
     if ctx.get_start_method() == "forkserver":
         ctx.set_forkserver_preload(["arrayinit._checkpoint"])
     return ctx
+
+
+def _socket_fits() -> bool:
+    """Whether the forkserver's socket, ``$TMPDIR/pymp-XXXXXXXX/listener-XXXXXXXX``, is short enough for AF_UNIX.
+
+    The limit is 104 bytes on macOS and 108 on Linux; with a longer temporary folder the forkserver cannot
+    start ("AF_UNIX path too long"), and spawn, which needs no socket, starts the workers instead.
+    """
+    return len(os.fsencode(os.path.join(tempfile.gettempdir(), "pymp-" + "x" * 8, "listener-" + "x" * 8))) < 104
 
 
 def _run_processes(
