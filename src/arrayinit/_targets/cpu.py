@@ -398,13 +398,14 @@ def _transform32(vals, words, dist, p, where, tail_words, tail_vals):
         # then the 4.5% of tail words gathered, transformed together and put back
         for i in range(n):
             vals[i] = fma(p[5], std_normal32_central(words[i]), p[4])
-        k = _gather_tails(words, where, tail_words)  # sixteen words at a time
-        r0 = n // _GROUP * _GROUP
+        k = _tail_indices(words, where)  # eight words at a time
+        r0 = n // _INDEX_GROUP * _INDEX_GROUP
         rest = words[r0:]
         for i in range(rest.shape[0]):  # branch-free: always written, kept when a tail word
             where[k] = r0 + i
-            tail_words[k] = rest[i]
             k += np.int64(is_normal_tail32(rest[i]))
+        for j in range(k):
+            tail_words[j] = words[where[j]]
         for j in range(k):
             tail_vals[j] = fma(p[5], std_normal32_tail(tail_words[j]), p[4])
         for j in range(k):
@@ -431,8 +432,8 @@ def _transform64(vals, hi, lo, dist, p, where, tail_hi, tail_lo, tail_vals):
         # word takes the tail found (by their high words), transformed together and put back
         for i in range(n):
             vals[i] = fma(p[5], std_normal64_central(wide_word(hi[i], lo[i])), p[4])
-        k = _tail_indices(hi, where)  # sixteen words at a time
-        r0 = n // _GROUP * _GROUP
+        k = _tail_indices(hi, where)  # eight words at a time
+        r0 = n // _INDEX_GROUP * _INDEX_GROUP
         rest = hi[r0:]
         for i in range(rest.shape[0]):  # branch-free: always written, kept when a tail word
             where[k] = r0 + i
@@ -466,104 +467,63 @@ def _transform64(vals, hi, lo, dist, p, where, tail_hi, tail_lo, tail_vals):
             vals[i] = truncnorm64(wide_word(hi[i], lo[i]), p[0], p[1], p[2], p[4], p[5], p[6], p[7])
 
 
-_GROUP = 16  # words per step of ``_gather_tails``
+_INDEX_GROUP = 8  # words per step of ``_tail_indices``
 
 
-@intrinsic
-def _gather_tails(typingctx, words, where, tail_words):
-    """The words of the whole groups of 16 of ``words`` that take the normal's tail branch
-    (``is_normal_tail32``: ``w & 0x7fffffff < R_CENTRAL``), in order, into ``tail_words``, and
-    their indices into ``where``; returns their count ``k``.
-
-    Each group is compressed in registers (``vpcompressd`` with AVX-512) and all 16 lanes are
-    stored at position ``k`` (at most the group's own index): the buffers need as many slots as
-    there are words, and the slots from ``k`` on hold zeros or stale values.
-    """
-    u32 = types.Array(types.uint32, 1, "C")
-    if words == u32 and tail_words == u32 and where == types.Array(types.int32, 1, "C"):
-
-        def codegen(context, builder, signature, args):
-            i1, i16, i32, i64 = ir.IntType(1), ir.IntType(16), ir.IntType(32), ir.IntType(64)
-            vec, mask = ir.VectorType(i32, _GROUP), ir.VectorType(i1, _GROUP)
-            w_ary, x_ary, t_ary = (context.make_array(t)(context, builder, a) for t, a in zip(signature.args, args))
-            groups = builder.lshr(builder.extract_value(w_ary.shape, 0), ir.Constant(i64, 4))
-            module = builder.module
-            compress = cgutils.get_or_insert_function(
-                module, ir.FunctionType(vec, [vec, mask, vec]), f"llvm.experimental.vector.compress.v{_GROUP}i32"
-            )
-            popcount = module.declare_intrinsic("llvm.ctpop", [i16], ir.FunctionType(i16, [i16]))
-            zero = ir.Constant(vec, None)
-            low31 = ir.Constant(vec, [0x7FFFFFFF] * _GROUP)
-            bound = ir.Constant(vec, [int(R_CENTRAL)] * _GROUP)
-            lanes = ir.Constant(vec, list(range(_GROUP)))
-            k_slot = cgutils.alloca_once_value(builder, ir.Constant(i64, 0))
-
-            def at(ary, i):
-                return builder.bitcast(builder.gep(ary.data, [i]), vec.as_pointer())
-
-            with cgutils.for_range(builder, groups) as loop:
-                first = builder.mul(loop.index, ir.Constant(i64, _GROUP))
-                w = builder.load(at(w_ary, first), align=4)
-                tail = builder.icmp_unsigned("<", builder.and_(w, low31), bound)
-                start = builder.insert_element(zero, builder.trunc(first, i32), ir.Constant(i32, 0))
-                index = builder.add(builder.shuffle_vector(start, zero, ir.Constant(vec, None)), lanes)
-                k = builder.load(k_slot)
-                builder.store(builder.call(compress, [w, tail, zero]), at(t_ary, k), align=4)
-                builder.store(builder.call(compress, [index, tail, zero]), at(x_ary, k), align=4)
-                count = builder.zext(builder.call(popcount, [builder.bitcast(tail, i16)]), i64)
-                builder.store(builder.add(k, count), k_slot)
-            return builder.load(k_slot)
-
-        return types.int64(words, where, tail_words), codegen
-    return None
+# the lanes of each mask of 8 bits (lane i -> bit i), in order, padded with zeros: ``_tail_indices``' table
+_LANES = [[i for i in range(8) if m >> i & 1] + [0] * (8 - bin(m).count("1")) for m in range(256)]
 
 
 @intrinsic
 def _tail_indices(typingctx, words, where):
-    """The indices of the words of the whole groups of 16 of ``words`` whose ``w & 0x7fffffff`` is below
-    ``R_CENTRAL`` (the normal's tail words), in order, into ``where``; returns their count.
+    """The indices of the words of the whole groups of 8 of ``words`` whose ``w & 0x7fffffff`` is below
+    ``R_CENTRAL`` (the normal's tail words), in order, into ``where``; returns their count ``k``.
 
-    Each group is compared at once (one vector compare, its 16 results a bit mask), and the set
-    bits are written out one by one (count trailing zeros, clear the lowest bit): one well-predicted
-    branch per group and a few instructions per tail word, on every x86-64 (the vector compress of
-    ``_gather_tails`` is a single instruction with AVX-512 but about a hundred without).
+    Each group is compared at once, its 8 results a bit mask ``m``; row ``m`` of a constant table holds
+    the set lanes of ``m`` in order, and those 8 lanes plus the group's first index are stored at
+    position ``k`` (at most the group's own first index), which then advances by the number of set
+    bits. No branch depends on the words (a branch per tail word is mispredicted about once per
+    group), and the code is plain IR on every target: ``where`` needs as many slots as there are
+    words, and the slots from ``k`` on hold stale indices.
     """
     if words == types.Array(types.uint32, 1, "C") and where == types.Array(types.int32, 1, "C"):
 
         def codegen(context, builder, signature, args):
-            i1, i32, i64 = ir.IntType(1), ir.IntType(32), ir.IntType(64)
-            mty = ir.IntType(_GROUP)
-            vec = ir.VectorType(i32, _GROUP)
+            i8, i32, i64 = ir.IntType(8), ir.IntType(32), ir.IntType(64)
+            vec, lanes_ty = ir.VectorType(i32, _INDEX_GROUP), ir.VectorType(i8, _INDEX_GROUP)
             w_ary, x_ary = (context.make_array(t)(context, builder, a) for t, a in zip(signature.args, args))
-            groups = builder.lshr(builder.extract_value(w_ary.shape, 0), ir.Constant(i64, 4))
-            cttz = builder.module.declare_intrinsic("llvm.cttz", [mty], ir.FunctionType(mty, [mty, i1]))
-            mvec = ir.VectorType(mty, _GROUP)
+            module = builder.module
+            table_ty = ir.ArrayType(lanes_ty, len(_LANES))
+            name = "arrayinit.tail_lanes"
+            table = module.globals.get(name)
+            if table is None:
+                table = ir.GlobalVariable(module, table_ty, name)
+                table.global_constant = True
+                table.linkage = "internal"
+                table.initializer = ir.Constant(table_ty, [ir.Constant(lanes_ty, row) for row in _LANES])
+            groups = builder.lshr(builder.extract_value(w_ary.shape, 0), ir.Constant(i64, 3))
+            ctpop = module.declare_intrinsic("llvm.ctpop", [i8], ir.FunctionType(i8, [i8]))
+            mvec = ir.VectorType(i8, _INDEX_GROUP)
             any_of = cgutils.get_or_insert_function(
-                builder.module, ir.FunctionType(mty, [mvec]), f"llvm.vector.reduce.or.v{_GROUP}i{_GROUP}"
+                module, ir.FunctionType(i8, [mvec]), f"llvm.vector.reduce.or.v{_INDEX_GROUP}i8"
             )
-            low31 = ir.Constant(vec, [0x7FFFFFFF] * _GROUP)
-            bound = ir.Constant(vec, [int(R_CENTRAL)] * _GROUP)
-            bits = ir.Constant(mvec, [1 << lane for lane in range(_GROUP)])  # lane i -> bit i, on any byte order
+            low31 = ir.Constant(vec, [0x7FFFFFFF] * _INDEX_GROUP)
+            bound = ir.Constant(vec, [int(R_CENTRAL)] * _INDEX_GROUP)
+            bits = ir.Constant(mvec, [1 << lane for lane in range(_INDEX_GROUP)])  # lane i -> bit i, any byte order
+            zero = ir.Constant(vec, None)
             k_slot = cgutils.alloca_once_value(builder, ir.Constant(i64, 0))
-            m_slot = cgutils.alloca_once(builder, mty)
             with cgutils.for_range(builder, groups) as loop:
-                first = builder.mul(loop.index, ir.Constant(i64, _GROUP))
+                first = builder.mul(loop.index, ir.Constant(i64, _INDEX_GROUP))
                 w = builder.load(builder.bitcast(builder.gep(w_ary.data, [first]), vec.as_pointer()), align=4)
                 tail = builder.icmp_unsigned("<", builder.and_(w, low31), bound)
-                builder.store(builder.call(any_of, [builder.select(tail, bits, ir.Constant(mvec, None))]), m_slot)
-                cond, body, end = (builder.append_basic_block(f"tail_bits.{name}") for name in ("cond", "body", "end"))
-                builder.branch(cond)
-                builder.position_at_end(cond)
-                m = builder.load(m_slot)
-                builder.cbranch(builder.icmp_unsigned("!=", m, ir.Constant(mty, 0)), body, end)
-                builder.position_at_end(body)
-                lane = builder.zext(builder.call(cttz, [m, ir.Constant(i1, 1)]), i64)
+                m = builder.call(any_of, [builder.select(tail, bits, ir.Constant(mvec, None))])
+                row = builder.gep(table, [ir.Constant(i32, 0), builder.zext(m, i64)])
+                lanes = builder.zext(builder.load(row, align=_INDEX_GROUP), vec)
+                start = builder.insert_element(zero, builder.trunc(first, i32), ir.Constant(i32, 0))
+                index = builder.add(builder.shuffle_vector(start, zero, zero), lanes)
                 k = builder.load(k_slot)
-                builder.store(builder.trunc(builder.add(first, lane), i32), builder.gep(x_ary.data, [k]))
-                builder.store(builder.add(k, ir.Constant(i64, 1)), k_slot)
-                builder.store(builder.and_(m, builder.sub(m, ir.Constant(mty, 1))), m_slot)
-                builder.branch(cond)
-                builder.position_at_end(end)
+                builder.store(index, builder.bitcast(builder.gep(x_ary.data, [k]), vec.as_pointer()), align=4)
+                builder.store(builder.add(k, builder.zext(builder.call(ctpop, [m]), i64)), k_slot)
             return builder.load(k_slot)
 
         return types.int64(words, where), codegen
