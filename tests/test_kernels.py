@@ -344,7 +344,7 @@ def test_normal32_passes_equal_the_per_element_sampler():
     _normal_scalar(w, ref)
     got = ar.normal((200_003,), seed=9)
     np.testing.assert_array_equal(got.view(np.uint32), ref.view(np.uint32))
-    # runs that start inside a Philox block and end with groups of fewer than 16 words
+    # runs that start inside a Philox block and end with groups of fewer than 8 words
     block = {"full_shape": (7, 4200), "offset": (1, 3)}
     w2 = ar.bits((5, 4099), seed=9, **block).reshape(-1)
     ref2 = np.empty(len(w2), np.float32)
@@ -496,7 +496,7 @@ def _sample64_all(w, dist, p, out):
 def test_float64_passes_equal_the_per_element_sampler(kind, kw):
     """The CPU target's loops (the normal's passes over central and tail words, the selected forms) equal
     the per-element samplers, whose branches CUDA takes, word by word; blocks starting inside a Philox
-    block and rows ending with fewer than 16 words included."""
+    block and rows ending with fewer than 8 words included."""
     import arrayinit.random as ar
     from arrayinit import _plan
 
@@ -518,6 +518,51 @@ def test_float64_passes_equal_the_per_element_sampler(kind, kw):
         ref = np.empty(w.size)
         _sample64_all(w, which, tuple(np.float64(v) for v in p), ref)
         np.testing.assert_array_equal(got.view(np.uint64), ref.view(np.uint64))
+
+
+def _tail_patterns():
+    """Words (high words for float64) with every count of tail words a group of 8 can hold: none, all,
+    alternating, one per group at each lane, random half, for lengths that end inside a group."""
+    rng = np.random.default_rng(5)
+    tail = rng.integers(0, int(samplers.R_CENTRAL), 64, dtype=np.uint32) | (
+        rng.integers(0, 2, 64, dtype=np.uint32) << 31
+    )
+    central = rng.integers(int(samplers.R_CENTRAL), 2**31, 64, dtype=np.uint32)
+    central |= rng.integers(0, 2, 64, dtype=np.uint32) << 31
+    patterns = [np.zeros(64, bool), np.ones(64, bool), np.arange(64) % 2 == 0, rng.random(64) < 0.5]
+    patterns += [np.arange(64) % 8 == lane for lane in range(8)]
+    for n in (0, 1, 7, 8, 9, 16, 23, 64):
+        for is_tail in patterns:
+            yield np.where(is_tail[:n], tail[:n], central[:n])
+
+
+def test_normal_tail_words_found_for_every_mask_of_a_group():
+    """The normal's passes (central window for every word, tail words found eight at a time by a table,
+    transformed and put back) equal the per-element samplers for groups of every kind, float32 and float64."""
+    from arrayinit._targets import cpu
+
+    rng = np.random.default_rng(6)
+    for words in _tail_patterns():
+        n = len(words)
+        buf = dict(where=np.full(n + 8, -7, np.int32), tail_vals=np.zeros(n + 8))
+        got32, ref32 = np.empty(n, np.float32), np.empty(n, np.float32)
+        p32 = np.zeros(12, np.float32)
+        p32[5] = 1.0
+        tail_words = np.zeros(n + 8, np.uint32)
+        cpu._transform32(
+            got32, words, abi.NORMAL, p32, buf["where"][:n], tail_words[:n], buf["tail_vals"][:n].astype(np.float32)
+        )
+        _normal_scalar(words, ref32)
+        np.testing.assert_array_equal(got32.view(np.uint32), ref32.view(np.uint32))
+        lo = rng.integers(0, 2**32, n, dtype=np.uint32)
+        got64, ref64 = np.empty(n), np.empty(n)
+        p64 = np.zeros(12)
+        p64[5] = 1.0
+        tail_hi, tail_lo = np.zeros(n, np.uint32), np.zeros(n, np.uint32)
+        cpu._transform64(got64, words, lo, abi.NORMAL, p64, buf["where"][:n], tail_hi, tail_lo, buf["tail_vals"][:n])
+        _sample64_all((words.astype(np.uint64) << np.uint64(32)) | lo, 0, tuple(np.float64(v) for v in p64), ref64)
+        np.testing.assert_array_equal(got64.view(np.uint64), ref64.view(np.uint64))
+        assert (buf["where"][n:] == -7).all()  # nothing stored past the words' own slots
 
 
 @njit
