@@ -503,20 +503,16 @@ def _tail_indices(typingctx, words, where):
                 table.initializer = ir.Constant(table_ty, [ir.Constant(lanes_ty, row) for row in _LANES])
             groups = builder.lshr(builder.extract_value(w_ary.shape, 0), ir.Constant(i64, 3))
             ctpop = module.declare_intrinsic("llvm.ctpop", [i8], ir.FunctionType(i8, [i8]))
-            mvec = ir.VectorType(i8, _INDEX_GROUP)
-            any_of = cgutils.get_or_insert_function(
-                module, ir.FunctionType(i8, [mvec]), f"llvm.vector.reduce.or.v{_INDEX_GROUP}i8"
-            )
             low31 = ir.Constant(vec, [0x7FFFFFFF] * _INDEX_GROUP)
             bound = ir.Constant(vec, [int(R_CENTRAL)] * _INDEX_GROUP)
-            bits = ir.Constant(mvec, [1 << lane for lane in range(_INDEX_GROUP)])  # lane i -> bit i, any byte order
             zero = ir.Constant(vec, None)
             k_slot = cgutils.alloca_once_value(builder, ir.Constant(i64, 0))
             with cgutils.for_range(builder, groups) as loop:
                 first = builder.mul(loop.index, ir.Constant(i64, _INDEX_GROUP))
                 w = builder.load(builder.bitcast(builder.gep(w_ary.data, [first]), vec.as_pointer()), align=4)
                 tail = builder.icmp_unsigned("<", builder.and_(w, low31), bound)
-                m = builder.call(any_of, [builder.select(tail, bits, ir.Constant(mvec, None))])
+                # lane i -> bit i on a little-endian target (every target numba has): one vmovmskps on x86-64
+                m = builder.bitcast(tail, i8)
                 row = builder.gep(table, [ir.Constant(i32, 0), builder.zext(m, i64)])
                 lanes = builder.zext(builder.load(row, align=_INDEX_GROUP), vec)
                 start = builder.insert_element(zero, builder.trunc(first, i32), ir.Constant(i32, 0))
