@@ -19,8 +19,8 @@ in another thread, so a child forked at any moment can generate.
 The values never depend on the number of threads nor on who computed what.
 """
 
-from arrayinit._engine.cpu import kernel, run_cpu, variant
+from arrayinit._engine.cpu import kernel, libc_function, run_cpu, variant
 from arrayinit._engine.cuda import run_cuda, run_cuda_library
 from arrayinit._engine.pool import num_threads
 
-__all__ = ["kernel", "num_threads", "run_cpu", "run_cuda", "run_cuda_library", "variant"]
+__all__ = ["kernel", "libc_function", "num_threads", "run_cpu", "run_cuda", "run_cuda_library", "variant"]

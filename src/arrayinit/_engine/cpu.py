@@ -15,6 +15,7 @@ import functools
 import mmap
 import os
 import sys
+from typing import Any
 
 import numpy as np
 
@@ -41,16 +42,17 @@ def variant(plan: FillPlan) -> tuple[str, str]:
     return ("fill64" if plan.compute64 else "fill32"), plan.dtype
 
 
-@functools.lru_cache(maxsize=1)
-def _mincore():
-    """libc's ``mincore`` (which pages of a range are in memory), or None where it is not available."""
+@functools.cache
+def libc_function(name: str, *argtypes: Any) -> Any:
+    """libc's function ``name`` on Linux (``mincore``, ``madvise``), taking ``argtypes`` and returning a C int,
+    or None where it is not available."""
     if not sys.platform.startswith("linux"):
         return None
     try:
-        fn = ctypes.CDLL(None, use_errno=True).mincore
+        fn = getattr(ctypes.CDLL(None, use_errno=True), name)
     except (OSError, AttributeError):
         return None
-    fn.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p]
+    fn.argtypes = list(argtypes)
     fn.restype = ctypes.c_int
     return fn
 
@@ -68,7 +70,7 @@ def streamed(out: np.ndarray) -> int:
     nbytes = out.nbytes
     if nbytes < STREAM_FROM:
         return 0
-    mincore = _mincore()
+    mincore = libc_function("mincore", ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p)  # pages in memory
     if mincore is None:
         return 1
     page = mmap.PAGESIZE

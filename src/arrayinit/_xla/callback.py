@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import ctypes
 import dataclasses
-import functools
 import math
 import mmap
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -126,20 +124,6 @@ def _write_tile(plan, region: np.ndarray) -> None:
     region[tuple(slice(0, b) for b in plan.shape)] = block
 
 
-@functools.lru_cache(maxsize=1)
-def _madvise():
-    """libc's ``madvise`` (Linux), or None."""
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        fn = ctypes.CDLL(None, use_errno=True).madvise
-    except (OSError, AttributeError):
-        return None
-    fn.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
-    fn.restype = ctypes.c_int
-    return fn
-
-
 _MADV_HUGEPAGE = 14
 _HUGE_FROM = 4 << 20  # numpy asks for huge pages from 4 MiB on, too
 
@@ -150,7 +134,7 @@ def _huge_pages(out: np.ndarray) -> None:
     XLA allocates each result anew: a 128 MiB buffer is 32768 page faults of 4 KiB on its first write, about
     as long as generating the values; with huge pages, 64. Only advice: nothing changes where it is refused.
     """
-    madvise = _madvise()
+    madvise = _engine.libc_function("madvise", ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
     if madvise is None or out.nbytes < _HUGE_FROM:
         return
     page = mmap.PAGESIZE
