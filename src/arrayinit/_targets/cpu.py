@@ -388,6 +388,19 @@ def _copy(dst, src, stream):
 
 
 @njit
+def _tail_where(words, where):
+    """The indices of the words that take the normal's tail (``is_normal_tail32``), in order, into ``where``;
+    returns their count: the whole groups by ``_tail_indices``, the last few words one by one."""
+    k = _tail_indices(words, where)  # eight words at a time
+    r0 = words.shape[0] // _INDEX_GROUP * _INDEX_GROUP
+    rest = words[r0:]
+    for i in range(rest.shape[0]):  # branch-free: always written, kept when a tail word
+        where[k] = r0 + i
+        k += np.int64(is_normal_tail32(rest[i]))
+    return k
+
+
+@njit
 def _transform32(vals, words, dist, p, where, tail_words, tail_vals):
     n = vals.shape[0]
     if dist == UNIFORM:
@@ -398,12 +411,7 @@ def _transform32(vals, words, dist, p, where, tail_words, tail_vals):
         # then the 4.5% of tail words gathered, transformed together and put back
         for i in range(n):
             vals[i] = fma(p[5], std_normal32_central(words[i]), p[4])
-        k = _tail_indices(words, where)  # eight words at a time
-        r0 = n // _INDEX_GROUP * _INDEX_GROUP
-        rest = words[r0:]
-        for i in range(rest.shape[0]):  # branch-free: always written, kept when a tail word
-            where[k] = r0 + i
-            k += np.int64(is_normal_tail32(rest[i]))
+        k = _tail_where(words, where)
         for j in range(k):
             tail_words[j] = words[where[j]]
         for j in range(k):
@@ -432,12 +440,7 @@ def _transform64(vals, hi, lo, dist, p, where, tail_hi, tail_lo, tail_vals):
         # word takes the tail found (by their high words), transformed together and put back
         for i in range(n):
             vals[i] = fma(p[5], std_normal64_central(wide_word(hi[i], lo[i])), p[4])
-        k = _tail_indices(hi, where)  # eight words at a time
-        r0 = n // _INDEX_GROUP * _INDEX_GROUP
-        rest = hi[r0:]
-        for i in range(rest.shape[0]):  # branch-free: always written, kept when a tail word
-            where[k] = r0 + i
-            k += np.int64(is_normal_tail32(rest[i]))
+        k = _tail_where(hi, where)
         for j in range(k):
             tail_hi[j] = hi[where[j]]
             tail_lo[j] = lo[where[j]]
@@ -471,7 +474,10 @@ _INDEX_GROUP = 8  # words per step of ``_tail_indices``
 
 
 # the lanes of each mask of 8 bits (lane i -> bit i), in order, padded with zeros: ``_tail_indices``' table
-_LANES = [[i for i in range(8) if m >> i & 1] + [0] * (8 - bin(m).count("1")) for m in range(256)]
+_LANES = [
+    [i for i in range(_INDEX_GROUP) if m >> i & 1] + [0] * (_INDEX_GROUP - bin(m).count("1"))
+    for m in range(1 << _INDEX_GROUP)
+]
 
 
 @intrinsic
